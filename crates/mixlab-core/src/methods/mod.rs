@@ -1,0 +1,230 @@
+//! Input-level mixing methods: one module per method, each a validated config plus a pure `draw`.
+//!
+//! A draw describes how one sample (or one group of samples sharing a draw: the whole batch, or a pair)
+//! is mixed with its partner. [`crate::mixer`] decides partners, groups, probabilities and method choice.
+
+pub mod cutmix;
+pub mod fmix;
+pub mod gridmix;
+pub mod maskmix;
+pub mod mixup;
+pub mod resizemix;
+pub mod saliencymix;
+pub mod smoothmix;
+
+use crate::error::{Error, Result};
+use crate::plan::SampleWeight;
+use crate::shape::SampleShape;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use cutmix::CutmixConfig;
+pub use fmix::FmixConfig;
+pub use gridmix::GridmixConfig;
+pub use maskmix::MaskmixConfig;
+pub use mixup::MixupConfig;
+pub use resizemix::ResizemixConfig;
+pub use saliencymix::SaliencymixConfig;
+pub use smoothmix::SmoothmixConfig;
+
+/// What a method may look at when drawing.
+#[derive(Clone, Copy, Debug)]
+pub struct DrawCtx<'a> {
+    /// Shape of one sample.
+    pub shape: &'a SampleShape,
+    /// The partner's (source image's) data, C×spatial, when the caller has it (needed by saliencymix).
+    pub partner_data: Option<&'a [f32]>,
+}
+
+/// One draw: the input weight and the realised label weight of the sample's own label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draw {
+    pub weight: SampleWeight,
+    pub lam_label: f32,
+}
+
+/// The contract every method module implements.
+pub trait MixMethod {
+    /// The method's name on the command line and in plans.
+    const NAME: &'static str;
+    /// Checks the hyper-parameters and that the method supports the layout.
+    fn validate(&self, shape: &SampleShape) -> Result<()>;
+    /// Draws one mix. Must only be called after `validate` succeeded for `ctx.shape`.
+    fn draw<R: Rng + ?Sized>(&self, ctx: &DrawCtx<'_>, rng: &mut R) -> Result<Draw>;
+}
+
+/// The closed set of input-level methods, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Identity (the baseline).
+    None,
+    Mixup,
+    Cutmix,
+    Fmix,
+    Resizemix,
+    Gridmix,
+    Smoothmix,
+    Saliencymix,
+    Maskmix,
+}
+
+impl Method {
+    /// Every method, in display order.
+    pub const ALL: [Method; 9] = [
+        Method::None,
+        Method::Mixup,
+        Method::Cutmix,
+        Method::Fmix,
+        Method::Resizemix,
+        Method::Gridmix,
+        Method::Smoothmix,
+        Method::Saliencymix,
+        Method::Maskmix,
+    ];
+
+    /// The kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::None => "none",
+            Method::Mixup => mixup::MixupConfig::NAME,
+            Method::Cutmix => cutmix::CutmixConfig::NAME,
+            Method::Fmix => fmix::FmixConfig::NAME,
+            Method::Resizemix => resizemix::ResizemixConfig::NAME,
+            Method::Gridmix => gridmix::GridmixConfig::NAME,
+            Method::Smoothmix => smoothmix::SmoothmixConfig::NAME,
+            Method::Saliencymix => saliencymix::SaliencymixConfig::NAME,
+            Method::Maskmix => maskmix::MaskmixConfig::NAME,
+        }
+    }
+
+    /// The method's config with its documented defaults.
+    pub fn default_config(self) -> MethodConfig {
+        match self {
+            Method::None => MethodConfig::None,
+            Method::Mixup => MethodConfig::Mixup(Default::default()),
+            Method::Cutmix => MethodConfig::Cutmix(Default::default()),
+            Method::Fmix => MethodConfig::Fmix(Default::default()),
+            Method::Resizemix => MethodConfig::Resizemix(Default::default()),
+            Method::Gridmix => MethodConfig::Gridmix(Default::default()),
+            Method::Smoothmix => MethodConfig::Smoothmix(Default::default()),
+            Method::Saliencymix => MethodConfig::Saliencymix(Default::default()),
+            Method::Maskmix => MethodConfig::Maskmix(Default::default()),
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Method::ALL.iter().map(|m| m.name()).collect();
+                Error::Incompatible(format!("unknown method {s:?}; known: {}", names.join(", ")))
+            })
+    }
+}
+
+/// A method together with its hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum MethodConfig {
+    None,
+    Mixup(MixupConfig),
+    Cutmix(CutmixConfig),
+    Fmix(FmixConfig),
+    Resizemix(ResizemixConfig),
+    Gridmix(GridmixConfig),
+    Smoothmix(SmoothmixConfig),
+    Saliencymix(SaliencymixConfig),
+    Maskmix(MaskmixConfig),
+}
+
+impl MethodConfig {
+    /// Which method this is.
+    pub fn method(&self) -> Method {
+        match self {
+            MethodConfig::None => Method::None,
+            MethodConfig::Mixup(_) => Method::Mixup,
+            MethodConfig::Cutmix(_) => Method::Cutmix,
+            MethodConfig::Fmix(_) => Method::Fmix,
+            MethodConfig::Resizemix(_) => Method::Resizemix,
+            MethodConfig::Gridmix(_) => Method::Gridmix,
+            MethodConfig::Smoothmix(_) => Method::Smoothmix,
+            MethodConfig::Saliencymix(_) => Method::Saliencymix,
+            MethodConfig::Maskmix(_) => Method::Maskmix,
+        }
+    }
+
+    /// Validates the config for a sample shape.
+    pub fn validate(&self, shape: &SampleShape) -> Result<()> {
+        match self {
+            MethodConfig::None => Ok(()),
+            MethodConfig::Mixup(c) => c.validate(shape),
+            MethodConfig::Cutmix(c) => c.validate(shape),
+            MethodConfig::Fmix(c) => c.validate(shape),
+            MethodConfig::Resizemix(c) => c.validate(shape),
+            MethodConfig::Gridmix(c) => c.validate(shape),
+            MethodConfig::Smoothmix(c) => c.validate(shape),
+            MethodConfig::Saliencymix(c) => c.validate(shape),
+            MethodConfig::Maskmix(c) => c.validate(shape),
+        }
+    }
+
+    /// Draws one mix.
+    pub fn draw<R: Rng + ?Sized>(&self, ctx: &DrawCtx<'_>, rng: &mut R) -> Result<Draw> {
+        match self {
+            MethodConfig::None => Ok(Draw {
+                weight: SampleWeight::Keep,
+                lam_label: 1.0,
+            }),
+            MethodConfig::Mixup(c) => c.draw(ctx, rng),
+            MethodConfig::Cutmix(c) => c.draw(ctx, rng),
+            MethodConfig::Fmix(c) => c.draw(ctx, rng),
+            MethodConfig::Resizemix(c) => c.draw(ctx, rng),
+            MethodConfig::Gridmix(c) => c.draw(ctx, rng),
+            MethodConfig::Smoothmix(c) => c.draw(ctx, rng),
+            MethodConfig::Saliencymix(c) => c.draw(ctx, rng),
+            MethodConfig::Maskmix(c) => c.draw(ctx, rng),
+        }
+    }
+
+    /// True when the method needs the batch data at sampling time.
+    pub fn needs_data(&self) -> bool {
+        matches!(self, MethodConfig::Saliencymix(_))
+    }
+}
+
+/// Checks a Beta concentration and samples λ ~ Beta(a, b).
+pub fn sample_beta<R: Rng + ?Sized>(a: f64, b: f64, rng: &mut R) -> Result<f64> {
+    let dist =
+        rand_distr::Beta::new(a, b).map_err(|_| Error::param("alpha", "a finite number > 0", a))?;
+    Ok(rand_distr::Distribution::sample(&dist, rng))
+}
+
+/// Validates a Beta concentration parameter.
+pub fn check_alpha(name: &'static str, alpha: f64) -> Result<()> {
+    if alpha.is_finite() && alpha > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::param(name, "a finite number > 0", alpha))
+    }
+}
+
+/// Validates a probability-like value in [lo, hi].
+pub fn check_range(name: &'static str, v: f64, lo: f64, hi: f64, rule: &'static str) -> Result<()> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::param(name, rule, v))
+    }
+}

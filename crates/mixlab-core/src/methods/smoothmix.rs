@@ -1,0 +1,28 @@
+//! Smoothmix: placeholder being implemented in this session (not yet usable: draw returns an error).
+
+use super::{Draw, DrawCtx, MixMethod};
+use crate::error::{Error, Result};
+use crate::shape::SampleShape;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Smoothmix hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmoothmixConfig {
+    pub alpha: f64,
+}
+
+impl MixMethod for SmoothmixConfig {
+    const NAME: &'static str = "smoothmix";
+    fn validate(&self, _shape: &SampleShape) -> Result<()> {
+        Err(Error::Incompatible(
+            "smoothmix is not implemented yet".into(),
+        ))
+    }
+    fn draw<R: Rng + ?Sized>(&self, _ctx: &DrawCtx<'_>, _rng: &mut R) -> Result<Draw> {
+        Err(Error::Incompatible(
+            "smoothmix is not implemented yet".into(),
+        ))
+    }
+}
