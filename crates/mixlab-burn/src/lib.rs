@@ -1,1 +1,24 @@
+//! mixlab-burn: the Burn 0.22 side of mixlab (the only crate that imports Burn).
+//!
+//! - [`apply`]: a mixlab-core `MixPlan` applied to device tensors, differentiable (manifold mixup).
+//! - [`models`]: MLP, small CNN, (pre-act) ResNet-18, 1-D CNN, ViT-Tiny, with mixing points.
+//! - [`loss`], [`optim`]: soft-target losses, SGD/AdamW and per-step LR schedules.
+//! - [`trainer`]: an in-memory training loop with per-epoch evaluation, calibration and a run record.
+//! - [`checkpoint`]: atomic per-epoch checkpoints (safetensors weights) and bit-identical resume.
+//!
+//! Randomness: every draw comes from `mixlab_core::rng::stream(seed, purpose, epoch, step)`; model
+//! parameters are drawn from the `Init` stream, not Burn's backend RNG (flex seeds one process-global
+//! generator, see [`models`]).
+
+pub mod apply;
+pub mod checkpoint;
+pub mod device;
+pub mod error;
+pub mod loss;
+pub mod models;
+pub mod optim;
+pub mod trainer;
+
 pub use burn;
+pub use device::DeviceKind;
+pub use error::{Error, Result};

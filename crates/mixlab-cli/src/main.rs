@@ -2,17 +2,24 @@
 //!
 //! `main` returns an exit code; every failure is printed once, as one line with its cause chain.
 
+mod bench_cmd;
 mod datasets_cmd;
 mod fsio;
 mod mixargs;
 mod plan_cmd;
 mod plots;
+mod report_cmd;
+mod run;
 mod show_cmd;
+mod suite;
+mod train_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// mixlab: mixup-family data augmentation toolbox and benchmark.
+///
+/// Without a command, runs the quick benchmark suite (`mixlab bench --suite quick`).
 #[derive(Parser, Debug)]
 #[command(name = "mixlab", version, about, long_about = None)]
 struct Cli {
@@ -26,6 +33,12 @@ enum Command {
     Plan(plan_cmd::PlanArgs),
     /// Draw original / partner / mixed samples of a real dataset into a PNG.
     Show(show_cmd::ShowArgs),
+    /// Train a model with a mixing method and evaluate it (accuracy, calibration) into a folder.
+    Train(Box<train_cmd::TrainArgs>),
+    /// Run a benchmark suite (methods × datasets × seeds) and write mean ± std tables and plots.
+    Bench(bench_cmd::BenchArgs),
+    /// Merge finished bench cells (also from several shards) into tables and plots.
+    Report(report_cmd::ReportArgs),
     /// List the known datasets and whether each is found.
     Datasets(datasets_cmd::DatasetsArgs),
 }
@@ -35,7 +48,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Plan(a)) => plan_cmd::run(&a),
         Some(Command::Show(a)) => show_cmd::run(&a),
         Some(Command::Datasets(a)) => datasets_cmd::run(&a),
-        None => anyhow::bail!("no command given; see `mixlab --help`"),
+        Some(Command::Train(a)) => train_cmd::run(&a),
+        Some(Command::Bench(a)) => bench_cmd::run(&a),
+        Some(Command::Report(a)) => report_cmd::run(&a),
+        // With no command mixlab runs its main job: the quick benchmark suite on the embedded data.
+        None => bench_cmd::run(&bench_cmd::BenchArgs::default()),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::plots::{Tile, tile_grid, wave_grid};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use mixlab_core::apply::apply_to_vec;
-use mixlab_core::mixer::BatchInfo;
+use mixlab_core::mixer::{BatchInfo, MixerConfig};
 use mixlab_core::plan::MixPlan;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
@@ -52,7 +52,7 @@ pub struct MixedBatch {
 pub fn mix_real_batch(
     id: DatasetId,
     dir: &DataDir,
-    mix: &MixArgs,
+    mixer: &MixerConfig,
     n: usize,
     seed: u64,
 ) -> Result<MixedBatch> {
@@ -71,7 +71,6 @@ pub fn mix_real_batch(
         .context("dataset has an empty sample shape")?;
     let shape = SampleShape::new(*c, spatial)?;
     let n = ds.train.n;
-    let mixer = mix.mixer()?;
     let info = BatchInfo {
         batch: n,
         shape,
@@ -171,7 +170,7 @@ pub fn render(id: DatasetId, b: &MixedBatch, title: &str, out: &std::path::Path)
 /// Runs the command.
 pub fn run(args: &ShowArgs) -> Result<()> {
     let dir = DataDir::resolve(args.data_dir.as_deref());
-    let b = mix_real_batch(args.dataset, &dir, &args.mix, args.n, args.seed)?;
+    let b = mix_real_batch(args.dataset, &dir, &args.mix.mixer()?, args.n, args.seed)?;
     let names: Vec<&str> = args.mix.method.iter().map(|m| m.name()).collect();
     let title = format!(
         "{} on {} (seed {}): original | partner | mixed, λ = own label weight",

@@ -19,7 +19,9 @@
 
 pub mod apply;
 pub mod boxes;
+pub mod calib;
 pub mod error;
+pub mod fft;
 pub mod methods;
 pub mod mixer;
 pub mod plan;

@@ -214,9 +214,11 @@ impl MixerConfig {
                 plan.method[i] = config.method();
             }
         }
-        // A sample paired with itself is its own mix: say so in the label weight.
+        // A sample paired with itself is its own mix: keep it exactly (a resized self-paste or a
+        // rounding blend would change it) and say so in the label weight.
         for i in 0..b {
             if plan.partner[i] == i {
+                plan.weights[i] = SampleWeight::Keep;
                 plan.lam_label[i] = 1.0;
             }
         }

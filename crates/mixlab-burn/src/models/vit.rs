@@ -1,0 +1,203 @@
+//! A small vision transformer (Dosovitskiy et al.): non-overlapping patch embedding, a class token,
+//! learned position embeddings, pre-norm blocks (LN → multi-head self-attention → residual, LN → MLP
+//! with GELU → residual), final LayerNorm, linear head on the class token. The attention is written out
+//! so the last block's class-token attention can be returned (TransMix / attention-guided mixing).
+//! Mixing points: 0 = input, k = after block k (the token sequence N×T×D).
+
+use super::Hook;
+use crate::error::{Error, Result};
+use burn::module::Param;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, softmax};
+use mixlab_core::shape::SampleShape;
+use serde::{Deserialize, Serialize};
+
+/// ViT hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VitConfig {
+    /// Token width D (default 192, ViT-Tiny).
+    pub dim: usize,
+    /// Number of blocks (default 4; ViT-Tiny has 12).
+    pub depth: usize,
+    /// Attention heads; must divide `dim` (default 3).
+    pub heads: usize,
+    /// Patch side; must divide H and W (default 4 for 32×32 inputs).
+    pub patch: usize,
+    /// MLP hidden width as a multiple of D (default 4).
+    pub mlp_ratio: usize,
+}
+
+impl Default for VitConfig {
+    fn default() -> Self {
+        Self {
+            dim: 192,
+            depth: 4,
+            heads: 3,
+            patch: 4,
+            mlp_ratio: 4,
+        }
+    }
+}
+
+impl VitConfig {
+    pub(crate) fn validate(&self, input: &SampleShape) -> Result<()> {
+        if input.rank != 2 {
+            return Err(Error::Incompatible(format!(
+                "vit-tiny needs 2-D samples (CxHxW), got {input}"
+            )));
+        }
+        for (name, v) in [
+            ("vit dim", self.dim),
+            ("vit depth", self.depth),
+            ("vit heads", self.heads),
+            ("vit patch", self.patch),
+            ("vit mlp ratio", self.mlp_ratio),
+        ] {
+            if v == 0 {
+                return Err(Error::param(name, ">= 1", 0));
+            }
+        }
+        if !self.dim.is_multiple_of(self.heads) {
+            return Err(Error::Incompatible(format!(
+                "vit heads ({}) must divide dim ({})",
+                self.heads, self.dim
+            )));
+        }
+        if !input.dims[1].is_multiple_of(self.patch) || !input.dims[2].is_multiple_of(self.patch) {
+            return Err(Error::Incompatible(format!(
+                "vit patch {} must divide H and W of {input}",
+                self.patch
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn init(&self, input: &SampleShape, outputs: usize, device: &Device) -> Vit {
+        let d = self.dim;
+        let tokens = (input.dims[1] / self.patch) * (input.dims[2] / self.patch) + 1;
+        let blocks = (0..self.depth)
+            .map(|_| VitBlock {
+                ln1: LayerNormConfig::new(d).init(device),
+                qkv: LinearConfig::new(d, 3 * d).init(device),
+                proj: LinearConfig::new(d, d).init(device),
+                ln2: LayerNormConfig::new(d).init(device),
+                fc1: LinearConfig::new(d, d * self.mlp_ratio).init(device),
+                fc2: LinearConfig::new(d * self.mlp_ratio, d).init(device),
+                heads: self.heads,
+            })
+            .collect();
+        Vit {
+            patch_embed: Conv2dConfig::new([input.channels, d], [self.patch, self.patch])
+                .with_stride([self.patch, self.patch])
+                .init(device),
+            cls_token: Param::from_tensor(Tensor::zeros([1, 1, d], device)),
+            pos_embed: Param::from_tensor(Tensor::zeros([1, tokens, d], device)),
+            blocks,
+            norm: LayerNormConfig::new(d).init(device),
+            head: LinearConfig::new(d, outputs).init(device),
+            in_channels: input.channels,
+            in_h: input.dims[1],
+            in_w: input.dims[2],
+        }
+    }
+}
+
+/// One pre-norm transformer block.
+#[derive(Module, Debug)]
+pub struct VitBlock {
+    ln1: LayerNorm,
+    qkv: Linear,
+    proj: Linear,
+    ln2: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    #[module(skip)]
+    heads: usize,
+}
+
+impl VitBlock {
+    /// Returns the new tokens and the attention weights N×heads×T×T.
+    fn forward(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<4>) {
+        let [n, t, d] = x.dims();
+        let hd = d / self.heads;
+        let qkv = self.qkv.forward(self.ln1.forward(x.clone()));
+        let part = |k: usize| -> Tensor<4> {
+            qkv.clone()
+                .slice([0..n, 0..t, k * d..(k + 1) * d])
+                .reshape([n, t, self.heads, hd])
+                .swap_dims(1, 2)
+        };
+        let (q, k, v) = (part(0), part(1), part(2));
+        let scores = q
+            .matmul(k.swap_dims(2, 3))
+            .mul_scalar(1.0 / (hd as f64).sqrt());
+        let attn = softmax(scores, 3);
+        let ctx: Tensor<3> = attn.clone().matmul(v).swap_dims(1, 2).reshape([n, t, d]);
+        let x = x + self.proj.forward(ctx);
+        let y = self
+            .fc2
+            .forward(gelu(self.fc1.forward(self.ln2.forward(x.clone()))));
+        (x + y, attn)
+    }
+}
+
+/// The vision transformer.
+#[derive(Module, Debug)]
+pub struct Vit {
+    patch_embed: Conv2d,
+    cls_token: Param<Tensor<3>>,
+    pos_embed: Param<Tensor<3>>,
+    pub(crate) blocks: Vec<VitBlock>,
+    norm: LayerNorm,
+    head: Linear,
+    #[module(skip)]
+    pub(crate) in_channels: usize,
+    #[module(skip)]
+    pub(crate) in_h: usize,
+    #[module(skip)]
+    pub(crate) in_w: usize,
+}
+
+impl Vit {
+    /// Logits and the last block's class-token attention over the patches (N×patches, head mean).
+    pub(crate) fn forward_hooked(
+        &self,
+        x: Tensor<3>,
+        hook: &mut Hook<'_>,
+    ) -> Result<(Tensor<2>, Tensor<2>)> {
+        let n = x.dims()[0];
+        let img: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);
+        let p = self.patch_embed.forward(img);
+        let [_, d, gh, gw] = p.dims();
+        let patches: Tensor<3> = p.reshape([n, d, gh * gw]).swap_dims(1, 2);
+        let cls = self.cls_token.val().expand([n, 1, d]);
+        let mut h = Tensor::cat(vec![cls, patches], 1) + self.pos_embed.val();
+        let mut last: Option<Tensor<4>> = None;
+        for (k, b) in self.blocks.iter().enumerate() {
+            let (out, attn) = b.forward(h);
+            h = hook.at(k + 1, out)?;
+            last = Some(attn);
+        }
+        let t = gh * gw + 1;
+        let attn = match last {
+            Some(a) => {
+                let heads = a.dims()[1];
+                a.slice([0..n, 0..heads, 0..1, 1..t])
+                    .mean_dim(1)
+                    .reshape([n, t - 1])
+            }
+            None => {
+                return Err(Error::Incompatible("vit-tiny has no blocks".into()));
+            }
+        };
+        let cls: Tensor<2> = self
+            .norm
+            .forward(h)
+            .slice([0..n, 0..1, 0..d])
+            .reshape([n, d]);
+        Ok((self.head.forward(cls), attn))
+    }
+}

@@ -1,0 +1,1037 @@
+//! The training loop on in-memory data: shuffle, augment, plan, mix on the device, soft targets, loss,
+//! step; evaluation on validation and test every epoch; temperature scaling and calibration at the end.
+//!
+//! Every random draw is a named stream: `Shuffle(epoch)`, `Augment(epoch, step)`, `Mix(epoch, step)`
+//! (which also picks the manifold-mixup stage), `Init` for the weights. A step therefore depends only
+//! on (seed, epoch, step, weights, optimiser state), which is what makes checkpoints resume
+//! bit-identically (see [`crate::checkpoint`]).
+
+use crate::apply::{apply_flat, is_scalar_plan};
+use crate::checkpoint::{self, CheckpointState};
+use crate::device::DeviceKind;
+use crate::error::{Error, Result};
+use crate::loss::{ClassLoss, RegLoss};
+use crate::models::{Model, ModelConfig};
+use crate::optim::{OptimizerConfig, Schedule};
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use mixlab_core::calib::{self, ClassMetrics, ReliabilityBin};
+use mixlab_core::methods::MethodConfig;
+use mixlab_core::mixer::{BatchInfo, MixerConfig};
+use mixlab_core::plan::MixPlan;
+use mixlab_core::rng::{Purpose, stream};
+use mixlab_core::shape::SampleShape;
+use rand::Rng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What is predicted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// One label per sample in `0..classes`.
+    Classes { labels: Vec<usize>, classes: usize },
+    /// `dim` values per sample.
+    Regression { values: Vec<f32>, dim: usize },
+}
+
+/// One in-memory split: `n` samples of `shape`, contiguous N×C×spatial.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainData {
+    pub shape: SampleShape,
+    pub x: Vec<f32>,
+    pub targets: Targets,
+    pub n: usize,
+}
+
+impl TrainData {
+    /// A classification split; checks sizes and labels.
+    pub fn classification(
+        shape: SampleShape,
+        x: Vec<f32>,
+        labels: Vec<usize>,
+        classes: usize,
+    ) -> Result<Self> {
+        let d = Self {
+            shape,
+            n: labels.len(),
+            x,
+            targets: Targets::Classes { labels, classes },
+        };
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// A regression split with `dim` targets per sample; checks sizes.
+    pub fn regression(
+        shape: SampleShape,
+        x: Vec<f32>,
+        values: Vec<f32>,
+        dim: usize,
+    ) -> Result<Self> {
+        let d = Self {
+            shape,
+            n: values.len() / dim.max(1),
+            x,
+            targets: Targets::Regression { values, dim },
+        };
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// Checks that buffers, labels and targets agree.
+    pub fn validate(&self) -> Result<()> {
+        if self.n == 0 {
+            return Err(Error::param("number of samples in a split", ">= 1", 0));
+        }
+        let want = self.n * self.shape.sample_len();
+        if self.x.len() != want {
+            return Err(Error::SizeMismatch {
+                what: "input buffer (n x sample length)",
+                expected: want,
+                got: self.x.len(),
+            });
+        }
+        match &self.targets {
+            Targets::Classes { labels, classes } => {
+                if labels.len() != self.n {
+                    return Err(Error::SizeMismatch {
+                        what: "labels",
+                        expected: self.n,
+                        got: labels.len(),
+                    });
+                }
+                if *classes < 2 {
+                    return Err(Error::param("classes", ">= 2", classes));
+                }
+                if let Some((index, &label)) =
+                    labels.iter().enumerate().find(|(_, l)| **l >= *classes)
+                {
+                    return Err(mixlab_core::Error::LabelOutOfRange {
+                        label,
+                        index,
+                        classes: *classes,
+                    }
+                    .into());
+                }
+            }
+            Targets::Regression { values, dim } => {
+                if *dim == 0 || values.len() != self.n * dim {
+                    return Err(Error::SizeMismatch {
+                        what: "regression targets (n x dim)",
+                        expected: self.n * (*dim).max(1),
+                        got: values.len(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn outputs(&self) -> usize {
+        match &self.targets {
+            Targets::Classes { classes, .. } => *classes,
+            Targets::Regression { dim, .. } => *dim,
+        }
+    }
+}
+
+/// Train, validation and test splits of one task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Splits {
+    pub train: TrainData,
+    pub val: TrainData,
+    pub test: TrainData,
+}
+
+impl Splits {
+    /// Checks each split and that they describe the same task.
+    pub fn validate(&self) -> Result<()> {
+        for s in [&self.train, &self.val, &self.test] {
+            s.validate()?;
+            if s.shape != self.train.shape {
+                return Err(Error::Incompatible(format!(
+                    "splits disagree on the sample shape: {} vs {}",
+                    s.shape, self.train.shape
+                )));
+            }
+            let same = match (&s.targets, &self.train.targets) {
+                (Targets::Classes { classes: a, .. }, Targets::Classes { classes: b, .. }) => {
+                    a == b
+                }
+                (Targets::Regression { dim: a, .. }, Targets::Regression { dim: b, .. }) => a == b,
+                _ => false,
+            };
+            if !same {
+                return Err(Error::Incompatible(
+                    "splits disagree on the task (classes or regression dimension)".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_regression(&self) -> bool {
+        matches!(self.train.targets, Targets::Regression { .. })
+    }
+}
+
+/// Host-side augmentation before mixing (images only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Augment {
+    #[default]
+    None,
+    /// Random crop after zero-padding 4 pixels on each side, then a horizontal flip with p = 0.5 (the
+    /// CIFAR recipe of the mixup papers).
+    CropFlip,
+}
+
+/// Everything that decides a training run. Defaults: small CNN, 10 epochs, batch 128, lr 0.1, SGD
+/// momentum 0.9, cosine schedule, no warm-up, weight decay 5e-4, seed 0, no mixing, input-level only,
+/// no augmentation, soft CE / MSE, eval batch 512, CPU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub optimizer: OptimizerConfig,
+    pub schedule: Schedule,
+    /// Linear warm-up length in epochs.
+    pub warmup_epochs: usize,
+    pub weight_decay: f64,
+    pub seed: u64,
+    pub mixer: MixerConfig,
+    /// Manifold mixup: the mixing points to draw from (uniformly, per step, from the Mix stream);
+    /// `None` mixes the input (point 0).
+    pub mix_at: Option<Vec<usize>>,
+    pub augment: Augment,
+    pub class_loss: ClassLoss,
+    pub reg_loss: RegLoss,
+    pub eval_batch_size: usize,
+    pub device: DeviceKind,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig::default(),
+            epochs: 10,
+            batch_size: 128,
+            lr: 0.1,
+            optimizer: OptimizerConfig::default(),
+            schedule: Schedule::Cosine,
+            warmup_epochs: 0,
+            weight_decay: 5e-4,
+            seed: 0,
+            mixer: MixerConfig::default(),
+            mix_at: None,
+            augment: Augment::None,
+            class_loss: ClassLoss::SoftCe,
+            reg_loss: RegLoss::Mse,
+            eval_batch_size: 512,
+            device: DeviceKind::Cpu,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn with_model(mut self, m: ModelConfig) -> Self {
+        self.model = m;
+        self
+    }
+    pub fn with_epochs(mut self, e: usize) -> Self {
+        self.epochs = e;
+        self
+    }
+    pub fn with_batch_size(mut self, b: usize) -> Self {
+        self.batch_size = b;
+        self
+    }
+    pub fn with_lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+    pub fn with_optimizer(mut self, o: OptimizerConfig) -> Self {
+        self.optimizer = o;
+        self
+    }
+    pub fn with_schedule(mut self, s: Schedule) -> Self {
+        self.schedule = s;
+        self
+    }
+    pub fn with_warmup_epochs(mut self, w: usize) -> Self {
+        self.warmup_epochs = w;
+        self
+    }
+    pub fn with_weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+    pub fn with_seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+    pub fn with_mixer(mut self, m: MixerConfig) -> Self {
+        self.mixer = m;
+        self
+    }
+    pub fn with_mix_at(mut self, m: Option<Vec<usize>>) -> Self {
+        self.mix_at = m;
+        self
+    }
+    pub fn with_augment(mut self, a: Augment) -> Self {
+        self.augment = a;
+        self
+    }
+    pub fn with_device(mut self, d: DeviceKind) -> Self {
+        self.device = d;
+        self
+    }
+
+    /// Checks the config against the data before any work starts.
+    pub fn validate(&self, shape: &SampleShape, outputs: usize) -> Result<()> {
+        self.model.validate(shape, outputs)?;
+        self.mixer.validate(shape)?;
+        self.optimizer.validate()?;
+        self.schedule.validate()?;
+        for (name, v) in [
+            ("epochs", self.epochs),
+            ("batch size", self.batch_size),
+            ("eval batch size", self.eval_batch_size),
+        ] {
+            if v == 0 {
+                return Err(Error::param(name, ">= 1", 0));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::param(
+                "learning rate",
+                "a finite number > 0",
+                self.lr,
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::param(
+                "weight decay",
+                "a finite number >= 0",
+                self.weight_decay,
+            ));
+        }
+        if self.warmup_epochs > self.epochs {
+            return Err(Error::param(
+                "warm-up epochs",
+                "at most the number of epochs",
+                self.warmup_epochs,
+            ));
+        }
+        if self.augment == Augment::CropFlip && shape.rank != 2 {
+            return Err(Error::Incompatible(format!(
+                "crop-flip augmentation needs 2-D samples, got {shape}"
+            )));
+        }
+        if let Some(stages) = &self.mix_at {
+            let points = self.model.num_mix_points();
+            if stages.is_empty() {
+                return Err(Error::param(
+                    "mix_at",
+                    "a non-empty set of mixing points",
+                    "[]",
+                ));
+            }
+            if let Some(&k) = stages.iter().find(|&&k| k >= points) {
+                return Err(Error::param(
+                    "mix_at stage",
+                    "below the model's number of mixing points",
+                    format!("{k} (model {} has {points})", self.model.name()),
+                ));
+            }
+            let scalar_only = self
+                .mixer
+                .methods
+                .iter()
+                .all(|m| matches!(m.config, MethodConfig::Mixup(_) | MethodConfig::None));
+            if stages.iter().any(|&k| k > 0) && !scalar_only {
+                return Err(Error::Incompatible(
+                    "mixing hidden features (mix_at > 0) needs mixup-only methods: boxes and masks \
+                     describe input pixels"
+                        .into(),
+                ));
+            }
+        }
+        self.device.device()?;
+        Ok(())
+    }
+}
+
+/// Where and how a run keeps its checkpoints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunOptions {
+    /// Write a checkpoint after every epoch into this folder.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `checkpoint_dir` when there is one.
+    pub resume: bool,
+    /// Stop (as if killed) after this many epochs in total; for tests and time-boxed jobs.
+    pub stop_after_epochs: Option<usize>,
+}
+
+/// One training step, for progress bars.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepInfo {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub step: usize,
+    pub steps: usize,
+    pub loss: f64,
+    /// Accuracy of the arg-max against each sample's majority label (classification only).
+    pub acc: Option<f64>,
+    pub lr: f64,
+    pub samples_per_s: f64,
+}
+
+/// Callbacks a front end uses to draw progress. All methods default to doing nothing.
+pub trait Progress {
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    fn step(&mut self, _info: &StepInfo) {}
+    fn epoch_end(&mut self, _record: &EpochRecord) {}
+}
+
+/// Progress that draws nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Metrics of one evaluation pass (classification fields or regression fields are set).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalMetrics {
+    /// Mean NLL (classification) or mean squared error (regression).
+    pub loss: f64,
+    pub acc: Option<f64>,
+    pub ece15: Option<f64>,
+    pub rmse: Option<f64>,
+    pub mae: Option<f64>,
+    pub mape_pct: Option<f64>,
+}
+
+/// One point of the learning curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub lr_last: f64,
+    pub val: EvalMetrics,
+    pub test: EvalMetrics,
+    pub train_samples_per_s: f64,
+    pub wall_s: f64,
+}
+
+/// Test-set classification metrics before and after temperature scaling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassFinal {
+    pub before: ClassMetrics,
+    pub after_ts: ClassMetrics,
+    /// Temperature fitted on the validation logits.
+    pub temperature: f64,
+    pub reliability_before: Vec<ReliabilityBin>,
+    pub reliability_after_ts: Vec<ReliabilityBin>,
+}
+
+/// Test-set regression metrics of the best-validation epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegFinal {
+    pub best_epoch: usize,
+    pub val_rmse: f64,
+    pub test: calib::RegressionMetrics,
+}
+
+/// The final numbers of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "kebab-case")]
+pub enum FinalMetrics {
+    Classification(ClassFinal),
+    Regression(RegFinal),
+}
+
+/// The record of a finished run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainResult {
+    pub config: TrainConfig,
+    pub curve: Vec<EpochRecord>,
+    pub final_metrics: FinalMetrics,
+    pub params: usize,
+    pub wall_s: f64,
+    pub train_samples_per_s: f64,
+    /// Epochs trained by this process (fewer than `config.epochs` after a resume).
+    pub epochs_this_process: usize,
+}
+
+/// How a call to [`train`] ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Finished(Box<TrainResult>),
+    /// Stopped by `stop_after_epochs` after this many epochs (a checkpoint holds the state).
+    Stopped {
+        epochs_done: usize,
+    },
+}
+
+/// Mutable state of a run between epochs (what a checkpoint stores besides the weights).
+pub(crate) struct RunState {
+    pub model: Model,
+    pub optim: ModuleOptimizer,
+    pub best: Option<(usize, f64, Model)>,
+    pub curve: Vec<EpochRecord>,
+}
+
+/// Trains as configured; with `opts.checkpoint_dir` writes a checkpoint after every epoch and, with
+/// `opts.resume`, continues from the one found there.
+pub fn train(
+    cfg: &TrainConfig,
+    data: &Splits,
+    opts: &RunOptions,
+    progress: &mut dyn Progress,
+) -> Result<Outcome> {
+    data.validate()?;
+    let shape = data.train.shape;
+    let outputs = data.train.outputs();
+    cfg.validate(&shape, outputs)?;
+    let t0 = Instant::now();
+    let plain = cfg.device.device()?;
+    let dev = plain.clone().autodiff();
+    let fresh = || -> Result<RunState> {
+        Ok(RunState {
+            model: cfg.model.init(&shape, outputs, cfg.seed, &dev)?,
+            optim: cfg.optimizer.build(cfg.weight_decay),
+            best: None,
+            curve: Vec::new(),
+        })
+    };
+    let mut st = match (&opts.checkpoint_dir, opts.resume) {
+        (Some(dir), true) => match checkpoint::load(dir, cfg, &shape, outputs, &dev)? {
+            Some(CheckpointState { state, .. }) => state,
+            None => fresh()?,
+        },
+        _ => fresh()?,
+    };
+    let n = data.train.n;
+    let steps = n.div_ceil(cfg.batch_size);
+    let total = steps * cfg.epochs;
+    let warmup = steps * cfg.warmup_epochs;
+    let start = st.curve.len();
+    let mut trained = 0usize;
+    let (mut train_samples, mut train_time) = (0usize, 0f64);
+    for epoch in start..cfg.epochs {
+        if opts.stop_after_epochs.is_some_and(|s| epoch >= s) {
+            return Ok(Outcome::Stopped { epochs_done: epoch });
+        }
+        let te = Instant::now();
+        progress.epoch_start(epoch, cfg.epochs, steps);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut stream(cfg.seed, Purpose::Shuffle, epoch as u64, 0));
+        let (mut loss_sum, mut hits, mut seen) = (0f64, 0usize, 0usize);
+        let mut lr = cfg.lr;
+        let mut model = st.model;
+        for step in 0..steps {
+            let idx = &order[step * cfg.batch_size..((step + 1) * cfg.batch_size).min(n)];
+            lr = cfg
+                .schedule
+                .lr_at(cfg.lr, epoch * steps + step, total, warmup, steps);
+            let (m, loss, hit) =
+                train_step(cfg, data, &model, &mut st.optim, idx, epoch, step, lr, &dev)?;
+            model = m;
+            loss_sum += loss * idx.len() as f64;
+            hits += hit.unwrap_or(0);
+            seen += idx.len();
+            let el = te.elapsed().as_secs_f64();
+            progress.step(&StepInfo {
+                epoch,
+                epochs: cfg.epochs,
+                step,
+                steps,
+                loss,
+                acc: hit.map(|_| hits as f64 / seen as f64),
+                lr,
+                samples_per_s: seen as f64 / el.max(1e-9),
+            });
+        }
+        st.model = model;
+        let train_s = te.elapsed().as_secs_f64();
+        train_samples += n;
+        train_time += train_s;
+        let eval_model = st.model.valid();
+        let (val, _) = evaluate(&eval_model, &data.val, cfg.eval_batch_size, &plain)?;
+        let (test, _) = evaluate(&eval_model, &data.test, cfg.eval_batch_size, &plain)?;
+        if data.is_regression() {
+            let v = val.rmse.unwrap_or(f64::INFINITY);
+            // Strictly better only, so ties keep the earlier epoch (as C-Mixup's `<` comparison does).
+            if st.best.as_ref().is_none_or(|(_, b, _)| v < *b) {
+                st.best = Some((epoch, v, st.model.clone()));
+            }
+        }
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / n as f64,
+            lr_last: lr,
+            val,
+            test,
+            train_samples_per_s: n as f64 / train_s.max(1e-9),
+            wall_s: te.elapsed().as_secs_f64(),
+        };
+        progress.epoch_end(&record);
+        st.curve.push(record);
+        trained += 1;
+        if let Some(dir) = &opts.checkpoint_dir {
+            checkpoint::save(dir, cfg, &st)?;
+        }
+    }
+    let final_metrics = finish(cfg, data, &st, &plain)?;
+    Ok(Outcome::Finished(Box::new(TrainResult {
+        config: cfg.clone(),
+        curve: st.curve,
+        final_metrics,
+        params: st.model.num_params(),
+        wall_s: t0.elapsed().as_secs_f64(),
+        train_samples_per_s: train_samples as f64 / train_time.max(1e-9),
+        epochs_this_process: trained,
+    })))
+}
+
+/// One optimisation step on the samples `idx`; returns the new model, the loss and, for
+/// classification, how many arg-max predictions hit the majority label.
+#[allow(clippy::too_many_arguments)]
+fn train_step(
+    cfg: &TrainConfig,
+    data: &Splits,
+    model: &Model,
+    optim: &mut ModuleOptimizer,
+    idx: &[usize],
+    epoch: usize,
+    step: usize,
+    lr: f64,
+    dev: &Device,
+) -> Result<(Model, f64, Option<usize>)> {
+    let tr = &data.train;
+    let shape = tr.shape;
+    let len = shape.sample_len();
+    let b = idx.len();
+    let mut xb = Vec::with_capacity(b * len);
+    for &i in idx {
+        xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
+    }
+    if cfg.augment == Augment::CropFlip {
+        crop_flip(
+            &mut xb,
+            &shape,
+            &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
+        );
+    }
+    let mut mix_rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
+    let info = BatchInfo {
+        batch: b,
+        shape,
+        epoch: epoch as u64,
+        data: Some(&xb),
+    };
+    let plan = cfg.mixer.sample(&info, &mut mix_rng)?;
+    let stage = match &cfg.mix_at {
+        Some(stages) if stages.len() > 1 => stages[mix_rng.random_range(0..stages.len())],
+        Some(stages) => stages[0],
+        None => 0,
+    };
+    let x = Tensor::<3>::from_data(
+        TensorData::new(xb, [b, shape.channels, shape.spatial_len()]),
+        dev,
+    );
+    let identity = plan
+        .weights
+        .iter()
+        .all(|w| matches!(w, mixlab_core::plan::SampleWeight::Keep));
+    let out = if identity {
+        model.forward(x)?
+    } else {
+        debug_assert!(stage == 0 || is_scalar_plan(&plan));
+        model.forward_mixed(x, stage, |f| apply_flat(&plan, f))?
+    };
+    let (loss, hits) = match &tr.targets {
+        Targets::Classes { labels, classes } => {
+            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+            let t = plan.soft_targets(&yb, *classes, cfg.mixer.label_smoothing)?;
+            let t = Tensor::<2>::from_data(TensorData::new(t, [b, *classes]), dev);
+            let pred: Vec<i64> = to_i64(out.clone().argmax(1).into_data())?;
+            let hits = majority_hits(&plan, &yb, &pred);
+            (cfg.class_loss.eval(out, t), Some(hits))
+        }
+        Targets::Regression { values, dim } => {
+            let mut yb = Vec::with_capacity(b * dim);
+            for &i in idx {
+                yb.extend_from_slice(&values[i * dim..(i + 1) * dim]);
+            }
+            let t = plan.mix_regression(&yb, *dim)?;
+            let t = Tensor::<2>::from_data(TensorData::new(t, [b, *dim]), dev);
+            (cfg.reg_loss.eval(out, t), None)
+        }
+    };
+    let grads = GradientsParams::from_grads(loss.backward(), model);
+    let loss_v: f32 = loss.into_scalar();
+    if !loss_v.is_finite() {
+        return Err(Error::Incompatible(format!(
+            "training diverged: loss is {loss_v} at epoch {epoch} step {step} (lower the learning rate)"
+        )));
+    }
+    let model = optim.step(lr, model.clone(), grads);
+    Ok((model, f64::from(loss_v), hits))
+}
+
+fn to_i64(d: TensorData) -> Result<Vec<i64>> {
+    d.try_into_vec_as::<i64>()
+        .map_err(|e| Error::Data(format!("{e:?}")))
+}
+
+fn to_f32(d: TensorData) -> Result<Vec<f32>> {
+    d.try_into_vec_as::<f32>()
+        .map_err(|e| Error::Data(format!("{e:?}")))
+}
+
+/// Arg-max hits against the label with the larger weight in each mixed sample.
+fn majority_hits(plan: &MixPlan, y: &[usize], pred: &[i64]) -> usize {
+    (0..y.len())
+        .filter(|&i| {
+            let target = if plan.lam_label[i] >= 0.5 {
+                y[i]
+            } else {
+                y[plan.partner[i]]
+            };
+            pred[i] == target as i64
+        })
+        .count()
+}
+
+/// Zero-pad 4, random crop back to H×W, flip horizontally with p = 0.5; draws (dy, dx, flip) per sample.
+fn crop_flip<R: Rng>(x: &mut [f32], shape: &SampleShape, rng: &mut R) {
+    const PAD: usize = 4;
+    let (c, h, w) = (shape.channels, shape.dims[1], shape.dims[2]);
+    let len = shape.sample_len();
+    let mut src = vec![0f32; len];
+    for sample in x.chunks_exact_mut(len) {
+        let dy = rng.random_range(0..=2 * PAD);
+        let dx = rng.random_range(0..=2 * PAD);
+        let flip = rng.random::<bool>();
+        src.copy_from_slice(sample);
+        for ch in 0..c {
+            for y in 0..h {
+                // Output (y, x) reads padded (y + dy, x' + dx), i.e. source (y + dy − 4, x' + dx − 4).
+                let sy = (y + dy).checked_sub(PAD).filter(|&v| v < h);
+                for xo in 0..w {
+                    let xs = if flip { w - 1 - xo } else { xo };
+                    let sx = (xs + dx).checked_sub(PAD).filter(|&v| v < w);
+                    sample[(ch * h + y) * w + xo] = match (sy, sx) {
+                        (Some(sy), Some(sx)) => src[(ch * h + sy) * w + sx],
+                        _ => 0.0,
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Model outputs for a whole split (N×outputs, row-major), in eval mode on the plain device.
+pub fn predict(model: &Model, split: &TrainData, batch: usize, dev: &Device) -> Result<Vec<f32>> {
+    let len = split.shape.sample_len();
+    let mut out = Vec::new();
+    for start in (0..split.n).step_by(batch.max(1)) {
+        let end = (start + batch.max(1)).min(split.n);
+        let x = Tensor::<3>::from_data(
+            TensorData::new(
+                split.x[start * len..end * len].to_vec(),
+                [end - start, split.shape.channels, split.shape.spatial_len()],
+            ),
+            dev,
+        );
+        out.extend(to_f32(model.forward(x)?.into_data())?);
+    }
+    Ok(out)
+}
+
+/// Evaluates a split; returns the metrics and the raw outputs.
+fn evaluate(
+    model: &Model,
+    split: &TrainData,
+    batch: usize,
+    dev: &Device,
+) -> Result<(EvalMetrics, Vec<f32>)> {
+    let out = predict(model, split, batch, dev)?;
+    let m = match &split.targets {
+        Targets::Classes { labels, classes } => {
+            let p = calib::softmax(&out, *classes, 1.0)?;
+            let (conf, correct) = calib::confidences(&p, labels, *classes)?;
+            EvalMetrics {
+                loss: calib::nll(&p, labels, *classes)?,
+                acc: Some(correct.iter().filter(|&&c| c).count() as f64 / labels.len() as f64),
+                ece15: Some(calib::ece_from_bins(
+                    &calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?,
+                    labels.len(),
+                )),
+                rmse: None,
+                mae: None,
+                mape_pct: None,
+            }
+        }
+        Targets::Regression { values, .. } => {
+            let r = calib::regression_metrics(&out, values, calib::MAPE_EPS)?;
+            EvalMetrics {
+                loss: r.rmse * r.rmse,
+                acc: None,
+                ece15: None,
+                rmse: Some(r.rmse),
+                mae: Some(r.mae),
+                mape_pct: Some(r.mape_pct),
+            }
+        }
+    };
+    Ok((m, out))
+}
+
+/// Final metrics: calibration with temperature scaling (classification) or the best-validation
+/// epoch's test errors (regression).
+fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Result<FinalMetrics> {
+    match (&data.val.targets, &data.test.targets) {
+        (
+            Targets::Classes {
+                labels: vl,
+                classes,
+            },
+            Targets::Classes { labels: tl, .. },
+        ) => {
+            let model = st.model.valid();
+            let val_logits = predict(&model, &data.val, cfg.eval_batch_size, dev)?;
+            let test_logits = predict(&model, &data.test, cfg.eval_batch_size, dev)?;
+            let t = calib::fit_temperature(&val_logits, vl, *classes)?;
+            let p0 = calib::softmax(&test_logits, *classes, 1.0)?;
+            let p1 = calib::softmax(&test_logits, *classes, t)?;
+            let bins = |p: &[f32]| -> Result<Vec<ReliabilityBin>> {
+                let (conf, correct) = calib::confidences(p, tl, *classes)?;
+                Ok(calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?)
+            };
+            Ok(FinalMetrics::Classification(ClassFinal {
+                before: calib::class_metrics(&p0, tl, *classes)?,
+                after_ts: calib::class_metrics(&p1, tl, *classes)?,
+                temperature: t,
+                reliability_before: bins(&p0)?,
+                reliability_after_ts: bins(&p1)?,
+            }))
+        }
+        (_, Targets::Regression { values, .. }) => {
+            let (best_epoch, val_rmse, model) = match &st.best {
+                Some((e, v, m)) => (*e, *v, m.valid()),
+                None => {
+                    return Err(Error::Incompatible(
+                        "regression run finished without an epoch".into(),
+                    ));
+                }
+            };
+            let out = predict(&model, &data.test, cfg.eval_batch_size, dev)?;
+            Ok(FinalMetrics::Regression(RegFinal {
+                best_epoch,
+                val_rmse,
+                test: calib::regression_metrics(&out, values, calib::MAPE_EPS)?,
+            }))
+        }
+        _ => Err(Error::Incompatible("splits disagree on the task".into())),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::models::{CnnConfig, MlpConfig};
+    use mixlab_core::methods::{CutmixConfig, MixupConfig};
+
+    /// A learnable toy task: class = which quadrant of an 8×8 image holds a bright blob, plus noise.
+    pub(crate) fn toy_images(n: usize, seed: u64) -> TrainData {
+        let shape = SampleShape::d2(1, 8, 8).unwrap();
+        let mut rng = stream(seed, Purpose::Split, 0, 0);
+        let mut x = Vec::with_capacity(n * 64);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let c = rng.random_range(0..4usize);
+            let (oy, ox) = ((c / 2) * 4, (c % 2) * 4);
+            for r in 0..8 {
+                for q in 0..8 {
+                    let inside = (oy..oy + 4).contains(&r) && (ox..ox + 4).contains(&q);
+                    x.push(if inside { 1.0 } else { 0.0 } + rng.random_range(-0.5f32..0.5));
+                }
+            }
+            y.push(c);
+        }
+        TrainData::classification(shape, x, y, 4).unwrap()
+    }
+
+    pub(crate) fn toy_splits() -> Splits {
+        Splits {
+            train: toy_images(96, 1),
+            val: toy_images(40, 2),
+            test: toy_images(40, 3),
+        }
+    }
+
+    pub(crate) fn small_cfg() -> TrainConfig {
+        TrainConfig::default()
+            .with_model(ModelConfig::Cnn(CnnConfig {
+                channels: vec![4, 8],
+                hidden: 16,
+            }))
+            .with_epochs(3)
+            .with_batch_size(16)
+            .with_lr(0.05)
+            .with_mixer(MixerConfig::single(MethodConfig::Cutmix(
+                CutmixConfig::default(),
+            )))
+            .with_augment(Augment::CropFlip)
+            .with_seed(7)
+    }
+
+    fn finished(o: Outcome) -> TrainResult {
+        match o {
+            Outcome::Finished(r) => *r,
+            Outcome::Stopped { .. } => panic!("stopped"),
+        }
+    }
+
+    #[test]
+    fn tiny_run_learns_and_is_deterministic() {
+        let data = toy_splits();
+        // No crop: shifting an 8x8 image by up to 4 pixels moves the blob to another quadrant.
+        let cfg = small_cfg()
+            .with_mixer(MixerConfig::default())
+            .with_augment(Augment::None)
+            .with_epochs(4);
+        let a = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        let first = a.curve[0].train_loss;
+        let last = a.curve[a.curve.len() - 1].train_loss;
+        assert!(last < first * 0.8, "loss {first} -> {last}");
+        let FinalMetrics::Classification(f) = &a.final_metrics else {
+            panic!("classification")
+        };
+        assert!(f.temperature > 0.0 && f.before.acc > 0.5, "{f:?}");
+        let b = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        assert_eq!(
+            a.curve
+                .iter()
+                .map(|r| (&r.val, &r.test, r.train_loss))
+                .collect::<Vec<_>>(),
+            b.curve
+                .iter()
+                .map(|r| (&r.val, &r.test, r.train_loss))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(a.final_metrics, b.final_metrics);
+    }
+
+    #[test]
+    fn manifold_mixup_and_regression_run() {
+        let data = toy_splits();
+        let cfg = small_cfg()
+            .with_epochs(1)
+            .with_augment(Augment::None)
+            .with_mixer(MixerConfig::single(MethodConfig::Mixup(
+                MixupConfig::default(),
+            )))
+            .with_mix_at(Some(vec![0, 1, 2]));
+        assert!(matches!(
+            train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap(),
+            Outcome::Finished(_)
+        ));
+        // Cutmix on hidden features is refused before training.
+        let bad = cfg
+            .clone()
+            .with_mixer(MixerConfig::single(MethodConfig::Cutmix(
+                CutmixConfig::default(),
+            )));
+        assert!(train(&bad, &data, &RunOptions::default(), &mut NoProgress).is_err());
+        // Regression: y = sum of the 5 inputs.
+        let shape = SampleShape::d1(5, 1).unwrap();
+        let mk = |n: usize, seed: u64| {
+            let mut rng = stream(seed, Purpose::Split, 0, 0);
+            let x: Vec<f32> = (0..n * 5).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let y: Vec<f32> = x.chunks(5).map(|r| r.iter().sum()).collect();
+            TrainData::regression(shape, x, y, 1).unwrap()
+        };
+        let reg = Splits {
+            train: mk(64, 1),
+            val: mk(32, 2),
+            test: mk(32, 3),
+        };
+        let cfg = TrainConfig::default()
+            .with_model(ModelConfig::Mlp(
+                MlpConfig::default()
+                    .with_hidden(vec![16])
+                    .with_activation(crate::models::Activation::LeakyRelu),
+            ))
+            .with_epochs(3)
+            .with_batch_size(16)
+            .with_lr(0.01)
+            .with_optimizer(OptimizerConfig::adamw())
+            .with_mixer(MixerConfig::single(MethodConfig::Mixup(
+                MixupConfig::default(),
+            )));
+        let r = finished(train(&cfg, &reg, &RunOptions::default(), &mut NoProgress).unwrap());
+        let FinalMetrics::Regression(f) = &r.final_metrics else {
+            panic!("regression")
+        };
+        assert!(f.test.rmse.is_finite() && f.best_epoch < 3);
+    }
+
+    #[test]
+    fn bad_configs_are_typed_errors() {
+        let data = toy_splits();
+        let shape = data.train.shape;
+        assert!(small_cfg().with_epochs(0).validate(&shape, 4).is_err());
+        assert!(small_cfg().with_lr(-1.0).validate(&shape, 4).is_err());
+        assert!(
+            small_cfg()
+                .with_mix_at(Some(vec![9]))
+                .validate(&shape, 4)
+                .is_err()
+        );
+        assert!(
+            small_cfg()
+                .with_model(ModelConfig::Cnn1d(Default::default()))
+                .validate(&shape, 4)
+                .is_err()
+        );
+        if !cfg!(feature = "cuda") {
+            assert!(
+                small_cfg()
+                    .with_device(DeviceKind::Cuda)
+                    .validate(&shape, 4)
+                    .is_err()
+            );
+        }
+        assert!(TrainData::classification(shape, vec![0.0; 64], vec![7], 4).is_err());
+    }
+
+    #[test]
+    fn crop_flip_keeps_values_and_is_reproducible() {
+        let shape = SampleShape::d2(2, 6, 5).unwrap();
+        let x: Vec<f32> = (0..2 * shape.sample_len())
+            .map(|v| v as f32 + 1.0)
+            .collect();
+        let (mut a, mut b) = (x.clone(), x.clone());
+        crop_flip(&mut a, &shape, &mut stream(1, Purpose::Augment, 0, 0));
+        crop_flip(&mut b, &shape, &mut stream(1, Purpose::Augment, 0, 0));
+        assert_eq!(a, b);
+        // Every output value is 0 (padding) or a value of the same sample and channel.
+        for (s, chunk) in a.chunks(shape.sample_len()).enumerate() {
+            for (ci, ch) in chunk.chunks(30).enumerate() {
+                let base = (s * 60 + ci * 30) as f32;
+                assert!(
+                    ch.iter()
+                        .all(|&v| v == 0.0 || (v > base && v <= base + 30.0))
+                );
+            }
+        }
+    }
+}

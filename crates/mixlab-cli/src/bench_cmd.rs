@@ -1,0 +1,134 @@
+//! `mixlab bench`: runs a suite's cells (or one shard of them) into `DIR/cells/<id>/`, skipping finished
+//! cells and resuming killed ones from their checkpoints, then writes the report.
+
+use crate::fsio::write_atomic;
+use crate::report_cmd;
+use crate::run::{Bars, RunStatus, execute};
+use crate::suite::{Shard, Suite};
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use mixlab_data::DataDir;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Options of `mixlab bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Suite: quick, cpu, gpu, or a path to a suite TOML file.
+    #[arg(long, default_value = "quick")]
+    pub suite: String,
+    /// Seeds per cell (default: the suite's).
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Output folder (default: runs/<suite name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Data directory (default: $MIXLAB_DATA, then the embedded sets).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Run only shard K of N (1-based), e.g. 2/8 for the second of eight array jobs.
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// No progress bars (for logs).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl Default for BenchArgs {
+    fn default() -> Self {
+        Self {
+            suite: "quick".into(),
+            seeds: None,
+            out: None,
+            data_dir: None,
+            shard: None,
+            quiet: false,
+        }
+    }
+}
+
+/// Runs the command.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let suite = Suite::load(&args.suite)?;
+    let all = suite.cells(args.seeds)?;
+    let total_suite = all.len();
+    let cells = match args.shard {
+        Some(s) => s.select(all),
+        None => all,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
+    let dir = DataDir::resolve(args.data_dir.as_deref());
+    // Validate every cell's config before any training starts, so a typo fails fast.
+    for c in &cells {
+        let shape = crate::run::sample_shape(c.config.dataset)?;
+        let outputs = c.config.dataset.task().output_dim();
+        c.config
+            .train
+            .validate(&shape, outputs)
+            .with_context(|| format!("cell {}", c.id))?;
+    }
+    let shard_note = args
+        .shard
+        .map(|s| format!(" (shard {}/{} of {total_suite})", s.k, s.n))
+        .unwrap_or_default();
+    if !args.quiet {
+        eprintln!(
+            "suite {} ({}): {} cells{shard_note} -> {}",
+            suite.name,
+            suite.description,
+            cells.len(),
+            out.display()
+        );
+    }
+    let multi = MultiProgress::new();
+    let overall = (!args.quiet).then(|| {
+        let b = multi.add(ProgressBar::new(cells.len() as u64));
+        b.set_style(
+            ProgressStyle::with_template("cells [{bar:30}] {pos}/{len} eta {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b
+    });
+    let started = Instant::now();
+    let (mut ran, mut skipped) = (0usize, 0usize);
+    for c in &cells {
+        let cell_dir = out.join("cells").join(&c.id);
+        std::fs::create_dir_all(&cell_dir)
+            .with_context(|| format!("cannot create {}", cell_dir.display()))?;
+        let meta = json!({"id": c.id, "experiment": c.experiment, "label": c.label, "seed": c.config.train.seed, "suite": suite.name});
+        write_atomic(
+            &cell_dir.join("cell.json"),
+            serde_json::to_string_pretty(&meta)?.as_bytes(),
+        )?;
+        let mut bars = Bars::new(&c.id, args.quiet, Some(&multi));
+        let status = execute(&c.config, &dir, &cell_dir, true, Some(&mut bars), None);
+        bars.finish();
+        match status.with_context(|| format!("cell {}", c.id))? {
+            Some(RunStatus::AlreadyDone(_)) => skipped += 1,
+            Some(RunStatus::Finished(_)) => ran += 1,
+            None => {}
+        }
+        if let Some(b) = &overall {
+            b.inc(1);
+            b.set_message(c.id.clone());
+        }
+    }
+    if let Some(b) = &overall {
+        b.finish_and_clear();
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let table = report_cmd::report(&out, args.quiet)?;
+    println!("{table}");
+    println!(
+        "{} cells ({ran} run, {skipped} already finished) in {wall:.1} s; report in {}",
+        cells.len(),
+        out.join("results.md").display()
+    );
+    Ok(())
+}

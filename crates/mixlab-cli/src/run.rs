@@ -1,0 +1,374 @@
+//! One training run as a folder: the fully resolved config (`config.toml`), checkpoints, and — written
+//! last, atomically — `result.json` and `reliability.png`. Shared by `mixlab train` and every bench cell,
+//! so any cell can be replayed with `mixlab train --config DIR/cells/<id>/config.toml`.
+
+use crate::fsio::write_atomic;
+use crate::plots::{RelBin, reliability};
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use mixlab_burn::trainer::{
+    EpochRecord, FinalMetrics, NoProgress, Outcome, Progress, RunOptions, Splits, StepInfo,
+    TrainConfig, TrainData, TrainResult, train,
+};
+use mixlab_core::shape::SampleShape;
+use mixlab_data::{DataDir, Dataset, DatasetId, LoadOptions, Scaler, Split, Task, load};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// Everything that decides a run: the data, how it is prepared, and the training config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// Keep at most this many records per split (CPU-sized runs); `None` reads everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Seed of the dataset's shuffled splits (digits, tabular sets).
+    #[serde(default)]
+    pub data_seed: u64,
+    /// Fraction of the training split held out for validation (temperature scaling, model choice) when
+    /// the dataset has no reference validation split.
+    #[serde(default = "default_val_frac")]
+    pub validation_fraction: f64,
+    /// The training run.
+    pub train: TrainConfig,
+}
+
+fn default_val_frac() -> f64 {
+    mixlab_data::DEFAULT_VALIDATION_FRACTION
+}
+
+impl RunConfig {
+    /// Reads a config written by a run (`config.toml`).
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("{}: not a mixlab run config", path.display()))
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).context("serialising the run config")
+    }
+
+    /// Short method label ("mixup", "mixup+cutmix", "none").
+    pub fn method_label(&self) -> String {
+        let names: Vec<&str> = self
+            .train
+            .mixer
+            .methods
+            .iter()
+            .map(|m| m.config.method().name())
+            .collect();
+        let base = if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join("+")
+        };
+        match &self.train.mix_at {
+            Some(points) if points.iter().any(|&p| p > 0) => format!("{base}@manifold"),
+            _ => base,
+        }
+    }
+}
+
+/// The sample shape of a dataset: `[F]` tables become 1×F, `[C, ...]` keeps C channels.
+pub fn sample_shape(id: DatasetId) -> Result<SampleShape> {
+    let s = id.sample_shape();
+    Ok(match s.as_slice() {
+        [f] => SampleShape::d1(1, *f)?,
+        [c, rest @ ..] => SampleShape::new(*c, rest)?,
+        [] => bail!("{id} has an empty sample shape"),
+    })
+}
+
+fn to_train_data(split: &Split, shape: SampleShape, task: Task) -> Result<TrainData> {
+    Ok(match task {
+        Task::Classification { classes } => {
+            let labels = split
+                .labels
+                .clone()
+                .context("classification split without labels")?;
+            TrainData::classification(shape, split.x.clone(), labels, classes)?
+        }
+        Task::Regression { outputs } => {
+            let t = split
+                .targets
+                .clone()
+                .context("regression split without targets")?;
+            TrainData::regression(shape, split.x.clone(), t, outputs)?
+        }
+    })
+}
+
+/// Loads the dataset, holds out validation, fits input scaling on the training part only and applies it
+/// to every split (images: per-channel standardisation; Airfoil: min-max as C-Mixup; other tables:
+/// standardisation per feature).
+pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, Dataset)> {
+    let opts = LoadOptions::default()
+        .with_limit(cfg.limit)
+        .with_seed(cfg.data_seed);
+    let ds = load(cfg.dataset, dir, &opts)
+        .with_context(|| format!("loading {}", cfg.dataset))?
+        .with_validation(cfg.validation_fraction, cfg.data_seed)?;
+    let shape = sample_shape(cfg.dataset)?;
+    let valid = ds.valid.clone().context("validation split missing")?;
+    let (channels, plane) = match cfg.dataset.sample_shape().as_slice() {
+        [f] => (*f, 1),
+        _ => (shape.channels, shape.spatial_len()),
+    };
+    let scaler = match cfg.dataset {
+        DatasetId::Airfoil => Scaler::fit_min_max(&ds.train.x, channels, plane)?,
+        _ => Scaler::fit_standard(&ds.train.x, channels, plane)?,
+    };
+    let mut splits = Splits {
+        train: to_train_data(&ds.train, shape, ds.task)?,
+        val: to_train_data(&valid, shape, ds.task)?,
+        test: to_train_data(&ds.test, shape, ds.task)?,
+    };
+    for s in [&mut splits.train, &mut splits.val, &mut splits.test] {
+        scaler.apply(&mut s.x)?;
+    }
+    Ok((splits, ds))
+}
+
+/// Progress bars for one run (or nothing when quiet).
+pub struct Bars {
+    bar: Option<ProgressBar>,
+    label: String,
+}
+
+impl Bars {
+    /// A per-run bar labelled `label`; hidden when `quiet`.
+    pub fn new(label: &str, quiet: bool, multi: Option<&indicatif::MultiProgress>) -> Self {
+        let bar = (!quiet).then(|| {
+            let b = ProgressBar::new(0);
+            let b = match multi {
+                Some(m) => m.add(b),
+                None => b,
+            };
+            b.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(label.to_string());
+            b
+        });
+        Self {
+            bar,
+            label: label.to_string(),
+        }
+    }
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        if let Some(b) = &self.bar {
+            b.set_length(steps as u64);
+            b.set_position(0);
+            b.set_prefix(format!("{} epoch {}/{}", self.label, epoch + 1, epochs));
+        }
+    }
+    fn step(&mut self, info: &StepInfo) {
+        if let Some(b) = &self.bar {
+            b.set_position((info.step + 1) as u64);
+            let acc = info
+                .acc
+                .map(|a| format!(" acc {:.3}", a))
+                .unwrap_or_default();
+            b.set_message(format!(
+                "loss {:.4}{acc} {:.0} samples/s",
+                info.loss, info.samples_per_s
+            ));
+        }
+    }
+    fn epoch_end(&mut self, _record: &EpochRecord) {}
+}
+
+/// Versions recorded with every result.
+pub fn versions() -> Value {
+    json!({
+        "mixlab": env!("CARGO_PKG_VERSION"),
+        "burn": "0.22.1",
+        "rustc": option_env!("MIXLAB_RUSTC_VERSION").unwrap_or("unknown"),
+    })
+}
+
+/// The commit of the source tree this binary was built from, when known.
+pub fn git_rev() -> Value {
+    match option_env!("MIXLAB_GIT_REV") {
+        Some(r) if !r.is_empty() => json!(r),
+        _ => Value::Null,
+    }
+}
+
+/// The result record (`result.json`) of a finished run.
+pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
+    let test = match &r.final_metrics {
+        FinalMetrics::Classification(c) => json!({
+            "acc": c.before.acc,
+            "top5": c.before.top5,
+            "nll": c.before.nll,
+            "brier": c.before.brier,
+            "ece15": c.before.ece15,
+            "ece10": c.before.ece10,
+            "adaptive_ece15": c.before.adaptive_ece15,
+            "nll_ts": c.after_ts.nll,
+            "brier_ts": c.after_ts.brier,
+            "ece15_ts": c.after_ts.ece15,
+            "temperature": c.temperature,
+        }),
+        FinalMetrics::Regression(g) => json!({
+            "rmse": g.test.rmse,
+            "mae": g.test.mae,
+            "mape": g.test.mape_pct,
+            "best_epoch": g.best_epoch,
+            "val_rmse": g.val_rmse,
+        }),
+    };
+    let reliability = match &r.final_metrics {
+        FinalMetrics::Classification(c) => json!({
+            "bins": 15,
+            "edge_rule": "equal-width bins (b/15, (b+1)/15]: conf > lower and conf <= upper",
+            "before": c.reliability_before,
+            "after_ts": c.reliability_after_ts,
+        }),
+        FinalMetrics::Regression(_) => Value::Null,
+    };
+    json!({
+        "dataset": cfg.dataset,
+        "model": cfg.train.model.name(),
+        "method": cfg.method_label(),
+        "seed": cfg.train.seed,
+        "task": match &r.final_metrics { FinalMetrics::Classification(_) => "classification", FinalMetrics::Regression(_) => "regression" },
+        "test": test,
+        "curve": r.curve,
+        "reliability": reliability,
+        "params": r.params,
+        "wall_s": r.wall_s,
+        "samples_per_s": r.train_samples_per_s,
+        "epochs_this_process": r.epochs_this_process,
+        "versions": versions(),
+        "git_rev": git_rev(),
+    })
+}
+
+/// Draws the reliability diagram of a finished classification result.
+pub fn draw_reliability(result: &Value, title: &str, path: &Path) -> Result<bool> {
+    let Some(bins) = result["reliability"]["before"].as_array() else {
+        return Ok(false);
+    };
+    let bins: Vec<RelBin> = bins
+        .iter()
+        .map(|b| RelBin {
+            lower: b["lower"].as_f64().unwrap_or(0.0),
+            upper: b["upper"].as_f64().unwrap_or(0.0),
+            confidence: b["mean_conf"].as_f64().unwrap_or(0.0),
+            accuracy: b["accuracy"].as_f64().unwrap_or(0.0),
+            count: b["count"].as_u64().unwrap_or(0) as usize,
+        })
+        .collect();
+    reliability(path, title, &bins)?;
+    Ok(true)
+}
+
+/// How `execute` found and left a run folder.
+pub enum RunStatus {
+    /// A finished result was already there (nothing was run).
+    AlreadyDone(Value),
+    /// The run finished now.
+    Finished(Value),
+}
+
+/// Runs `cfg` in `out`: writes `config.toml`, trains with per-epoch checkpoints under `out/checkpoint`
+/// (resuming from them when `resume`), then writes `result.json` and `reliability.png`.
+pub fn execute(
+    cfg: &RunConfig,
+    dir: &DataDir,
+    out: &Path,
+    resume: bool,
+    progress: Option<&mut dyn Progress>,
+    stop_after_epochs: Option<usize>,
+) -> Result<Option<RunStatus>> {
+    let result_path = out.join("result.json");
+    let config_path = out.join("config.toml");
+    if result_path.exists() {
+        if !resume {
+            bail!(
+                "{} already holds a finished run (result.json); choose another --out or pass --resume",
+                out.display()
+            );
+        }
+        let prev = RunConfig::read(&config_path)?;
+        if &prev != cfg {
+            bail!(
+                "{} holds a finished run of a different config",
+                out.display()
+            );
+        }
+        let text = std::fs::read_to_string(&result_path)?;
+        let v: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", result_path.display()))?;
+        return Ok(Some(RunStatus::AlreadyDone(v)));
+    }
+    let ckpt = out.join("checkpoint");
+    if ckpt.exists() && !resume {
+        bail!(
+            "{} already has a checkpoint from an unfinished run; pass --resume to continue it or choose another --out",
+            out.display()
+        );
+    }
+    if config_path.exists() {
+        let prev = RunConfig::read(&config_path)?;
+        if &prev != cfg {
+            bail!(
+                "{} holds a run of a different config; choose another --out",
+                out.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+    write_atomic(&config_path, cfg.to_toml()?.as_bytes())?;
+    let (splits, _ds) = load_splits(cfg, dir)?;
+    let opts = RunOptions {
+        checkpoint_dir: Some(ckpt),
+        resume,
+        stop_after_epochs,
+    };
+    let mut quiet = NoProgress;
+    let progress: &mut dyn Progress = match progress {
+        Some(p) => p,
+        None => &mut quiet,
+    };
+    match train(&cfg.train, &splits, &opts, progress)? {
+        Outcome::Stopped { .. } => Ok(None),
+        Outcome::Finished(r) => {
+            let v = result_json(cfg, &r);
+            let title = format!(
+                "{} {} {} seed {}",
+                cfg.dataset,
+                cfg.train.model.name(),
+                cfg.method_label(),
+                cfg.train.seed
+            );
+            draw_reliability(
+                &v,
+                &format!("{title} (test, before TS)"),
+                &out.join("reliability.png"),
+            )?;
+            write_atomic(&result_path, serde_json::to_string_pretty(&v)?.as_bytes())?;
+            Ok(Some(RunStatus::Finished(v)))
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Benchmark suites: TOML files of experiments (dataset × model × training recipe × methods) swept over
+//! seeds, expanded into cells — one fully resolved [`RunConfig`] each, with a stable id.
+//!
+//! There is no config inheritance: every experiment states its recipe, and each cell writes its resolved
+//! config beside its result, so a cell can be replayed on its own.
+
+use crate::run::RunConfig;
+use crate::train_cmd::merge_params;
+use anyhow::{Context, Result, bail};
+use mixlab_burn::DeviceKind;
+use mixlab_burn::models::ModelConfig;
+use mixlab_burn::optim::{OptimizerConfig, Schedule};
+use mixlab_burn::trainer::{Augment, TrainConfig};
+use mixlab_core::methods::{Method, MethodConfig};
+use mixlab_core::mixer::{Granularity, MixerConfig, Pairing};
+use mixlab_data::DatasetId;
+use serde::Deserialize;
+use std::path::Path;
+
+/// Suites shipped with mixlab (compiled in, so `--suite quick` works from any folder).
+pub const BUILTIN: [(&str, &str); 3] = [
+    ("quick", include_str!("../../../suites/quick.toml")),
+    ("cpu", include_str!("../../../suites/cpu.toml")),
+    ("gpu", include_str!("../../../suites/gpu.toml")),
+];
+
+/// A suite file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Name (used as the default output folder).
+    pub name: String,
+    /// What the suite is for.
+    #[serde(default)]
+    pub description: String,
+    /// Seeds 0..seeds per cell (overridden by `--seeds`).
+    pub seeds: u64,
+    /// Experiments.
+    #[serde(rename = "experiment")]
+    pub experiments: Vec<Experiment>,
+}
+
+/// Optimiser names in suite files.
+#[derive(Debug, Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimKind {
+    #[default]
+    Sgd,
+    Nesterov,
+    Adamw,
+}
+
+/// Schedule names in suite files.
+#[derive(Debug, Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    Constant,
+    #[default]
+    Cosine,
+    Step,
+}
+
+/// Device names in suite files.
+#[derive(Debug, Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceSel {
+    #[default]
+    Cpu,
+    Cuda,
+}
+
+/// One experiment: a dataset, a model, a recipe, and the methods to compare on it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Name used in cell ids (default `<dataset>-<model>`).
+    pub name: Option<String>,
+    pub dataset: DatasetId,
+    pub model: String,
+    #[serde(default)]
+    pub model_params: toml::Table,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    #[serde(default)]
+    pub optimizer: OptimKind,
+    #[serde(default)]
+    pub schedule: ScheduleKind,
+    #[serde(default)]
+    pub warmup_epochs: usize,
+    #[serde(default = "default_wd")]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub augment: bool,
+    pub limit: Option<usize>,
+    /// Where to train (default cpu).
+    #[serde(default)]
+    pub device: DeviceSel,
+    /// Mixing composition shared by the experiment's methods.
+    #[serde(default)]
+    pub prob: Option<f64>,
+    #[serde(default)]
+    pub granularity: Option<Granularity>,
+    #[serde(default)]
+    pub pairing: Option<Pairing>,
+    #[serde(default)]
+    pub smoothing: Option<f32>,
+    /// Methods compared: a name (`"mixup"`) or a table `{ label, method, mix_at, <hyper-parameters> }`.
+    pub methods: Vec<MethodEntry>,
+}
+
+fn default_wd() -> f64 {
+    5e-4
+}
+
+/// A method as listed in a suite.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum MethodEntry {
+    Name(Method),
+    Table(toml::Table),
+}
+
+/// One cell: an id and its run config.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub id: String,
+    pub experiment: String,
+    pub label: String,
+    pub config: RunConfig,
+}
+
+impl Suite {
+    /// Reads a suite by built-in name or path.
+    pub fn load(name_or_path: &str) -> Result<Suite> {
+        let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            Some((_, text)) => text.to_string(),
+            None => {
+                let p = Path::new(name_or_path);
+                if !p.exists() {
+                    let names: Vec<_> = BUILTIN.iter().map(|(n, _)| *n).collect();
+                    bail!(
+                        "unknown suite {name_or_path:?}: not a built-in ({}) and no such file",
+                        names.join(", ")
+                    );
+                }
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?
+            }
+        };
+        toml::from_str(&text).with_context(|| format!("suite {name_or_path}: invalid suite file"))
+    }
+
+    /// Expands the suite into cells (experiment order, then method order, then seed).
+    pub fn cells(&self, seeds: Option<u64>) -> Result<Vec<Cell>> {
+        let seeds = seeds.unwrap_or(self.seeds);
+        if seeds == 0 {
+            bail!("a suite needs at least one seed");
+        }
+        let mut cells = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for e in &self.experiments {
+            let exp_name = e
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", e.dataset, e.model));
+            for m in &e.methods {
+                let (label, mixer, mix_at) = e
+                    .method(m)
+                    .with_context(|| format!("experiment {exp_name}"))?;
+                for seed in 0..seeds {
+                    let config = e.run_config(mixer.clone(), mix_at.clone(), seed)?;
+                    let id = format!("{exp_name}-{label}-s{seed}");
+                    if !ids.insert(id.clone()) {
+                        bail!("two cells share the id {id}: give the experiments distinct names");
+                    }
+                    cells.push(Cell {
+                        id,
+                        experiment: exp_name.clone(),
+                        label: label.clone(),
+                        config,
+                    });
+                }
+            }
+        }
+        Ok(cells)
+    }
+}
+
+impl Experiment {
+    fn mixer_for(&self, config: MethodConfig) -> MixerConfig {
+        let mut m = if config.method() == Method::None {
+            MixerConfig::default()
+        } else {
+            MixerConfig::single(config)
+        };
+        if let Some(p) = self.prob {
+            m.prob = p;
+        }
+        if let Some(g) = self.granularity {
+            m.granularity = g;
+        }
+        if let Some(p) = self.pairing {
+            m.pairing = p;
+        }
+        if let Some(s) = self.smoothing {
+            m.label_smoothing = s;
+        }
+        m
+    }
+
+    /// Label, mixer and mixing points of one method entry.
+    fn method(&self, entry: &MethodEntry) -> Result<(String, MixerConfig, Option<Vec<usize>>)> {
+        match entry {
+            MethodEntry::Name(m) => Ok((
+                m.name().to_string(),
+                self.mixer_for(m.default_config()),
+                None,
+            )),
+            MethodEntry::Table(t) => {
+                let mut t = t.clone();
+                let method: Method = t
+                    .remove("method")
+                    .context("a method table needs `method = \"...\"`")?
+                    .try_into()
+                    .context("`method` must name a known method")?;
+                let label = match t.remove("label") {
+                    Some(v) => v.as_str().context("`label` must be a string")?.to_string(),
+                    None => method.name().to_string(),
+                };
+                let mix_at: Option<Vec<usize>> = match t.remove("mix_at") {
+                    Some(v) => Some(
+                        v.try_into()
+                            .context("`mix_at` must be a list of stage indices")?,
+                    ),
+                    None => None,
+                };
+                let params: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let config: MethodConfig =
+                    merge_params(&method.default_config(), &params, "method parameter")?;
+                Ok((label, self.mixer_for(config), mix_at))
+            }
+        }
+    }
+
+    fn run_config(
+        &self,
+        mixer: MixerConfig,
+        mix_at: Option<Vec<usize>>,
+        seed: u64,
+    ) -> Result<RunConfig> {
+        let params: Vec<String> = self
+            .model_params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let model = merge_params(
+            &ModelConfig::by_name(&self.model)?,
+            &params,
+            "model parameter",
+        )?;
+        let optimizer = match self.optimizer {
+            OptimKind::Sgd => OptimizerConfig::Sgd {
+                momentum: 0.9,
+                nesterov: false,
+            },
+            OptimKind::Nesterov => OptimizerConfig::Sgd {
+                momentum: 0.9,
+                nesterov: true,
+            },
+            OptimKind::Adamw => OptimizerConfig::AdamW {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+        };
+        let schedule = match self.schedule {
+            ScheduleKind::Constant => Schedule::Constant,
+            ScheduleKind::Cosine => Schedule::Cosine,
+            ScheduleKind::Step => Schedule::Step {
+                milestones: vec![self.epochs / 2, self.epochs * 3 / 4],
+                gamma: 0.1,
+            },
+        };
+        Ok(RunConfig {
+            dataset: self.dataset,
+            limit: self.limit,
+            data_seed: 0,
+            validation_fraction: mixlab_data::DEFAULT_VALIDATION_FRACTION,
+            train: TrainConfig {
+                model,
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+                lr: self.lr,
+                optimizer,
+                schedule,
+                warmup_epochs: self.warmup_epochs,
+                weight_decay: self.weight_decay,
+                seed,
+                mixer,
+                mix_at,
+                augment: if self.augment {
+                    Augment::CropFlip
+                } else {
+                    Augment::None
+                },
+                device: match self.device {
+                    DeviceSel::Cpu => DeviceKind::Cpu,
+                    DeviceSel::Cuda => DeviceKind::Cuda,
+                },
+                ..TrainConfig::default()
+            },
+        })
+    }
+}
+
+/// A shard `K/N` (1-based K).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Shard> {
+        let (k, n) = s
+            .split_once('/')
+            .context("--shard must look like K/N, e.g. 1/4")?;
+        let (k, n): (usize, usize) = (k.trim().parse()?, n.trim().parse()?);
+        if n == 0 || k == 0 || k > n {
+            bail!("--shard {s}: need 1 <= K <= N");
+        }
+        Ok(Shard { k, n })
+    }
+}
+
+impl Shard {
+    /// The cells of this shard: every N-th cell starting at K − 1 (deterministic, balanced across
+    /// experiments because cells are interleaved by seed and method).
+    pub fn select(&self, cells: Vec<Cell>) -> Vec<Cell> {
+        cells
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % self.n == self.k - 1)
+            .map(|(_, c)| c)
+            .collect()
+    }
+}

@@ -1,0 +1,269 @@
+//! `mixlab train`: one training run of a model on a dataset with a mixing method, written to a folder.
+
+use crate::mixargs::MixArgs;
+use crate::run::{Bars, RunConfig, RunStatus, execute};
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use mixlab_burn::DeviceKind;
+use mixlab_burn::models::ModelConfig;
+use mixlab_burn::optim::{OptimizerConfig, Schedule};
+use mixlab_burn::trainer::{Augment, TrainConfig};
+use mixlab_data::{DataDir, DatasetId};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Model architectures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    Mlp,
+    Cnn,
+    Resnet18,
+    PreactResnet18,
+    Cnn1d,
+    VitTiny,
+}
+
+impl ModelName {
+    fn config(self) -> Result<ModelConfig> {
+        let name = self
+            .to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        Ok(ModelConfig::by_name(&name)?)
+    }
+}
+
+/// Optimisers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimName {
+    /// SGD, momentum 0.9, PyTorch semantics.
+    Sgd,
+    /// SGD with Nesterov momentum 0.9.
+    Nesterov,
+    /// AdamW (β = 0.9, 0.999).
+    Adamw,
+}
+
+/// Learning-rate schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleName {
+    Constant,
+    Cosine,
+    /// ×0.1 at 50% and 75% of the epochs.
+    Step,
+}
+
+/// Device choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeviceName {
+    Cpu,
+    Cuda,
+}
+
+/// Options of `mixlab train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Replay a recorded run config (`config.toml` of a run or bench cell); other options are ignored.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Dataset.
+    #[arg(long, required_unless_present = "config")]
+    pub dataset: Option<DatasetId>,
+    /// Model.
+    #[arg(long, value_enum, default_value = "cnn")]
+    pub model: ModelName,
+    /// Model hyper-parameter as KEY=VALUE (TOML value), e.g. width=16.
+    #[arg(long = "model-param", value_name = "KEY=VALUE")]
+    pub model_params: Vec<String>,
+    #[command(flatten)]
+    pub mix: MixArgs,
+    /// Manifold mixup: mix hidden features at a stage drawn from this set (0 = input), e.g. 0,1,2,3.
+    #[arg(long, value_delimiter = ',')]
+    pub mix_at: Vec<usize>,
+    /// Epochs.
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Base learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    pub lr: f64,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value = "sgd")]
+    pub optimizer: OptimName,
+    /// Weight decay.
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f64,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum, default_value = "cosine")]
+    pub schedule: ScheduleName,
+    /// Linear warm-up epochs.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_epochs: usize,
+    /// Random crop (4-px padding) + horizontal flip for image datasets.
+    #[arg(long)]
+    pub augment: bool,
+    /// Run seed (init, shuffling, mixing, augmentation streams).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Keep at most this many records per split.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Device.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceName,
+    /// Data directory (default: $MIXLAB_DATA, then the embedded sets).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Output folder (config.toml, result.json, reliability.png, checkpoint/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue a run that was interrupted (from its last checkpoint).
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Merges KEY=VALUE overrides into a serde-serialisable config through JSON.
+pub fn merge_params<T: serde::Serialize + serde::de::DeserializeOwned>(
+    base: &T,
+    params: &[String],
+    what: &str,
+) -> Result<T> {
+    let mut v = serde_json::to_value(base)?;
+    let obj = v.as_object_mut().context("config is not an object")?;
+    for p in params {
+        let (k, val) = p
+            .split_once('=')
+            .with_context(|| format!("{what} {p:?} must look like KEY=VALUE"))?;
+        let k = k.trim();
+        if !obj.contains_key(k) {
+            let known: Vec<&String> = obj.keys().collect();
+            bail!("{what} {k:?} is not a parameter here; known: {known:?}");
+        }
+        let t: toml::Table = toml::from_str(&format!("v = {val}"))
+            .with_context(|| format!("{what} {p:?}: cannot read the value"))?;
+        obj.insert(k.to_string(), serde_json::to_value(&t["v"])?);
+    }
+    serde_json::from_value(v).with_context(|| format!("invalid {what}"))
+}
+
+impl TrainArgs {
+    /// The fully resolved run config.
+    pub fn run_config(&self) -> Result<RunConfig> {
+        if let Some(path) = &self.config {
+            return RunConfig::read(path);
+        }
+        let dataset = self.dataset.context("--dataset is required")?;
+        let model = merge_params(&self.model.config()?, &self.model_params, "--model-param")?;
+        let optimizer = match self.optimizer {
+            OptimName::Sgd => OptimizerConfig::Sgd {
+                momentum: 0.9,
+                nesterov: false,
+            },
+            OptimName::Nesterov => OptimizerConfig::Sgd {
+                momentum: 0.9,
+                nesterov: true,
+            },
+            OptimName::Adamw => OptimizerConfig::AdamW {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+        };
+        let schedule = match self.schedule {
+            ScheduleName::Constant => Schedule::Constant,
+            ScheduleName::Cosine => Schedule::Cosine,
+            ScheduleName::Step => Schedule::Step {
+                milestones: vec![self.epochs / 2, self.epochs * 3 / 4],
+                gamma: 0.1,
+            },
+        };
+        let method_is_none = self
+            .mix
+            .method
+            .iter()
+            .all(|m| *m == mixlab_core::methods::Method::None);
+        let mixer = if method_is_none {
+            Default::default()
+        } else {
+            self.mix.mixer()?
+        };
+        let train = TrainConfig {
+            model,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            optimizer,
+            schedule,
+            warmup_epochs: self.warmup_epochs,
+            weight_decay: self.weight_decay,
+            seed: self.seed,
+            mixer,
+            mix_at: (!self.mix_at.is_empty()).then(|| self.mix_at.clone()),
+            augment: if self.augment {
+                Augment::CropFlip
+            } else {
+                Augment::None
+            },
+            device: match self.device {
+                DeviceName::Cpu => DeviceKind::Cpu,
+                DeviceName::Cuda => DeviceKind::Cuda,
+            },
+            ..TrainConfig::default()
+        };
+        Ok(RunConfig {
+            dataset,
+            limit: self.limit,
+            data_seed: 0,
+            validation_fraction: mixlab_data::DEFAULT_VALIDATION_FRACTION,
+            train,
+        })
+    }
+}
+
+/// Prints the headline numbers of a result.
+pub fn summary(v: &Value) -> String {
+    let t = &v["test"];
+    let f = |k: &str| {
+        t[k].as_f64()
+            .map(|x| format!("{k} {x:.4}"))
+            .unwrap_or_default()
+    };
+    let keys: &[&str] = if t.get("acc").is_some() {
+        &["acc", "nll", "brier", "ece15", "ece15_ts", "temperature"]
+    } else {
+        &["rmse", "mae", "mape"]
+    };
+    keys.iter()
+        .map(|k| f(k))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// Runs the command.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let cfg = args.run_config()?;
+    let dir = DataDir::resolve(args.data_dir.as_deref());
+    let mut bars = Bars::new(
+        &format!("{} {}", cfg.dataset, cfg.method_label()),
+        args.quiet,
+        None,
+    );
+    let status = execute(&cfg, &dir, &args.out, args.resume, Some(&mut bars), None);
+    bars.finish();
+    match status? {
+        Some(RunStatus::AlreadyDone(v)) => println!("already finished: {}", summary(&v)),
+        Some(RunStatus::Finished(v)) => println!(
+            "test: {}\nwrote {}",
+            summary(&v),
+            args.out.join("result.json").display()
+        ),
+        None => println!("stopped early; continue with --resume"),
+    }
+    Ok(())
+}
