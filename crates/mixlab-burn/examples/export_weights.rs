@@ -1,6 +1,7 @@
 //! Writes the weights of a freshly initialised model as safetensors, to check that other tools (Python's
 //! `safetensors`) open our checkpoint files. Usage: export_weights <path> [model-name]
 
+use mixlab_burn::burn::module::Module;
 use mixlab_burn::burn::prelude::Device;
 use mixlab_burn::checkpoint::save_weights;
 use mixlab_burn::models::ModelConfig;

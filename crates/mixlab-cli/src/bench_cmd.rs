@@ -101,7 +101,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let cell_dir = out.join("cells").join(&c.id);
         std::fs::create_dir_all(&cell_dir)
             .with_context(|| format!("cannot create {}", cell_dir.display()))?;
-        let meta = json!({"id": c.id, "experiment": c.experiment, "label": c.label, "seed": c.config.train.seed, "suite": suite.name});
+        let meta = json!({"id": c.id, "index": c.index, "experiment": c.experiment, "label": c.label, "seed": c.config.train.seed, "suite": suite.name});
         write_atomic(
             &cell_dir.join("cell.json"),
             serde_json::to_string_pretty(&meta)?.as_bytes(),

@@ -12,7 +12,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use mixlab_data::DataDir;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -86,6 +85,7 @@ const REG_METRICS: [Metric; 3] = [
 
 /// One finished cell as read back from disk.
 struct CellResult {
+    index: u64,
     experiment: String,
     label: String,
     config: RunConfig,
@@ -134,12 +134,14 @@ fn read_cells(dir: &Path) -> Result<(Vec<CellResult>, Vec<String>)> {
         let result: Value = serde_json::from_str(&std::fs::read_to_string(&result_path)?)
             .with_context(|| format!("{} is not valid JSON", result_path.display()))?;
         found.push(CellResult {
+            index: meta["index"].as_u64().unwrap_or(u64::MAX),
             experiment: meta["experiment"].as_str().unwrap_or("?").to_string(),
             label: meta["label"].as_str().unwrap_or("?").to_string(),
             config,
             result,
         });
     }
+    found.sort_by_key(|c| c.index);
     Ok((found, unfinished))
 }
 
@@ -151,9 +153,14 @@ pub fn report(dir: &Path, quiet: bool) -> Result<String> {
 fn report_with(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
     let (cells, unfinished) = read_cells(dir)?;
     // experiment -> method label (in first-seen order) -> cells
-    let mut groups: BTreeMap<String, Vec<(String, Vec<&CellResult>)>> = BTreeMap::new();
+    let mut groups: Vec<(String, Vec<(String, Vec<&CellResult>)>)> = Vec::new();
     for c in &cells {
-        let g = groups.entry(c.experiment.clone()).or_default();
+        if !groups.iter().any(|(e, _)| *e == c.experiment) {
+            groups.push((c.experiment.clone(), Vec::new()));
+        }
+        let Some((_, g)) = groups.iter_mut().find(|(e, _)| *e == c.experiment) else {
+            continue;
+        };
         match g.iter_mut().find(|(l, _)| *l == c.label) {
             Some((_, v)) => v.push(c),
             None => g.push((c.label.clone(), vec![c])),

@@ -125,6 +125,8 @@ pub enum MethodEntry {
 #[derive(Debug, Clone)]
 pub struct Cell {
     pub id: String,
+    /// Position in the suite (reports list experiments and methods in this order).
+    pub index: usize,
     pub experiment: String,
     pub label: String,
     pub config: RunConfig,
@@ -176,6 +178,7 @@ impl Suite {
                     }
                     cells.push(Cell {
                         id,
+                        index: cells.len(),
                         experiment: exp_name.clone(),
                         label: label.clone(),
                         config,

@@ -1,0 +1,102 @@
+//! `mixlab bench` / `mixlab report`: tables and plots, skipping finished cells, resuming a killed bench,
+//! and merging shards into the same report as an unsharded run.
+
+use crate::common::{fixture, mixlab_std, ok, read_json, read_text, s, wait_for};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn bench(suite: &str, out: &Path, extra: &[&str]) -> String {
+    let suite = fixture(suite);
+    let mut args = vec!["bench", "--suite", s(&suite), "--out", s(out), "--quiet"];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+fn finished_cells(out: &Path) -> usize {
+    std::fs::read_dir(out.join("cells"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().join("result.json").exists())
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn count_pngs(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        let p = e.path();
+        if p.is_dir() {
+            n += count_pngs(&p);
+        } else if p.extension().is_some_and(|x| x == "png") {
+            crate::common::assert_png(&p);
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn bench_report_rerun_and_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let out = bench("bench_tiny.toml", &a, &[]);
+    assert!(out.contains("4 cells (4 run, 0 already finished)"), "{out}");
+    assert_eq!(finished_cells(&a), 4);
+    let md = read_text(&a.join("results.md"));
+    assert!(md.contains('±') && md.contains("| method |"), "no mean ± std table:\n{md}");
+    assert!(md.contains("| none |") && md.contains("| mixup |"), "{md}");
+    let csv = read_text(&a.join("results.csv"));
+    assert!(csv.starts_with("experiment,"), "{csv}");
+    assert!(csv.lines().any(|l| l.contains(",mixup,acc,2,")), "no 2-seed mixup acc row:\n{csv}");
+    let json = read_json(&a.join("results.json"));
+    assert_eq!(json["cells"], 4);
+    assert!(count_pngs(&a.join("plots")) > 0, "no plots");
+
+    // Rerun: nothing trains, the report is the same.
+    let json_text = read_text(&a.join("results.json"));
+    let out = bench("bench_tiny.toml", &a, &[]);
+    assert!(out.contains("4 cells (0 run, 4 already finished)"), "{out}");
+    assert_eq!(read_text(&a.join("results.json")), json_text);
+
+    // Two shards into one folder, merged by `report`, equal the unsharded run.
+    let b = tmp.path().join("b");
+    let out1 = bench("bench_tiny.toml", &b, &["--shard", "1/2"]);
+    let out2 = bench("bench_tiny.toml", &b, &["--shard", "2/2"]);
+    assert!(out1.contains("(2 run, 0 already finished)"), "{out1}");
+    assert!(out2.contains("(2 run, 0 already finished)"), "{out2}");
+    ok(&["report", s(&b)]);
+    assert_eq!(read_text(&b.join("results.csv")), read_text(&a.join("results.csv")));
+    assert_eq!(read_json(&b.join("results.json")), json);
+}
+
+#[test]
+fn killed_bench_runs_only_the_missing_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = tmp.path().join("killed");
+    let suite = fixture("bench_kill.toml");
+    let mut child = mixlab_std()
+        .args(["bench", "--suite", s(&suite), "--out", s(&k), "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mixlab");
+    let reached = wait_for(Duration::from_secs(120), || finished_cells(&k) >= 1);
+    let still_running = child.try_wait().expect("try_wait").is_none();
+    child.kill().expect("kill mixlab");
+    child.wait().expect("reap mixlab");
+    assert!(reached, "no finished cell within 120 s");
+    assert!(still_running, "the bench finished before it could be killed");
+    let done = finished_cells(&k);
+    assert!((1..4).contains(&done), "{done} cells finished at the kill");
+    assert!(!k.join("results.csv").exists(), "report written before the bench finished");
+
+    let out = bench("bench_kill.toml", &k, &[]);
+    let expect = format!("4 cells ({} run, {done} already finished)", 4 - done);
+    assert!(out.contains(&expect), "expected {expect:?} in:\n{out}");
+
+    let u = tmp.path().join("uninterrupted");
+    bench("bench_kill.toml", &u, &[]);
+    assert_eq!(read_text(&k.join("results.csv")), read_text(&u.join("results.csv")));
+}
