@@ -4,7 +4,7 @@ use crate::mixargs::MixArgs;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use mixlab_core::mixer::BatchInfo;
-use mixlab_core::plan::{MixPlan, SampleWeight};
+use mixlab_core::plan::{MixPlan, SampleWeight, mask_mean};
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
 use rand::Rng;
@@ -107,11 +107,7 @@ pub fn plan_json(plan: &MixPlan) -> Value {
             SampleWeight::PasteResized { interp, .. } => {
                 json!({"kind": "paste-resized", "interp": interp})
             }
-            SampleWeight::Mask { mask } => {
-                let mean =
-                    mask.iter().map(|&v| f64::from(v)).sum::<f64>() / mask.len().max(1) as f64;
-                json!({"kind": "mask", "mean": mean})
-            }
+            SampleWeight::Mask { mask } => json!({"kind": "mask", "mean": mask_mean(mask)}),
         })
         .collect();
     json!({

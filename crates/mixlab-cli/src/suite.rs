@@ -5,11 +5,9 @@
 //! config beside its result, so a cell can be replayed on its own.
 
 use crate::run::RunConfig;
-use crate::train_cmd::merge_params;
+use crate::train_cmd::{DeviceName, OptimName, ScheduleName, merge_params};
 use anyhow::{Context, Result, bail};
-use mixlab_burn::DeviceKind;
 use mixlab_burn::models::ModelConfig;
-use mixlab_burn::optim::{OptimizerConfig, Schedule};
 use mixlab_burn::trainer::{Augment, TrainConfig};
 use mixlab_core::methods::{Method, MethodConfig};
 use mixlab_core::mixer::{Granularity, MixerConfig, Pairing};
@@ -40,35 +38,6 @@ pub struct Suite {
     pub experiments: Vec<Experiment>,
 }
 
-/// Optimiser names in suite files.
-#[derive(Debug, Deserialize, Clone, Copy, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum OptimKind {
-    #[default]
-    Sgd,
-    Nesterov,
-    Adamw,
-}
-
-/// Schedule names in suite files.
-#[derive(Debug, Deserialize, Clone, Copy, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScheduleKind {
-    Constant,
-    #[default]
-    Cosine,
-    Step,
-}
-
-/// Device names in suite files.
-#[derive(Debug, Deserialize, Clone, Copy, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeviceSel {
-    #[default]
-    Cpu,
-    Cuda,
-}
-
 /// One experiment: a dataset, a model, a recipe, and the methods to compare on it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,9 +52,9 @@ pub struct Experiment {
     pub batch_size: usize,
     pub lr: f64,
     #[serde(default)]
-    pub optimizer: OptimKind,
+    pub optimizer: OptimName,
     #[serde(default)]
-    pub schedule: ScheduleKind,
+    pub schedule: ScheduleName,
     #[serde(default)]
     pub warmup_epochs: usize,
     #[serde(default = "default_wd")]
@@ -95,7 +64,7 @@ pub struct Experiment {
     pub limit: Option<usize>,
     /// Where to train (default cpu).
     #[serde(default)]
-    pub device: DeviceSel,
+    pub device: DeviceName,
     /// Mixing composition shared by the experiment's methods.
     #[serde(default)]
     pub prob: Option<f64>,
@@ -262,29 +231,8 @@ impl Experiment {
             &params,
             "model parameter",
         )?;
-        let optimizer = match self.optimizer {
-            OptimKind::Sgd => OptimizerConfig::Sgd {
-                momentum: 0.9,
-                nesterov: false,
-            },
-            OptimKind::Nesterov => OptimizerConfig::Sgd {
-                momentum: 0.9,
-                nesterov: true,
-            },
-            OptimKind::Adamw => OptimizerConfig::AdamW {
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-            },
-        };
-        let schedule = match self.schedule {
-            ScheduleKind::Constant => Schedule::Constant,
-            ScheduleKind::Cosine => Schedule::Cosine,
-            ScheduleKind::Step => Schedule::Step {
-                milestones: vec![self.epochs / 2, self.epochs * 3 / 4],
-                gamma: 0.1,
-            },
-        };
+        let optimizer = self.optimizer.config();
+        let schedule = self.schedule.config(self.epochs);
         Ok(RunConfig {
             dataset: self.dataset,
             limit: self.limit,
@@ -307,10 +255,7 @@ impl Experiment {
                 } else {
                     Augment::None
                 },
-                device: match self.device {
-                    DeviceSel::Cpu => DeviceKind::Cpu,
-                    DeviceSel::Cuda => DeviceKind::Cuda,
-                },
+                device: self.device.kind(),
                 ..TrainConfig::default()
             },
         })

@@ -33,9 +33,11 @@ impl ModelName {
     }
 }
 
-/// Optimisers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// Optimisers (command line and suite files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OptimName {
+    #[default]
     /// SGD, momentum 0.9, PyTorch semantics.
     Sgd,
     /// SGD with Nesterov momentum 0.9.
@@ -44,20 +46,69 @@ pub enum OptimName {
     Adamw,
 }
 
-/// Learning-rate schedules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// Learning-rate schedules (command line and suite files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ScheduleName {
     Constant,
+    #[default]
     Cosine,
     /// ×0.1 at 50% and 75% of the epochs.
     Step,
 }
 
-/// Device choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// Device choice (command line and suite files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DeviceName {
+    #[default]
     Cpu,
     Cuda,
+}
+
+impl OptimName {
+    /// The optimiser config (momentum 0.9 for SGD; PyTorch's AdamW betas and eps).
+    pub fn config(self) -> OptimizerConfig {
+        match self {
+            OptimName::Sgd => OptimizerConfig::Sgd {
+                momentum: 0.9,
+                nesterov: false,
+            },
+            OptimName::Nesterov => OptimizerConfig::Sgd {
+                momentum: 0.9,
+                nesterov: true,
+            },
+            OptimName::Adamw => OptimizerConfig::AdamW {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+        }
+    }
+}
+
+impl ScheduleName {
+    /// The schedule for a run of `epochs` epochs (step: ×0.1 at 50% and 75%).
+    pub fn config(self, epochs: usize) -> Schedule {
+        match self {
+            ScheduleName::Constant => Schedule::Constant,
+            ScheduleName::Cosine => Schedule::Cosine,
+            ScheduleName::Step => Schedule::Step {
+                milestones: vec![epochs / 2, epochs * 3 / 4],
+                gamma: 0.1,
+            },
+        }
+    }
+}
+
+impl DeviceName {
+    /// The trainer's device kind.
+    pub fn kind(self) -> DeviceKind {
+        match self {
+            DeviceName::Cpu => DeviceKind::Cpu,
+            DeviceName::Cuda => DeviceKind::Cuda,
+        }
+    }
 }
 
 /// Options of `mixlab train`.
@@ -159,29 +210,8 @@ impl TrainArgs {
         }
         let dataset = self.dataset.context("--dataset is required")?;
         let model = merge_params(&self.model.config()?, &self.model_params, "--model-param")?;
-        let optimizer = match self.optimizer {
-            OptimName::Sgd => OptimizerConfig::Sgd {
-                momentum: 0.9,
-                nesterov: false,
-            },
-            OptimName::Nesterov => OptimizerConfig::Sgd {
-                momentum: 0.9,
-                nesterov: true,
-            },
-            OptimName::Adamw => OptimizerConfig::AdamW {
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-            },
-        };
-        let schedule = match self.schedule {
-            ScheduleName::Constant => Schedule::Constant,
-            ScheduleName::Cosine => Schedule::Cosine,
-            ScheduleName::Step => Schedule::Step {
-                milestones: vec![self.epochs / 2, self.epochs * 3 / 4],
-                gamma: 0.1,
-            },
-        };
+        let optimizer = self.optimizer.config();
+        let schedule = self.schedule.config(self.epochs);
         let method_is_none = self
             .mix
             .method
@@ -209,10 +239,7 @@ impl TrainArgs {
             } else {
                 Augment::None
             },
-            device: match self.device {
-                DeviceName::Cpu => DeviceKind::Cpu,
-                DeviceName::Cuda => DeviceKind::Cuda,
-            },
+            device: self.device.kind(),
             ..TrainConfig::default()
         };
         Ok(RunConfig {

@@ -9,8 +9,8 @@ use rand::Rng;
 pub fn cut_extents(shape: &SampleShape, ratio: f64) -> [usize; 3] {
     let first = 3 - shape.rank;
     let mut cut = [1usize; 3];
-    for a in first..3 {
-        cut[a] = (shape.dims[a] as f64 * ratio) as usize;
+    for (c, &d) in cut.iter_mut().zip(&shape.dims).skip(first) {
+        *c = (d as f64 * ratio) as usize;
     }
     cut
 }

@@ -49,6 +49,14 @@ pub enum Interp {
 /// A spatial weight map (one value per position, shared across channels): the weight of the sample itself.
 pub type Mask = Arc<[f32]>;
 
+/// Mean of a mask: the realised share of the sample itself (0 for an empty mask).
+pub fn mask_mean(mask: &[f32]) -> f64 {
+    if mask.is_empty() {
+        return 0.0;
+    }
+    mask.iter().map(|&v| f64::from(v)).sum::<f64>() / mask.len() as f64
+}
+
 /// How sample i's input is formed from itself (x_i) and its partner (x_j).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -79,7 +87,7 @@ impl SampleWeight {
             SampleWeight::Paste { region } | SampleWeight::PasteResized { region, .. } => {
                 1.0 - region.volume() as f64 / n
             }
-            SampleWeight::Mask { mask } => mask.iter().map(|&v| f64::from(v)).sum::<f64>() / n,
+            SampleWeight::Mask { mask } => mask_mean(mask),
         }
     }
 
@@ -169,13 +177,13 @@ impl MixPlan {
         let n = self.shape.spatial_len();
         for w in &self.weights {
             match w {
-                SampleWeight::Paste { region } | SampleWeight::PasteResized { region, .. } => {
-                    if !region.fits(self.shape.dims) {
-                        return Err(Error::Incompatible(format!(
-                            "region {region:?} does not fit a sample of shape {}",
-                            self.shape
-                        )));
-                    }
+                SampleWeight::Paste { region } | SampleWeight::PasteResized { region, .. }
+                    if !region.fits(self.shape.dims) =>
+                {
+                    return Err(Error::Incompatible(format!(
+                        "region {region:?} does not fit a sample of shape {}",
+                        self.shape
+                    )));
                 }
                 SampleWeight::Mask { mask } if mask.len() != n => {
                     return Err(Error::SizeMismatch {

@@ -70,9 +70,8 @@ pub fn rand_bbox(shape: &SampleShape, lam: f64, centre: [usize; 3]) -> Region {
 pub fn minmax_extent_range(shape: &SampleShape, min: f64, max: f64) -> [(usize, usize); 3] {
     let first = 3 - shape.rank;
     let mut r = [(1usize, 1usize); 3];
-    for a in first..3 {
-        let d = shape.dims[a] as f64;
-        r[a] = ((d * min) as usize, (d * max) as usize);
+    for (range, &d) in r.iter_mut().zip(&shape.dims).skip(first) {
+        *range = ((d as f64 * min) as usize, (d as f64 * max) as usize);
     }
     r
 }

@@ -320,7 +320,7 @@ impl MixMethod for FmixConfig {
             .map(|v| v as f32)
             .collect();
         let lam_label = if self.correct_lam {
-            mask.iter().map(|&v| f64::from(v)).sum::<f64>() / mask.len() as f64
+            crate::plan::mask_mean(&mask)
         } else {
             lam
         };

@@ -225,7 +225,7 @@ impl MixMethod for GridmixConfig {
             pos,
         };
         let mask = grid_mask(ctx.shape, &params)?;
-        let kept = mask.iter().map(|&v| f64::from(v)).sum::<f64>() / mask.len() as f64;
+        let kept = crate::plan::mask_mean(&mask);
         Ok(Draw {
             weight: SampleWeight::Mask { mask: mask.into() },
             lam_label: kept as f32,

@@ -130,7 +130,7 @@ impl MixMethod for MaskmixConfig {
             kept[t] = true;
         }
         let mask = patch_mask(shape, patch, &kept)?;
-        let mean = mask.iter().map(|&v| f64::from(v)).sum::<f64>() / mask.len() as f64;
+        let mean = crate::plan::mask_mean(&mask);
         Ok(Draw {
             weight: SampleWeight::Mask { mask: mask.into() },
             lam_label: mean as f32,

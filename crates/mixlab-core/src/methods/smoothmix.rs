@@ -115,7 +115,7 @@ impl MixMethod for SmoothmixConfig {
         let mask: Arc<[f32]> = g.iter().map(|&v| (1.0 - v) as f32).collect();
         let n = g.len() as f64;
         let lam_label = if self.correct_lam {
-            mask.iter().map(|&v| f64::from(v)).sum::<f64>() / n
+            crate::plan::mask_mean(&mask)
         } else {
             g.iter().sum::<f64>() / n
         };
