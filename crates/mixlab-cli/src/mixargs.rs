@@ -17,18 +17,13 @@ pub struct MixArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "mixup")]
     pub method: Vec<Method>,
     /// Selection weights of the methods (default: equal), timm's switch_prob generalised.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub method_weights: Vec<f64>,
     /// Beta concentration α of λ ~ Beta(α, α) (methods that draw λ).
     #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<f64>,
     /// CutMix min/max box side ratios, e.g. 0.2,0.8 (timm cutmix_minmax).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        num_args = 2,
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub minmax: Option<Vec<f64>>,
     /// Do not correct λ to the realised area / mask mean.
     #[arg(long)]
@@ -43,12 +38,7 @@ pub struct MixArgs {
     #[arg(long)]
     pub reformulate: bool,
     /// ResizeMix scale range of the pasted partner, e.g. 0.1,0.8.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        num_args = 2,
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub scope: Option<Vec<f64>>,
     /// Any other method hyper-parameter as KEY=VALUE (VALUE in TOML syntax, e.g. n_holes=[2,6]).
     #[arg(long = "param", value_name = "KEY=VALUE")]
@@ -84,6 +74,25 @@ impl MixArgs {
                 self.method.len()
             ),
         };
+        // JSON has no NaN or infinity: refuse them here, naming the option, before they turn into null.
+        let finite = |flag: &str, vals: &[f64]| -> Result<()> {
+            match vals.iter().find(|v| !v.is_finite()) {
+                Some(v) => bail!("{flag} must be a finite number, got {v}"),
+                None => Ok(()),
+            }
+        };
+        let pair = |flag: &str, v: &Option<Vec<f64>>| -> Result<()> {
+            match v {
+                Some(v) if v.len() != 2 => bail!("{flag} needs two values LO,HI, got {}", v.len()),
+                Some(v) => finite(flag, v),
+                None => Ok(()),
+            }
+        };
+        finite("--alpha", self.alpha.as_slice())?;
+        finite("--decay-power", self.decay_power.as_slice())?;
+        finite("--max-soft", self.max_soft.as_slice())?;
+        pair("--minmax", &self.minmax)?;
+        pair("--scope", &self.scope)?;
         let mut overrides: Vec<(String, Value, &'static str)> = Vec::new();
         let mut push =
             |key: &str, v: Value, flag: &'static str| overrides.push((key.to_string(), v, flag));
@@ -115,6 +124,9 @@ impl MixArgs {
             let value: toml::Table = toml::from_str(&format!("v = {v}"))
                 .or_else(|_| toml::from_str(&format!("v = {:?}", v)))
                 .with_context(|| format!("--param {p:?}: cannot read the value"))?;
+            if let Some(f) = value["v"].as_float().filter(|f| !f.is_finite()) {
+                bail!("--param {}: must be a finite number, got {f}", k.trim());
+            }
             push(k.trim(), serde_json::to_value(&value["v"])?, "--param");
         }
         let mut used = vec![false; overrides.len()];

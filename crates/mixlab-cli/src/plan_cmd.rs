@@ -43,8 +43,13 @@ pub fn run(args: &PlanArgs) -> Result<()> {
     let shape = SampleShape::parse(&args.shape).context("--shape")?;
     let mixer = args.mix.mixer()?;
     mixer.validate(&shape)?;
-    if args.batch == 0 {
-        bail!("--batch must be at least 1, got 0");
+    // A plan is printed as JSON: a batch beyond this is a typo, not a use.
+    const MAX_PLAN_BATCH: usize = 1 << 16;
+    if args.batch == 0 || args.batch > MAX_PLAN_BATCH {
+        bail!(
+            "--batch must be in 1..={MAX_PLAN_BATCH}, got {}",
+            args.batch
+        );
     }
     // Methods that look at the pixels (saliencymix) get a reproducible stand-in batch.
     let needs_data = mixer.methods.iter().any(|m| m.config.needs_data());

@@ -116,6 +116,20 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, Dataset)> 
         .with_validation(cfg.validation_fraction, cfg.data_seed)?;
     let shape = sample_shape(cfg.dataset)?;
     let valid = ds.valid.clone().context("validation split missing")?;
+    for (name, n) in [
+        ("training", ds.train.n),
+        ("validation", valid.n),
+        ("test", ds.test.n),
+    ] {
+        if n == 0 {
+            bail!(
+                "{}: the {name} split is empty (limit {:?} records per split; validation takes {} of the training split): use a larger --limit",
+                cfg.dataset,
+                cfg.limit,
+                cfg.validation_fraction
+            );
+        }
+    }
     let (channels, plane) = match cfg.dataset.sample_shape().as_slice() {
         [f] => (*f, 1),
         _ => (shape.channels, shape.spatial_len()),
@@ -337,10 +351,13 @@ pub fn execute(
             );
         }
     }
+    // Load and check everything before the folder is claimed: a run that cannot start leaves nothing.
+    let (splits, _ds) = load_splits(cfg, dir)?;
+    cfg.train
+        .validate(&splits.train.shape, cfg.dataset.task().output_dim())?;
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output folder {}", out.display()))?;
     write_atomic(&config_path, cfg.to_toml()?.as_bytes())?;
-    let (splits, _ds) = load_splits(cfg, dir)?;
     let opts = RunOptions {
         checkpoint_dir: Some(ckpt),
         resume,

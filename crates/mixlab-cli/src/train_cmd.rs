@@ -138,13 +138,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
     /// Base learning rate.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub lr: f64,
     /// Optimiser.
     #[arg(long, value_enum, default_value = "sgd")]
     pub optimizer: OptimName,
     /// Weight decay.
-    #[arg(long, default_value_t = 5e-4)]
+    #[arg(long, default_value_t = 5e-4, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Learning-rate schedule.
     #[arg(long, value_enum, default_value = "cosine")]

@@ -25,7 +25,8 @@ fn finished_cells(out: &Path) -> usize {
 
 fn count_pngs(dir: &Path) -> usize {
     let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+    for e in std::fs::read_dir(dir).expect("read plots folder") {
+        let e = e.expect("plots folder entry");
         let p = e.path();
         if p.is_dir() {
             n += count_pngs(&p);
@@ -45,11 +46,17 @@ fn bench_report_rerun_and_shards() {
     assert!(out.contains("4 cells (4 run, 0 already finished)"), "{out}");
     assert_eq!(finished_cells(&a), 4);
     let md = read_text(&a.join("results.md"));
-    assert!(md.contains('±') && md.contains("| method |"), "no mean ± std table:\n{md}");
+    assert!(
+        md.contains('±') && md.contains("| method |"),
+        "no mean ± std table:\n{md}"
+    );
     assert!(md.contains("| none |") && md.contains("| mixup |"), "{md}");
     let csv = read_text(&a.join("results.csv"));
     assert!(csv.starts_with("experiment,"), "{csv}");
-    assert!(csv.lines().any(|l| l.contains(",mixup,acc,2,")), "no 2-seed mixup acc row:\n{csv}");
+    assert!(
+        csv.lines().any(|l| l.contains(",mixup,acc,2,")),
+        "no 2-seed mixup acc row:\n{csv}"
+    );
     let json = read_json(&a.join("results.json"));
     assert_eq!(json["cells"], 4);
     assert!(count_pngs(&a.join("plots")) > 0, "no plots");
@@ -67,7 +74,10 @@ fn bench_report_rerun_and_shards() {
     assert!(out1.contains("(2 run, 0 already finished)"), "{out1}");
     assert!(out2.contains("(2 run, 0 already finished)"), "{out2}");
     ok(&["report", s(&b)]);
-    assert_eq!(read_text(&b.join("results.csv")), read_text(&a.join("results.csv")));
+    assert_eq!(
+        read_text(&b.join("results.csv")),
+        read_text(&a.join("results.csv"))
+    );
     assert_eq!(read_json(&b.join("results.json")), json);
 }
 
@@ -87,10 +97,16 @@ fn killed_bench_runs_only_the_missing_cells() {
     child.kill().expect("kill mixlab");
     child.wait().expect("reap mixlab");
     assert!(reached, "no finished cell within 120 s");
-    assert!(still_running, "the bench finished before it could be killed");
+    assert!(
+        still_running,
+        "the bench finished before it could be killed"
+    );
     let done = finished_cells(&k);
     assert!((1..4).contains(&done), "{done} cells finished at the kill");
-    assert!(!k.join("results.csv").exists(), "report written before the bench finished");
+    assert!(
+        !k.join("results.csv").exists(),
+        "report written before the bench finished"
+    );
 
     let out = bench("bench_kill.toml", &k, &[]);
     let expect = format!("4 cells ({} run, {done} already finished)", 4 - done);
@@ -98,5 +114,8 @@ fn killed_bench_runs_only_the_missing_cells() {
 
     let u = tmp.path().join("uninterrupted");
     bench("bench_kill.toml", &u, &[]);
-    assert_eq!(read_text(&k.join("results.csv")), read_text(&u.join("results.csv")));
+    assert_eq!(
+        read_text(&k.join("results.csv")),
+        read_text(&u.join("results.csv"))
+    );
 }

@@ -69,7 +69,10 @@ pub fn fails(args: &[&str]) -> String {
         "mixlab {args:?} should fail but succeeded; stdout: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(code.is_some(), "mixlab {args:?} died from a signal: {stderr}");
+    assert!(
+        code.is_some(),
+        "mixlab {args:?} died from a signal: {stderr}"
+    );
     assert!(
         !stderr.contains("panicked"),
         "mixlab {args:?} panicked:\n{stderr}"
@@ -102,7 +105,8 @@ pub fn read_text(path: &Path) -> String {
 
 /// A PNG that is really a PNG: the 8-byte signature and more than a header's worth of data.
 pub fn assert_png(path: &Path) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     assert!(
         bytes.starts_with(&[0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n']),
         "{} is not a PNG",

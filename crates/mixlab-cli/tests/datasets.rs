@@ -34,7 +34,10 @@ fn lists_all_datasets() {
         found(&out, n);
     }
     assert!(found(&out, "digits") && found(&out, "airfoil"), "{out}");
-    assert!(!found(&out, "mnist"), "mnist found without a data dir:\n{out}");
+    assert!(
+        !found(&out, "mnist"),
+        "mnist found without a data dir:\n{out}"
+    );
 }
 
 #[test]

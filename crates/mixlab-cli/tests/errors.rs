@@ -1,6 +1,6 @@
 //! Failures a user can provoke: each ends with a non-zero exit and one `error:` line, never a panic.
 
-use crate::common::{TINY_DIGITS, fails, s};
+use crate::common::{TINY_DIGITS, fails, ok, s};
 use std::io::Write;
 use std::path::Path;
 
@@ -45,7 +45,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -64,21 +68,36 @@ fn idx(magic: u32, dims: &[u32], payload: usize) -> Vec<u8> {
 /// 100 bytes (not a whole 3073-byte record).
 fn broken_data_dir(root: &Path) {
     let m = root.join("mnist");
-    std::fs::create_dir_all(&m).unwrap();
-    gz(&m.join("train-images-idx3-ubyte.gz"), &idx(2051, &[60000, 28, 28], 1000));
-    gz(&m.join("train-labels-idx1-ubyte.gz"), &idx(2049, &[60000], 60000));
-    gz(&m.join("t10k-images-idx3-ubyte.gz"), &idx(2051, &[10, 28, 28], 7840));
+    std::fs::create_dir_all(&m).expect("create data folder");
+    gz(
+        &m.join("train-images-idx3-ubyte.gz"),
+        &idx(2051, &[60000, 28, 28], 1000),
+    );
+    gz(
+        &m.join("train-labels-idx1-ubyte.gz"),
+        &idx(2049, &[60000], 60000),
+    );
+    gz(
+        &m.join("t10k-images-idx3-ubyte.gz"),
+        &idx(2051, &[10, 28, 28], 7840),
+    );
     gz(&m.join("t10k-labels-idx1-ubyte.gz"), &idx(2049, &[10], 10));
     let c = root.join("cifar10");
-    std::fs::create_dir_all(&c).unwrap();
-    std::fs::write(c.join("data_batch_1.bin"), [200u8; 100]).unwrap();
-    std::fs::write(c.join("test_batch.bin"), [200u8; 100]).unwrap();
+    std::fs::create_dir_all(&c).expect("create data folder");
+    std::fs::write(c.join("data_batch_1.bin"), [200u8; 100]).expect("write CIFAR file");
+    std::fs::write(c.join("test_batch.bin"), [200u8; 100]).expect("write CIFAR file");
     // Fashion-MNIST with a wrong magic number in the training images.
     let f = root.join("fashion-mnist");
-    std::fs::create_dir_all(&f).unwrap();
-    gz(&f.join("train-images-idx3-ubyte.gz"), &idx(0x0803_0000, &[1, 28, 28], 784));
+    std::fs::create_dir_all(&f).expect("create data folder");
+    gz(
+        &f.join("train-images-idx3-ubyte.gz"),
+        &idx(0x0803_0000, &[1, 28, 28], 784),
+    );
     gz(&f.join("train-labels-idx1-ubyte.gz"), &idx(2049, &[1], 1));
-    gz(&f.join("t10k-images-idx3-ubyte.gz"), &idx(2051, &[1, 28, 28], 784));
+    gz(
+        &f.join("t10k-images-idx3-ubyte.gz"),
+        &idx(2051, &[1, 28, 28], 784),
+    );
     gz(&f.join("t10k-labels-idx1-ubyte.gz"), &idx(2049, &[1], 1));
 }
 
@@ -93,12 +112,27 @@ fn broken_data_files() {
         ("cifar10", "data_batch_1.bin"),
         ("fashion-mnist", "train-images-idx3-ubyte.gz"),
     ] {
-        let e = fails(&["show", "--dataset", ds, "--data-dir", s(&data), "--out", s(&png)]);
+        let e = fails(&[
+            "show",
+            "--dataset",
+            ds,
+            "--data-dir",
+            s(&data),
+            "--out",
+            s(&png),
+        ]);
         assert!(e.contains(needle), "show {ds}: {e}");
         assert!(!png.exists(), "show {ds} wrote a PNG");
         let out = tmp.path().join(format!("train-{ds}"));
         let e = fails(&[
-            "train", "--dataset", ds, "--data-dir", s(&data), "--out", s(&out), "--quiet",
+            "train",
+            "--dataset",
+            ds,
+            "--data-dir",
+            s(&data),
+            "--out",
+            s(&out),
+            "--quiet",
         ]);
         assert!(e.contains(needle), "train {ds}: {e}");
         assert!(!out.join("result.json").exists());
@@ -113,7 +147,14 @@ fn missing_data() {
     assert!(e.contains("mnist") && e.contains("--data-dir"), "{e}");
     let nowhere = tmp.path().join("no-such-dir");
     let e = fails(&[
-        "train", "--dataset", "mnist", "--data-dir", s(&nowhere), "--out", s(&out), "--quiet",
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        s(&nowhere),
+        "--out",
+        s(&out),
+        "--quiet",
     ]);
     assert!(e.contains("no-such-dir"), "{e}");
 }
@@ -130,9 +171,22 @@ fn unwritable_output() {
         let e = fails(&args);
         assert!(e.contains(s(out)), "{e}");
     }
-    let e = fails(&["show", "--dataset", "digits", "--out", s(&file.join("x.png"))]);
+    let e = fails(&[
+        "show",
+        "--dataset",
+        "digits",
+        "--out",
+        s(&file.join("x.png")),
+    ]);
     assert!(e.contains("a-file"), "{e}");
-    let e = fails(&["bench", "--suite", s(&crate::common::fixture("bench_tiny.toml")), "--out", s(&under_file), "--quiet"]);
+    let e = fails(&[
+        "bench",
+        "--suite",
+        s(&crate::common::fixture("bench_tiny.toml")),
+        "--out",
+        s(&under_file),
+        "--quiet",
+    ]);
     assert!(e.contains("a-file"), "{e}");
 }
 
@@ -140,16 +194,79 @@ fn unwritable_output() {
 fn unknown_names() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let e = fails(&["train", "--dataset", "digits", "--model", "nosuchmodel", "--out", s(&out)]);
+    let e = fails(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        "nosuchmodel",
+        "--out",
+        s(&out),
+    ]);
     assert!(e.contains("nosuchmodel"), "{e}");
     let e = fails(&["train", "--dataset", "nosuchset", "--out", s(&out)]);
     assert!(e.contains("nosuchset"), "{e}");
     let e = fails(&["bench", "--suite", "nosuchsuite", "--out", s(&out)]);
     assert!(e.contains("nosuchsuite"), "{e}");
-    let e = fails(&["train", "--dataset", "digits", "--model-param", "nosuchparam=1", "--out", s(&out)]);
+    let e = fails(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--model-param",
+        "nosuchparam=1",
+        "--out",
+        s(&out),
+    ]);
     assert!(e.contains("nosuchparam"), "{e}");
-    let e = fails(&["train", "--config", s(&tmp.path().join("none.toml")), "--out", s(&out)]);
+    let e = fails(&[
+        "train",
+        "--config",
+        s(&tmp.path().join("none.toml")),
+        "--out",
+        s(&out),
+    ]);
     assert!(e.contains("none.toml"), "{e}");
     let e = fails(&["report", s(&tmp.path().join("no-bench"))]);
     assert!(e.contains("no-bench"), "{e}");
+}
+
+/// The help documents `--minmax 0.2,0.8` and `--scope 0.1,0.8`; that spelling must work.
+#[test]
+fn documented_pair_options_are_accepted() {
+    let out = ok(&["plan", "--method", "cutmix", "--minmax", "0.2,0.8"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!(
+        v["mixer"]["methods"][0]["minmax"],
+        serde_json::json!([0.2, 0.8])
+    );
+    let out = ok(&["plan", "--method", "resizemix", "--scope", "0.1,0.8"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!(
+        v["mixer"]["methods"][0]["scope"],
+        serde_json::json!([0.1, 0.8])
+    );
+}
+
+/// A non-finite α is refused with a message that names the option and the value.
+#[test]
+fn non_finite_alpha_names_the_option() {
+    for bad in ["inf", "nan"] {
+        let e = fails(&["plan", "--method", "mixup", "--alpha", bad]);
+        assert!(
+            e.contains("alpha") && e.to_lowercase().contains(bad),
+            "--alpha {bad}: {e}"
+        );
+    }
+}
+
+/// A run that failed before training (no data) must not claim its folder for that config.
+#[test]
+fn failed_train_does_not_claim_the_output_folder() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("run");
+    fails(&["train", "--dataset", "mnist", "--out", s(&out), "--quiet"]);
+    let mut args = vec!["train", "--epochs", "1", "--out", s(&out)];
+    args.extend_from_slice(TINY_DIGITS);
+    ok(&args);
+    assert!(out.join("result.json").is_file());
 }

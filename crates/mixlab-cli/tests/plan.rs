@@ -67,14 +67,19 @@ fn check_plan(stdout: &str, method: &str, shape: &str, seed: u64, spatial: usize
     let partner = v["partner"].as_array().expect("partner array");
     assert_eq!(partner.len(), BATCH, "{ctx}: partner length");
     for p in partner {
-        let p = p.as_u64().unwrap_or_else(|| panic!("{ctx}: partner {p} not an int"));
+        let p = p
+            .as_u64()
+            .unwrap_or_else(|| panic!("{ctx}: partner {p} not an int"));
         assert!((p as usize) < BATCH, "{ctx}: partner {p} ≥ batch");
     }
     let lam = floats(&v, "lam_label", &ctx);
     let iwm = floats(&v, "input_weight_mean", &ctx);
     for (i, (&l, &w)) in lam.iter().zip(&iwm).enumerate() {
         assert!((0.0..=1.0).contains(&l), "{ctx}: lam_label[{i}] = {l}");
-        assert!((0.0..=1.0).contains(&w), "{ctx}: input_weight_mean[{i}] = {w}");
+        assert!(
+            (0.0..=1.0).contains(&w),
+            "{ctx}: input_weight_mean[{i}] = {w}"
+        );
         // Every method's default corrects λ to the realised weight (mixup/none: exactly by construction).
         let tol = 1.0 / spatial as f64 + 1e-6;
         assert!(
@@ -91,9 +96,14 @@ fn check_plan(stdout: &str, method: &str, shape: &str, seed: u64, spatial: usize
         let row = row.as_array().expect("targets row");
         assert_eq!(row.len(), CLASSES, "{ctx}: targets row {i} width");
         let sum: f64 = row.iter().map(|x| x.as_f64().expect("target number")).sum();
-        assert!((sum - 1.0).abs() < 1e-5, "{ctx}: targets row {i} sums to {sum}");
         assert!(
-            row.iter().all(|x| x.as_f64().is_some_and(|x| (-1e-6..=1.0 + 1e-6).contains(&x))),
+            (sum - 1.0).abs() < 1e-5,
+            "{ctx}: targets row {i} sums to {sum}"
+        );
+        assert!(
+            row.iter().all(|x| x
+                .as_f64()
+                .is_some_and(|x| (-1e-6..=1.0 + 1e-6).contains(&x))),
             "{ctx}: targets row {i} out of [0,1]: {row:?}"
         );
     }
@@ -117,7 +127,10 @@ fn plan_every_method_and_rank() {
                 );
                 continue;
             }
-            assert!(out.status.success(), "plan {method} {shape} failed: {stderr}");
+            assert!(
+                out.status.success(),
+                "plan {method} {shape} failed: {stderr}"
+            );
             if rank == 3 {
                 ran_3d += 1;
             }
@@ -150,8 +163,17 @@ fn plan_is_a_function_of_the_seed() {
 #[test]
 fn plan_example_from_the_help() {
     let out = ok(&[
-        "plan", "--method", "cutmix", "--batch", "5", "--shape", "3x8x6", "--labels", "0,1,2,1,0",
-        "--classes", "3",
+        "plan",
+        "--method",
+        "cutmix",
+        "--batch",
+        "5",
+        "--shape",
+        "3x8x6",
+        "--labels",
+        "0,1,2,1,0",
+        "--classes",
+        "3",
     ]);
     let v: Value = serde_json::from_str(out.trim()).expect("JSON");
     assert_eq!(v["partner"].as_array().map(Vec::len), Some(5));

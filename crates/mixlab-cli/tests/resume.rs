@@ -11,9 +11,24 @@ const EPOCHS: &str = "40";
 
 fn args(out: &Path) -> Vec<&str> {
     vec![
-        "train", "--dataset", "digits", "--model", "cnn", "--model-param", "channels=[8,16]",
-        "--model-param", "hidden=32", "--batch-size", "32", "--epochs", EPOCHS, "--method", "cutmix",
-        "--quiet", "--out", s(out),
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        "cnn",
+        "--model-param",
+        "channels=[8,16]",
+        "--model-param",
+        "hidden=32",
+        "--batch-size",
+        "32",
+        "--epochs",
+        EPOCHS,
+        "--method",
+        "cutmix",
+        "--quiet",
+        "--out",
+        s(out),
     ]
 }
 
@@ -42,11 +57,23 @@ fn killed_run_resumes_to_the_same_result() {
     child.kill().expect("kill mixlab");
     child.wait().expect("reap mixlab");
     assert!(reached, "no checkpoint after 1 epoch within 120 s");
-    assert!(still_running, "the run finished before it could be killed; raise EPOCHS");
-    assert!(!result_seen_early, "result.json existed while the run was going");
-    assert!(!killed.join("result.json").exists(), "result.json after a kill");
+    assert!(
+        still_running,
+        "the run finished before it could be killed; raise EPOCHS"
+    );
+    assert!(
+        !result_seen_early,
+        "result.json existed while the run was going"
+    );
+    assert!(
+        !killed.join("result.json").exists(),
+        "result.json after a kill"
+    );
     let done = epochs_done(&killed).expect("checkpoint readable after the kill");
-    assert!(done < EPOCHS.parse().unwrap(), "checkpoint says {done} epochs done");
+    assert!(
+        done < EPOCHS.parse().unwrap(),
+        "checkpoint says {done} epochs done"
+    );
 
     // Without --resume the folder is refused, and left as it was.
     let e = fails(&args(&killed));
@@ -58,7 +85,9 @@ fn killed_run_resumes_to_the_same_result() {
     ok(&resume_args);
     let resumed = read_json(&killed.join("result.json"));
     assert!(
-        resumed["epochs_this_process"].as_u64().is_some_and(|e| e < EPOCHS.parse().unwrap()),
+        resumed["epochs_this_process"]
+            .as_u64()
+            .is_some_and(|e| e < EPOCHS.parse().unwrap()),
         "resumed run did not start from the checkpoint: epochs_this_process = {}",
         resumed["epochs_this_process"]
     );
@@ -66,6 +95,9 @@ fn killed_run_resumes_to_the_same_result() {
     let whole = tmp.path().join("whole");
     ok(&args(&whole));
     let whole = read_json(&whole.join("result.json"));
-    assert_eq!(resumed["test"], whole["test"], "resumed run differs from an uninterrupted one");
+    assert_eq!(
+        resumed["test"], whole["test"],
+        "resumed run differs from an uninterrupted one"
+    );
     assert_eq!(curve_metrics(&resumed), curve_metrics(&whole));
 }

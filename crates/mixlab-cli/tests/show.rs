@@ -20,7 +20,17 @@ fn show_every_method_on_digits() {
     let tmp = tempfile::tempdir().unwrap();
     for m in METHODS {
         let png = tmp.path().join(format!("{m}.png"));
-        let out = ok(&["show", "--dataset", "digits", "--method", m, "--n", "6", "--out", s(&png)]);
+        let out = ok(&[
+            "show",
+            "--dataset",
+            "digits",
+            "--method",
+            m,
+            "--n",
+            "6",
+            "--out",
+            s(&png),
+        ]);
         assert!(out.contains("wrote"), "show {m}: {out}");
         assert_png(&png);
     }
@@ -45,7 +55,19 @@ fn show_real_data_when_available() {
     ] {
         for m in methods {
             let png = tmp.path().join(format!("{ds}-{m}.png"));
-            ok(&["show", "--dataset", ds, "--data-dir", &data, "--method", m, "--n", "4", "--out", s(&png)]);
+            ok(&[
+                "show",
+                "--dataset",
+                ds,
+                "--data-dir",
+                &data,
+                "--method",
+                m,
+                "--n",
+                "4",
+                "--out",
+                s(&png),
+            ]);
             assert_png(&png);
         }
     }
