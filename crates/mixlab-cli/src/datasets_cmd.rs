@@ -22,10 +22,7 @@ pub fn run(args: &DatasetsArgs) -> Result<()> {
             println!("data directory: none (set --data-dir or MIXLAB_DATA); embedded sets only")
         }
     }
-    println!(
-        "{:<18} {:<15} {:<8} {}",
-        "dataset", "task", "found", "where"
-    );
+    println!("{:<18} {:<15} {:<8} where", "dataset", "task", "found");
     for s in status(&dir) {
         let task = match s.id.task() {
             mixlab_data::Task::Classification { classes } => format!("{classes}-class"),

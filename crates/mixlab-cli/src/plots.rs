@@ -128,10 +128,10 @@ pub fn line_chart(
             y0 = y0.min(m - s);
             y1 = y1.max(m + s);
         }
-        if !(x0 < x1) {
+        if x0.partial_cmp(&x1) != Some(std::cmp::Ordering::Less) {
             x1 = x0 + 1.0;
         }
-        if !(y0 < y1) {
+        if y0.partial_cmp(&y1) != Some(std::cmp::Ordering::Less) {
             y1 = y0 + 1.0;
         }
         let pad = 0.05 * (y1 - y0);

@@ -83,6 +83,11 @@ const REG_METRICS: [Metric; 3] = [
     },
 ];
 
+/// Per method, per metric: mean, sample std and count (None where no cell reported the metric).
+type Stats = Vec<Vec<Option<(f64, f64, usize)>>>;
+/// Methods of one experiment in suite order, each with its finished cells.
+type MethodCells<'a> = Vec<(String, Vec<&'a CellResult>)>;
+
 /// One finished cell as read back from disk.
 struct CellResult {
     index: u64,
@@ -153,7 +158,7 @@ pub fn report(dir: &Path, quiet: bool) -> Result<String> {
 fn report_with(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
     let (cells, unfinished) = read_cells(dir)?;
     // experiment -> method label (in first-seen order) -> cells
-    let mut groups: Vec<(String, Vec<(String, Vec<&CellResult>)>)> = Vec::new();
+    let mut groups: Vec<(String, MethodCells)> = Vec::new();
     for c in &cells {
         if !groups.iter().any(|(e, _)| *e == c.experiment) {
             groups.push((c.experiment.clone(), Vec::new()));
@@ -209,7 +214,7 @@ fn report_with(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
                 .join("/")
         )?;
         // stats[method][metric] = (mean, std, n)
-        let stats: Vec<Vec<Option<(f64, f64, usize)>>> = methods
+        let stats: Stats = methods
             .iter()
             .map(|(_, cs)| {
                 metrics
@@ -341,7 +346,7 @@ fn plots_for(
     exp: &str,
     methods: &[(String, Vec<&CellResult>)],
     metrics: &[Metric],
-    stats: &[Vec<Option<(f64, f64, usize)>>],
+    stats: &Stats,
     plot_dir: &Path,
     data: &DataDir,
     regression: bool,
