@@ -21,7 +21,12 @@ use std::process::ExitCode;
 ///
 /// Without a command, runs the quick benchmark suite (`mixlab bench --suite quick`).
 #[derive(Parser, Debug)]
-#[command(name = "mixlab", version, about, long_about = None)]
+#[command(
+    name = "mixlab",
+    version,
+    about = "mixlab: mixup-family data augmentation toolbox and benchmark.\nWithout a command it runs the quick benchmark suite (mixlab bench --suite quick).",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

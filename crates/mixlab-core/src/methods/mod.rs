@@ -60,13 +60,21 @@ pub trait MixMethod {
 pub enum Method {
     /// Identity (the baseline).
     None,
+    /// MixUp: λ·x_i + (1 − λ)·x_j, λ ~ Beta(α, α).
     Mixup,
+    /// CutMix: a box of the partner pasted in; label weight = kept area.
     Cutmix,
+    /// FMix: a binarised low-frequency Fourier mask (1-D/2-D/3-D).
     Fmix,
+    /// ResizeMix: the whole partner resized and pasted at a random place.
     Resizemix,
+    /// GridMix: a grid of holes filled from the partner.
     Gridmix,
+    /// SmoothMix: a Gaussian soft mask around a random centre.
     Smoothmix,
+    /// SaliencyMix: a CutMix box centred on the partner's saliency peak.
     Saliencymix,
+    /// MaskMix (MixPro): a random subset of patches from the partner.
     Maskmix,
 }
 
