@@ -336,21 +336,7 @@ mod tests {
     use super::*;
     use crate::rng::{Purpose, stream};
 
-    fn draw(cfg: &FmixConfig, shape: &SampleShape, seed: u64) -> Draw {
-        let ctx = DrawCtx {
-            shape,
-            partner_data: None,
-        };
-        cfg.draw(&ctx, &mut stream(seed, Purpose::Mix, 0, 0))
-            .unwrap()
-    }
-
-    fn mask_of(d: &Draw) -> &[f32] {
-        match &d.weight {
-            SampleWeight::Mask { mask } => mask,
-            other => panic!("expected a mask, got {other:?}"),
-        }
-    }
+    use crate::methods::test_util::{draw, mask_of};
 
     #[test]
     fn frequency_grids_follow_the_reference_layout() {

@@ -236,3 +236,30 @@ pub fn check_range(name: &'static str, v: f64, lo: f64, hi: f64, rule: &'static 
         Err(Error::param(name, rule, v))
     }
 }
+
+/// Helpers shared by the methods' unit tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::{Draw, DrawCtx, MixMethod};
+    use crate::plan::SampleWeight;
+    use crate::rng::{Purpose, stream};
+    use crate::shape::SampleShape;
+
+    /// One draw of `cfg` on `shape` from the Mix stream of `seed` (no partner data).
+    pub fn draw<M: MixMethod>(cfg: &M, shape: &SampleShape, seed: u64) -> Draw {
+        let ctx = DrawCtx {
+            shape,
+            partner_data: None,
+        };
+        cfg.draw(&ctx, &mut stream(seed, Purpose::Mix, 0, 0))
+            .unwrap()
+    }
+
+    /// The mask of a mask draw (panics otherwise: a test failure).
+    pub fn mask_of(d: &Draw) -> &[f32] {
+        match &d.weight {
+            SampleWeight::Mask { mask } => mask,
+            other => panic!("expected a mask, got {other:?}"),
+        }
+    }
+}

@@ -129,23 +129,8 @@ impl MixMethod for SmoothmixConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Purpose, stream};
 
-    fn draw(cfg: &SmoothmixConfig, shape: &SampleShape, seed: u64) -> Draw {
-        let ctx = DrawCtx {
-            shape,
-            partner_data: None,
-        };
-        cfg.draw(&ctx, &mut stream(seed, Purpose::Mix, 0, 0))
-            .unwrap()
-    }
-
-    fn mask_of(d: &Draw) -> &[f32] {
-        match &d.weight {
-            SampleWeight::Mask { mask } => mask,
-            other => panic!("expected a mask, got {other:?}"),
-        }
-    }
+    use crate::methods::test_util::{draw, mask_of};
 
     #[test]
     fn validation_rejects_bad_sigma_ranges() {
