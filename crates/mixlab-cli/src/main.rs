@@ -2,19 +2,8 @@
 //!
 //! `main` returns an exit code; every failure is printed once, as one line with its cause chain.
 
-mod bench_cmd;
-mod datasets_cmd;
-mod fsio;
-mod mixargs;
-mod plan_cmd;
-mod plots;
-mod report_cmd;
-mod run;
-mod show_cmd;
-mod suite;
-mod train_cmd;
-
 use clap::{Parser, Subcommand};
+use mixlab_cli::{bench_cmd, datasets_cmd, plan_cmd, report_cmd, show_cmd, train_cmd};
 use std::process::ExitCode;
 
 /// mixlab: mixup-family data augmentation toolbox and benchmark.
