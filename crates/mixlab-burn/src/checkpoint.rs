@@ -358,6 +358,42 @@ pub(crate) fn save(dir: &Path, cfg: &TrainConfig, st: &RunState) -> Result<()> {
 }
 
 /// Loads the checkpoint of `dir` for a run of `cfg`; `None` when there is none yet.
+/// Loads the final weights of a finished run's checkpoint folder as a teacher (knowledge distillation):
+/// the model is rebuilt from the config stored with it and must take `shape` and give `outputs`.
+pub fn load_teacher(
+    dir: &Path,
+    shape: &SampleShape,
+    outputs: usize,
+    dev: &Device,
+) -> Result<(Model, TrainConfig)> {
+    let m = read_manifest(dir)?.ok_or_else(|| {
+        Error::ckpt(
+            dir,
+            format!("no {MANIFEST}: not the checkpoint folder of a mixlab run"),
+        )
+    })?;
+    let state_path: PathBuf = dir.join(&m.state);
+    let text = std::fs::read_to_string(&state_path)
+        .map_err(|e| Error::io("cannot read", &state_path, e))?;
+    let sf: StateFile = serde_json::from_str(&text).map_err(|e| Error::ckpt(&state_path, e))?;
+    if sf.epochs_done != sf.config.epochs {
+        return Err(Error::ckpt(
+            dir,
+            format!(
+                "the teacher's run is unfinished ({} of {} epochs)",
+                sf.epochs_done, sf.config.epochs
+            ),
+        ));
+    }
+    sf.config
+        .model
+        .validate(shape, outputs)
+        .map_err(|e| Error::ckpt(dir, format!("the teacher does not fit this task: {e}")))?;
+    let model = sf.config.model.init(shape, outputs, sf.config.seed, dev)?;
+    let model = load_weights(model, &dir.join(&m.model))?;
+    Ok((model, sf.config))
+}
+
 pub(crate) fn load(
     dir: &Path,
     cfg: &TrainConfig,

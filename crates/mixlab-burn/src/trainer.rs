@@ -6,7 +6,7 @@
 //! on (seed, epoch, step, weights, optimiser state), which is what makes checkpoints resume
 //! bit-identically (see [`crate::checkpoint`]).
 
-use crate::apply::{apply_flat, is_scalar_plan};
+use crate::apply::apply_flat;
 use crate::checkpoint::{self, CheckpointState};
 use crate::device::DeviceKind;
 use crate::error::{Error, Result};
@@ -16,6 +16,8 @@ use crate::optim::{OptimizerConfig, Schedule};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use mixlab_core::calib::{self, ClassMetrics, ReliabilityBin};
+use mixlab_core::cmixup::CMixupSampler;
+use mixlab_core::collapse::{Collapse, neural_collapse};
 use mixlab_core::methods::MethodConfig;
 use mixlab_core::mixer::{BatchInfo, MixerConfig};
 use mixlab_core::plan::MixPlan;
@@ -213,6 +215,57 @@ pub struct TrainConfig {
     pub reg_loss: RegLoss,
     pub eval_batch_size: usize,
     pub device: DeviceKind,
+    /// Knowledge distillation: a finished run's teacher gives the targets on the mixed inputs.
+    pub kd: Option<KdConfig>,
+}
+
+/// Mixup in knowledge distillation: the student is trained on the mixed inputs against the teacher's
+/// temperature-softened outputs on the same inputs (Hinton et al. 2015; "function matching" on mixed
+/// images, Beyer et al. CVPR'22): `w·T²·CE(softmax(t/T), log_softmax(s/T)) + (1 − w)·CE(mixed labels, s)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KdConfig {
+    /// Checkpoint folder of the teacher's finished run (`<run>/checkpoint`).
+    pub teacher: PathBuf,
+    /// Softening temperature T (> 0; default 4).
+    #[serde(default = "default_kd_temperature")]
+    pub temperature: f64,
+    /// Weight w of the distillation term (in [0, 1]; default 1: the teacher alone, as in function matching).
+    #[serde(default = "default_kd_weight")]
+    pub weight: f64,
+}
+
+fn default_kd_temperature() -> f64 {
+    4.0
+}
+
+fn default_kd_weight() -> f64 {
+    1.0
+}
+
+impl KdConfig {
+    /// A teacher checkpoint with the default temperature and weight.
+    pub fn new(teacher: PathBuf) -> Self {
+        Self {
+            teacher,
+            temperature: default_kd_temperature(),
+            weight: default_kd_weight(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(Error::param(
+                "kd temperature",
+                "a finite number > 0",
+                self.temperature,
+            ));
+        }
+        if !(self.weight.is_finite() && (0.0..=1.0).contains(&self.weight)) {
+            return Err(Error::param("kd weight", "in [0, 1]", self.weight));
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrainConfig {
@@ -234,6 +287,7 @@ impl Default for TrainConfig {
             reg_loss: RegLoss::Mse,
             eval_batch_size: 512,
             device: DeviceKind::Cpu,
+            kd: None,
         }
     }
 }
@@ -292,6 +346,24 @@ impl TrainConfig {
         self
     }
 
+    /// The run's training-level method (ManifoldMix, C-Mixup, DecoupleMix), if the mixer has one.
+    pub fn representation(&self) -> Option<&MethodConfig> {
+        self.mixer
+            .methods
+            .iter()
+            .map(|m| &m.config)
+            .find(|c| !c.method().is_input_level())
+    }
+
+    /// The mixing points a step draws from: the method's `layers`, else `mix_at`; `None` = the input.
+    pub fn mix_points(&self) -> Option<&[usize]> {
+        match self.representation() {
+            Some(MethodConfig::Manifoldmix(c)) => Some(&c.layers),
+            Some(MethodConfig::CMixup(c)) => Some(&c.layers),
+            _ => self.mix_at.as_deref(),
+        }
+    }
+
     /// Checks the config against the data before any work starts.
     pub fn validate(&self, shape: &SampleShape, outputs: usize) -> Result<()> {
         self.model.validate(shape, outputs)?;
@@ -333,7 +405,57 @@ impl TrainConfig {
                 "crop-flip augmentation needs 2-D samples, got {shape}"
             )));
         }
-        if let Some(stages) = &self.mix_at {
+        if let Some(rep) = self.representation() {
+            let name = rep.method().name();
+            if self.mixer.methods.len() > 1 {
+                return Err(Error::Incompatible(format!(
+                    "{name} must be the run's only method (it is combined with {} others)",
+                    self.mixer.methods.len() - 1
+                )));
+            }
+            if self.mix_at.is_some()
+                && matches!(rep, MethodConfig::Manifoldmix(_) | MethodConfig::CMixup(_))
+            {
+                return Err(Error::Incompatible(format!(
+                    "{name} takes its mixing points from its own `layers`; do not also set mix_at"
+                )));
+            }
+            if self.mix_at.is_some() && matches!(rep, MethodConfig::Rankmixup(_)) {
+                return Err(Error::Incompatible(
+                    "rankmixup mixes inputs (the reference's layer_mix = 0): drop mix_at".into(),
+                ));
+            }
+            if self.mixer.label_smoothing > 0.0
+                && matches!(
+                    rep,
+                    MethodConfig::Decouplemix(_) | MethodConfig::Rankmixup(_)
+                )
+            {
+                return Err(Error::Incompatible(format!(
+                    "{name} reads the classes of each mixed pair from the targets: label smoothing must be 0"
+                )));
+            }
+        }
+        if let Some(kd) = &self.kd {
+            kd.validate()?;
+            if self.mix_points().is_some_and(|p| p.iter().any(|&k| k > 0)) {
+                return Err(Error::Incompatible(
+                    "knowledge distillation mixes inputs only: the teacher must see the student's inputs \
+                     (drop mix_at / layers above 0)"
+                        .into(),
+                ));
+            }
+            if matches!(
+                self.representation(),
+                Some(MethodConfig::Decouplemix(_) | MethodConfig::CMixup(_))
+            ) {
+                return Err(Error::Incompatible(
+                    "knowledge distillation replaces the loss: use it with an input-level method"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(stages) = self.mix_points() {
             let points = self.model.num_mix_points();
             if stages.is_empty() {
                 return Err(Error::param(
@@ -344,16 +466,23 @@ impl TrainConfig {
             }
             if let Some(&k) = stages.iter().find(|&&k| k >= points) {
                 return Err(Error::param(
-                    "mix_at stage",
-                    "below the model's number of mixing points",
-                    format!("{k} (model {} has {points})", self.model.name()),
+                    "mixing layer",
+                    "below the model's number of mixing points (0 = input)",
+                    format!(
+                        "{k}, past the depth of {} (mixing points 0..={})",
+                        self.model.name(),
+                        points - 1
+                    ),
                 ));
             }
-            let scalar_only = self
-                .mixer
-                .methods
-                .iter()
-                .all(|m| matches!(m.config, MethodConfig::Mixup(_) | MethodConfig::None));
+            let scalar_only = self.mixer.methods.iter().all(|m| match &m.config {
+                MethodConfig::Mixup(_)
+                | MethodConfig::None
+                | MethodConfig::Manifoldmix(_)
+                | MethodConfig::CMixup(_) => true,
+                MethodConfig::Decouplemix(d) => matches!(*d.base, MethodConfig::Mixup(_)),
+                _ => false,
+            });
             if stages.iter().any(|&k| k > 0) && !scalar_only {
                 return Err(Error::Incompatible(
                     "mixing hidden features (mix_at > 0) needs mixup-only methods: boxes and masks \
@@ -437,6 +566,9 @@ pub struct ClassFinal {
     pub temperature: f64,
     pub reliability_before: Vec<ReliabilityBin>,
     pub reliability_after_ts: Vec<ReliabilityBin>,
+    /// Neural-collapse measures of the penultimate features on the training split (final model, eval mode).
+    #[serde(default)]
+    pub collapse: Option<Collapse>,
 }
 
 /// Test-set regression metrics of the best-validation epoch.
@@ -504,6 +636,7 @@ pub fn train(
     // Nothing in our models draws from Burn's RNG (weights come from the Init stream); seeding it keeps
     // any backend-side randomness reproducible too. On flex this seed is process-global.
     dev.seed(cfg.seed);
+    let aids = StepAids::new(cfg, data, &plain)?;
     let fresh = || -> Result<RunState> {
         Ok(RunState {
             model: cfg.model.init(&shape, outputs, cfg.seed, &dev)?,
@@ -542,8 +675,18 @@ pub fn train(
             lr = cfg
                 .schedule
                 .lr_at(cfg.lr, epoch * steps + step, total, warmup, steps);
-            let (m, loss, hit) =
-                train_step(cfg, data, &model, &mut st.optim, idx, epoch, step, lr, &dev)?;
+            let (m, loss, hit) = train_step(
+                cfg,
+                data,
+                &aids,
+                &model,
+                &mut st.optim,
+                idx,
+                epoch,
+                step,
+                lr,
+                &dev,
+            )?;
             model = m;
             loss_sum += loss * idx.len() as f64;
             hits += hit.unwrap_or(0);
@@ -602,12 +745,61 @@ pub fn train(
     })))
 }
 
+/// What steps need besides the config and data, built once per run: C-Mixup's partner sampler over
+/// the training targets and the distillation teacher (on the plain device, no gradients).
+struct StepAids {
+    cmixup: Option<CMixupSampler>,
+    teacher: Option<Model>,
+    plain: Device,
+}
+
+impl StepAids {
+    fn new(cfg: &TrainConfig, data: &Splits, plain: &Device) -> Result<Self> {
+        let cmixup = match (cfg.representation(), &data.train.targets) {
+            (Some(MethodConfig::CMixup(c)), Targets::Regression { values, dim }) => {
+                Some(CMixupSampler::new(values, *dim, c.bandwidth)?)
+            }
+            (Some(MethodConfig::CMixup(_)), Targets::Classes { .. }) => {
+                return Err(Error::Incompatible(
+                    "c-mixup is a regression method (partners chosen by target distance), but this \
+                     dataset's targets are class labels"
+                        .into(),
+                ));
+            }
+            _ => None,
+        };
+        let teacher = match &cfg.kd {
+            Some(kd) => {
+                if data.is_regression() {
+                    return Err(Error::Incompatible(
+                        "knowledge distillation needs a classification task".into(),
+                    ));
+                }
+                let (m, _) = checkpoint::load_teacher(
+                    &kd.teacher,
+                    &data.train.shape,
+                    data.train.outputs(),
+                    plain,
+                )?;
+                Some(m)
+            }
+            None => None,
+        };
+        Ok(Self {
+            cmixup,
+            teacher,
+            plain: plain.clone(),
+        })
+    }
+}
+
 /// One optimisation step on the samples `idx`; returns the new model, the loss and, for
 /// classification, how many arg-max predictions hit the majority label.
 #[allow(clippy::too_many_arguments)]
 fn train_step(
     cfg: &TrainConfig,
     data: &Splits,
+    aids: &StepAids,
     model: &Model,
     optim: &mut ModuleOptimizer,
     idx: &[usize],
@@ -639,42 +831,122 @@ fn train_step(
         data: Some(&xb),
     };
     let plan = cfg.mixer.sample(&info, &mut mix_rng)?;
-    let stage = match &cfg.mix_at {
+    let stage = match cfg.mix_points() {
         Some(stages) if stages.len() > 1 => stages[mix_rng.random_range(0..stages.len())],
         Some(stages) => stages[0],
         None => 0,
     };
-    let x = Tensor::<3>::from_data(
-        TensorData::new(xb, [b, shape.channels, shape.spatial_len()]),
-        dev,
-    );
     let identity = plan
         .weights
         .iter()
         .all(|w| matches!(w, mixlab_core::plan::SampleWeight::Keep));
-    let out = if identity {
-        model.forward(x)?
-    } else {
-        debug_assert!(stage == 0 || is_scalar_plan(&plan));
-        model.forward_mixed(x, stage, |f| apply_flat(&plan, f))?
-    };
     let (loss, hits) = match &tr.targets {
-        Targets::Classes { labels, classes } => {
-            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
-            let t = plan.soft_targets(&yb, *classes, cfg.mixer.label_smoothing)?;
-            let t = Tensor::<2>::from_data(TensorData::new(t, [b, *classes]), dev);
-            let pred: Vec<i64> = to_i64(out.clone().argmax(1).into_data())?;
-            let hits = majority_hits(&plan, &yb, &pred);
-            (cfg.class_loss.eval(out, t), Some(hits))
-        }
         Targets::Regression { values, dim } => {
-            let mut yb = Vec::with_capacity(b * dim);
-            for &i in idx {
-                yb.extend_from_slice(&values[i * dim..(i + 1) * dim]);
-            }
-            let t = plan.mix_regression(&yb, *dim)?;
+            let (out, t) = match &aids.cmixup {
+                Some(sampler) => {
+                    let partners = sampler.partners(idx, &mut mix_rng)?;
+                    cmixup_forward(
+                        model, &plan, xb, &tr.x, values, *dim, idx, &partners, stage, dev,
+                    )?
+                }
+                None => {
+                    let x = Tensor::<3>::from_data(
+                        TensorData::new(xb, [b, shape.channels, shape.spatial_len()]),
+                        dev,
+                    );
+                    let out = if identity {
+                        model.forward(x)?
+                    } else {
+                        model.forward_mixed(x, stage, |f| apply_flat(&plan, f))?
+                    };
+                    let mut yb = Vec::with_capacity(b * dim);
+                    for &i in idx {
+                        yb.extend_from_slice(&values[i * dim..(i + 1) * dim]);
+                    }
+                    (out, plan.mix_regression(&yb, *dim)?)
+                }
+            };
             let t = Tensor::<2>::from_data(TensorData::new(t, [b, *dim]), dev);
             (cfg.reg_loss.eval(out, t), None)
+        }
+        Targets::Classes { labels, classes }
+            if matches!(cfg.representation(), Some(MethodConfig::Rankmixup(_))) =>
+        {
+            let Some(MethodConfig::Rankmixup(rc)) = cfg.representation() else {
+                unreachable!("guarded by the match arm")
+            };
+            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+            let (loss, hits) = rankmixup_loss(
+                model,
+                &cfg.mixer,
+                rc,
+                plan,
+                &xb,
+                &yb,
+                *classes,
+                epoch,
+                &mut mix_rng,
+                dev,
+            )?;
+            (loss, Some(hits))
+        }
+        Targets::Classes { labels, classes } => {
+            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+            let soft = plan.soft_targets(&yb, *classes, cfg.mixer.label_smoothing)?;
+            let t = Tensor::<2>::from_data(TensorData::new(soft, [b, *classes]), dev);
+            let dims = [b, shape.channels, shape.spatial_len()];
+            let (out, teacher_out) = match (&aids.teacher, &cfg.kd) {
+                (Some(teacher), Some(kd)) => {
+                    // The teacher must see exactly the student's (mixed) inputs: mix once on the host.
+                    let mixed = if identity {
+                        xb
+                    } else {
+                        mixlab_core::apply::apply_to_vec(&plan, &xb)?
+                    };
+                    let tx =
+                        Tensor::<3>::from_data(TensorData::new(mixed.clone(), dims), &aids.plain);
+                    let tl = to_f32(teacher.forward(tx)?.into_data())?;
+                    let soft_t = calib::softmax(&tl, *classes, kd.temperature)?;
+                    let x = Tensor::<3>::from_data(TensorData::new(mixed, dims), dev);
+                    let tt = Tensor::<2>::from_data(TensorData::new(soft_t, [b, *classes]), dev);
+                    (model.forward(x)?, Some((tt, kd)))
+                }
+                _ => {
+                    let x = Tensor::<3>::from_data(TensorData::new(xb, dims), dev);
+                    let out = if identity {
+                        model.forward(x)?
+                    } else {
+                        model.forward_mixed(x, stage, |f| apply_flat(&plan, f))?
+                    };
+                    (out, None)
+                }
+            };
+            let pred: Vec<i64> = to_i64(out.clone().argmax(1).into_data())?;
+            let hits = majority_hits(&plan, &yb, &pred);
+            let loss = match (teacher_out, cfg.representation()) {
+                (Some((tt, kd)), _) => {
+                    let distil = crate::loss::distillation(out.clone(), tt, kd.temperature);
+                    if kd.weight >= 1.0 {
+                        distil
+                    } else {
+                        distil.mul_scalar(kd.weight)
+                            + cfg.class_loss.eval(out, t).mul_scalar(1.0 - kd.weight)
+                    }
+                }
+                (None, Some(MethodConfig::Decouplemix(d))) => {
+                    let partner_labels: Vec<usize> = plan.partner.iter().map(|&j| yb[j]).collect();
+                    crate::loss::decoupled_mix_ce(
+                        out,
+                        t,
+                        &yb,
+                        &partner_labels,
+                        &plan.lam_label,
+                        d.eta,
+                    )?
+                }
+                _ => cfg.class_loss.eval(out, t),
+            };
+            (loss, Some(hits))
         }
     };
     let grads = GradientsParams::from_grads(loss.backward(), model);
@@ -686,6 +958,170 @@ fn train_step(
     }
     let model = optim.step(lr, model.clone(), grads);
     Ok((model, f64::from(loss_v), hits))
+}
+
+/// RankMixup's objective (Noh et al., ICCV'23; cvlab-yonsei/RankMixup `RankMixup_MRL` / `RankMixup_MNDCG`):
+/// cross-entropy on the raw batch plus `weight` × the ranking term over `M` mixes of it (each its own λ and
+/// permutation: `first` and M − 1 more plans from the Mix stream). Returns the loss and the raw batch's hits;
+/// the ranking term is [`crate::loss::rank_mixup_term`].
+#[allow(clippy::too_many_arguments)]
+fn rankmixup_loss(
+    model: &Model,
+    mixer: &MixerConfig,
+    rc: &mixlab_core::methods::RankmixupConfig,
+    first: MixPlan,
+    xb: &[f32],
+    yb: &[usize],
+    classes: usize,
+    epoch: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    dev: &Device,
+) -> Result<(Tensor<1>, usize)> {
+    let shape = first.shape;
+    let b = yb.len();
+    let m = rc.num_mixes();
+    let dims = |rows: usize| [rows, shape.channels, shape.spatial_len()];
+    let mut onehot = vec![0f32; b * classes];
+    for (i, &y) in yb.iter().enumerate() {
+        onehot[i * classes + y] = 1.0;
+    }
+    let z = model.forward(Tensor::<3>::from_data(
+        TensorData::new(xb.to_vec(), dims(b)),
+        dev,
+    ))?;
+    let pred: Vec<i64> = to_i64(z.clone().argmax(1).into_data())?;
+    let hits = pred
+        .iter()
+        .zip(yb)
+        .filter(|(p, y)| **p == **y as i64)
+        .count();
+    let ce = crate::loss::soft_cross_entropy(
+        z.clone(),
+        Tensor::<2>::from_data(TensorData::new(onehot, [b, classes]), dev),
+    );
+    // Mix-major rows (m·B + i), as the reference stacks them; relevance = max label weight per row.
+    let mut xm = Vec::with_capacity(m * xb.len());
+    let mut rel = Vec::with_capacity(m * b);
+    let mut plan = first;
+    for k in 0..m {
+        if k > 0 {
+            let info = BatchInfo {
+                batch: b,
+                shape,
+                epoch: epoch as u64,
+                data: Some(xb),
+            };
+            plan = mixer.sample(&info, rng)?;
+        }
+        xm.extend(mixlab_core::apply::apply_to_vec(&plan, xb)?);
+        let t = plan.soft_targets(yb, classes, 0.0)?;
+        rel.extend(
+            t.chunks_exact(classes)
+                .map(|row| row.iter().copied().fold(0.0, f32::max)),
+        );
+    }
+    let zm = model.forward(Tensor::<3>::from_data(
+        TensorData::new(xm, dims(m * b)),
+        dev,
+    ))?;
+    let term = crate::loss::rank_mixup_term(rc.loss, rc.margin, z, zm, &rel)?;
+    Ok((ce + term.mul_scalar(rc.weight), hits))
+}
+
+/// C-Mixup's forward pass: sample i (rows `idx` of the training set) mixes with training sample
+/// `partners[i]` using the plan's λ (its `Blend` weights; `Keep` stays unmixed). At the input the mix
+/// happens on the host and the model sees B rows; at a hidden point the partners ride along as rows
+/// B..2B so that their features exist, and only rows 0..B are returned. Returns outputs and mixed
+/// targets.
+#[allow(clippy::too_many_arguments)]
+fn cmixup_forward(
+    model: &Model,
+    plan: &MixPlan,
+    mut xb: Vec<f32>,
+    train_x: &[f32],
+    values: &[f32],
+    dim: usize,
+    idx: &[usize],
+    partners: &[usize],
+    stage: usize,
+    dev: &Device,
+) -> Result<(Tensor<2>, Vec<f32>)> {
+    let shape = plan.shape;
+    let len = shape.sample_len();
+    let b = idx.len();
+    let lam: Vec<Option<f32>> = plan
+        .weights
+        .iter()
+        .map(|w| match w {
+            mixlab_core::plan::SampleWeight::Blend { lam } => Some(*lam),
+            mixlab_core::plan::SampleWeight::Keep => None,
+            other => {
+                debug_assert!(false, "c-mixup draws blends, got {other:?}");
+                None
+            }
+        })
+        .collect();
+    let mut targets = Vec::with_capacity(b * dim);
+    for (i, (&a, &p)) in idx.iter().zip(partners).enumerate() {
+        let (ya, yp) = (
+            &values[a * dim..(a + 1) * dim],
+            &values[p * dim..(p + 1) * dim],
+        );
+        match lam[i] {
+            Some(l) => targets.extend(ya.iter().zip(yp).map(|(&u, &v)| l * u + (1.0 - l) * v)),
+            None => targets.extend_from_slice(ya),
+        }
+    }
+    if stage == 0 {
+        for (i, &p) in partners.iter().enumerate() {
+            if let Some(l) = lam[i] {
+                let src = &train_x[p * len..(p + 1) * len];
+                for (o, &v) in xb[i * len..(i + 1) * len].iter_mut().zip(src) {
+                    *o = l * *o + (1.0 - l) * v;
+                }
+            }
+        }
+        let x = Tensor::<3>::from_data(
+            TensorData::new(xb, [b, shape.channels, shape.spatial_len()]),
+            dev,
+        );
+        return Ok((model.forward(x)?, targets));
+    }
+    for &p in partners {
+        xb.extend_from_slice(&train_x[p * len..(p + 1) * len]);
+    }
+    let wide = MixPlan {
+        shape,
+        partner: (0..b).map(|i| b + i).chain(b..2 * b).collect(),
+        weights: plan
+            .weights
+            .iter()
+            .cloned()
+            .chain(std::iter::repeat_n(
+                mixlab_core::plan::SampleWeight::Keep,
+                b,
+            ))
+            .collect(),
+        lam_label: plan
+            .lam_label
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(1.0, b))
+            .collect(),
+        method: plan
+            .method
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(mixlab_core::methods::Method::None, b))
+            .collect(),
+    };
+    let x = Tensor::<3>::from_data(
+        TensorData::new(xb, [2 * b, shape.channels, shape.spatial_len()]),
+        dev,
+    );
+    let out = model.forward_mixed(x, stage, |f| apply_flat(&wide, f))?;
+    let outputs = out.dims()[1];
+    Ok((out.slice([0..b, 0..outputs]), targets))
 }
 
 fn to_i64(d: TensorData) -> Result<Vec<i64>> {
@@ -797,6 +1233,40 @@ fn evaluate(
     Ok((m, out))
 }
 
+/// Neural collapse of the training split's penultimate features; `None` when a class is absent from the
+/// split (a `--limit` subset can miss one), since the measures need every class mean.
+fn train_collapse(
+    model: &Model,
+    split: &TrainData,
+    batch: usize,
+    dev: &Device,
+) -> Result<Option<Collapse>> {
+    let Targets::Classes { labels, classes } = &split.targets else {
+        return Ok(None);
+    };
+    let mut seen = vec![false; *classes];
+    labels.iter().for_each(|&l| seen[l] = true);
+    if seen.contains(&false) {
+        return Ok(None);
+    }
+    let len = split.shape.sample_len();
+    let (mut feats, mut dim) = (Vec::new(), 0);
+    for start in (0..split.n).step_by(batch.max(1)) {
+        let end = (start + batch.max(1)).min(split.n);
+        let x = Tensor::<3>::from_data(
+            TensorData::new(
+                split.x[start * len..end * len].to_vec(),
+                [end - start, split.shape.channels, split.shape.spatial_len()],
+            ),
+            dev,
+        );
+        let (_, f) = model.forward_features(x)?;
+        dim = f.dims()[1];
+        feats.extend(to_f32(f.into_data())?);
+    }
+    Ok(Some(neural_collapse(&feats, dim, labels, *classes)?))
+}
+
 /// Final metrics: calibration with temperature scaling (classification) or the best-validation
 /// epoch's test errors (regression).
 fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Result<FinalMetrics> {
@@ -824,6 +1294,7 @@ fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Resu
                 temperature: t,
                 reliability_before: bins(&p0)?,
                 reliability_after_ts: bins(&p1)?,
+                collapse: train_collapse(&model, &data.train, cfg.eval_batch_size, dev)?,
             }))
         }
         (_, Targets::Regression { values, .. }) => {
@@ -987,6 +1458,173 @@ pub(crate) mod tests {
             panic!("regression")
         };
         assert!(f.test.rmse.is_finite() && f.best_epoch < 3);
+    }
+
+    fn toy_regression() -> Splits {
+        // y = sum of the 5 inputs.
+        let shape = SampleShape::d1(5, 1).unwrap();
+        let mk = |n: usize, seed: u64| {
+            let mut rng = stream(seed, Purpose::Split, 0, 0);
+            let x: Vec<f32> = (0..n * 5).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let y: Vec<f32> = x.chunks(5).map(|r| r.iter().sum()).collect();
+            TrainData::regression(shape, x, y, 1).unwrap()
+        };
+        Splits {
+            train: mk(64, 1),
+            val: mk(32, 2),
+            test: mk(32, 3),
+        }
+    }
+
+    fn mlp_cfg(method: MethodConfig) -> TrainConfig {
+        TrainConfig::default()
+            .with_model(ModelConfig::Mlp(
+                MlpConfig::default()
+                    .with_hidden(vec![16, 16])
+                    .with_activation(crate::models::Activation::LeakyRelu),
+            ))
+            .with_epochs(2)
+            .with_batch_size(16)
+            .with_lr(0.01)
+            .with_optimizer(OptimizerConfig::adamw())
+            .with_mixer(MixerConfig::single(method))
+    }
+
+    #[test]
+    fn representation_methods_train_deterministically() {
+        use mixlab_core::methods::{
+            CmixupConfig, DecouplemixConfig, ManifoldmixConfig, RankLoss, RankmixupConfig,
+        };
+        let data = toy_splits();
+        let class_methods = [
+            MethodConfig::Manifoldmix(ManifoldmixConfig::default()),
+            MethodConfig::Decouplemix(DecouplemixConfig {
+                eta: 0.1,
+                base: Box::new(MethodConfig::Cutmix(CutmixConfig::default())),
+            }),
+            MethodConfig::Rankmixup(RankmixupConfig::default()),
+            MethodConfig::Rankmixup(RankmixupConfig {
+                loss: RankLoss::Mndcg,
+                ..Default::default()
+            }),
+        ];
+        for m in class_methods {
+            let cfg = small_cfg()
+                .with_epochs(2)
+                .with_augment(Augment::None)
+                .with_mixer(MixerConfig::single(m.clone()));
+            let a = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            let b = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            assert_eq!(
+                a.curve[1].train_loss.to_bits(),
+                b.curve[1].train_loss.to_bits(),
+                "{m:?}"
+            );
+            assert!(a.curve.iter().all(|r| r.train_loss.is_finite()), "{m:?}");
+            let FinalMetrics::Classification(f) = &a.final_metrics else {
+                panic!("classification")
+            };
+            let nc = f
+                .collapse
+                .expect("every class is in the toy training split");
+            assert!(nc.nc1.is_finite() && nc.nc1 >= 0.0 && nc.etf_distance >= 0.0);
+        }
+        // C-Mixup on inputs and after the first block, against plain mixup on the same data.
+        let reg = toy_regression();
+        for layers in [vec![0], vec![1]] {
+            let cfg = mlp_cfg(MethodConfig::CMixup(CmixupConfig {
+                bandwidth: 0.5,
+                layers,
+                ..Default::default()
+            }));
+            let a = finished(train(&cfg, &reg, &RunOptions::default(), &mut NoProgress).unwrap());
+            let b = finished(train(&cfg, &reg, &RunOptions::default(), &mut NoProgress).unwrap());
+            let losses = |r: &TrainResult| -> Vec<u64> {
+                r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
+            };
+            assert_eq!(losses(&a), losses(&b));
+            assert_eq!(a.final_metrics, b.final_metrics);
+            let FinalMetrics::Regression(f) = &a.final_metrics else {
+                panic!("regression")
+            };
+            assert!(f.test.rmse.is_finite());
+        }
+    }
+
+    #[test]
+    fn representation_misconfigurations_fail_before_training() {
+        use mixlab_core::methods::{CmixupConfig, ManifoldmixConfig};
+        let data = toy_splits();
+        // A layer past the model's depth (the small CNN has mixing points 0..=2).
+        let deep = small_cfg().with_mixer(MixerConfig::single(MethodConfig::Manifoldmix(
+            ManifoldmixConfig {
+                layers: vec![0, 5],
+                ..Default::default()
+            },
+        )));
+        let e = train(&deep, &data, &RunOptions::default(), &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("5, past the depth of cnn"), "{e}");
+        // A regression method on a classification set.
+        let cm = small_cfg().with_mixer(MixerConfig::single(MethodConfig::CMixup(
+            CmixupConfig::default(),
+        )));
+        let e = train(&cm, &data, &RunOptions::default(), &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("regression method"), "{e}");
+        // σ ≤ 0.
+        let bad = mlp_cfg(MethodConfig::CMixup(CmixupConfig {
+            bandwidth: -1.0,
+            ..Default::default()
+        }));
+        let e = train(
+            &bad,
+            &toy_regression(),
+            &RunOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("bandwidth must be a finite number > 0, got -1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn distillation_from_a_finished_teacher() {
+        let data = toy_splits();
+        let dir = tempfile::tempdir().unwrap();
+        let teacher_dir = dir.path().join("teacher");
+        let teacher = small_cfg().with_epochs(2).with_augment(Augment::None);
+        let opts = RunOptions {
+            checkpoint_dir: Some(teacher_dir.clone()),
+            ..Default::default()
+        };
+        finished(train(&teacher, &data, &opts, &mut NoProgress).unwrap());
+        let mut student = small_cfg()
+            .with_epochs(2)
+            .with_augment(Augment::None)
+            .with_model(ModelConfig::Cnn(CnnConfig {
+                channels: vec![2, 4],
+                hidden: 8,
+            }));
+        student.kd = Some(KdConfig::new(teacher_dir.clone()));
+        let r = finished(train(&student, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        assert!(r.curve.iter().all(|e| e.train_loss.is_finite()));
+        // A folder without a checkpoint, and a bad temperature, are refused.
+        student.kd = Some(KdConfig::new(dir.path().join("nothing")));
+        assert!(train(&student, &data, &RunOptions::default(), &mut NoProgress).is_err());
+        student.kd = Some(KdConfig {
+            temperature: 0.0,
+            ..KdConfig::new(teacher_dir)
+        });
+        let e = train(&student, &data, &RunOptions::default(), &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kd temperature"), "{e}");
     }
 
     #[test]

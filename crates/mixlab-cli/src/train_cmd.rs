@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use mixlab_burn::DeviceKind;
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::optim::{OptimizerConfig, Schedule};
-use mixlab_burn::trainer::{Augment, TrainConfig};
+use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
 use mixlab_data::{DataDir, DatasetId};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -176,6 +176,16 @@ pub struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Knowledge distillation: the checkpoint folder of a finished classification run (`<run>/checkpoint`)
+    /// whose softened outputs on the mixed inputs become the targets.
+    #[arg(long)]
+    pub teacher: Option<PathBuf>,
+    /// Distillation temperature T.
+    #[arg(long, requires = "teacher", allow_negative_numbers = true)]
+    pub kd_temperature: Option<f64>,
+    /// Weight of the distillation term against the mixed-label loss, in [0, 1] (default 1).
+    #[arg(long, requires = "teacher", allow_negative_numbers = true)]
+    pub kd_weight: Option<f64>,
 }
 
 /// Merges KEY=VALUE overrides into a serde-serialisable config through JSON.
@@ -240,6 +250,16 @@ impl TrainArgs {
                 Augment::None
             },
             device: self.device.kind(),
+            kd: self.teacher.as_ref().map(|t| {
+                let mut kd = KdConfig::new(t.clone());
+                if let Some(v) = self.kd_temperature {
+                    kd.temperature = v;
+                }
+                if let Some(v) = self.kd_weight {
+                    kd.weight = v;
+                }
+                kd
+            }),
             ..TrainConfig::default()
         };
         Ok(RunConfig {

@@ -20,6 +20,8 @@
 pub mod apply;
 pub mod boxes;
 pub mod calib;
+pub mod cmixup;
+pub mod collapse;
 pub mod error;
 pub mod fft;
 pub mod methods;

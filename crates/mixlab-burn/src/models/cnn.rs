@@ -108,6 +108,8 @@ impl Cnn {
         }
         let [n, c, hh, ww] = h.dims();
         let flat: Tensor<2> = h.reshape([n, c * hh * ww]);
-        Ok(self.head.forward(relu(self.fc.forward(flat))))
+        Ok(self
+            .head
+            .forward(hook.features(relu(self.fc.forward(flat)))))
     }
 }

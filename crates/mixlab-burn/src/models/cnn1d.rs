@@ -151,6 +151,6 @@ impl Cnn1d {
         }
         let [n, c, _] = h.dims();
         let pooled: Tensor<2> = h.mean_dim(2).reshape([n, c]);
-        Ok(self.head.forward(pooled))
+        Ok(self.head.forward(hook.features(pooled)))
     }
 }

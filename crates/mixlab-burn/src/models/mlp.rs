@@ -101,6 +101,6 @@ impl Mlp {
             };
             h = hook.at(k + 1, h)?;
         }
-        Ok(self.head.forward(h))
+        Ok(self.head.forward(hook.features(h)))
     }
 }

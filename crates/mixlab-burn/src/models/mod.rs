@@ -36,6 +36,8 @@ pub type MixHook<'a> = Box<dyn FnOnce(Tensor<3>) -> Result<Tensor<3>> + 'a>;
 pub(crate) struct Hook<'a> {
     at: usize,
     f: Option<MixHook<'a>>,
+    /// When set, the head's input (penultimate features, N×D) is kept here (neural-collapse analysis).
+    capture: Option<Option<Tensor<2>>>,
 }
 
 impl<'a> Hook<'a> {
@@ -43,7 +45,16 @@ impl<'a> Hook<'a> {
         Self {
             at: usize::MAX,
             f: None,
+            capture: None,
         }
+    }
+
+    /// Every model passes its head's input through here; kept when capturing.
+    pub(crate) fn features(&mut self, h: Tensor<2>) -> Tensor<2> {
+        if let Some(slot) = &mut self.capture {
+            *slot = Some(h.clone());
+        }
+        h
     }
 
     /// Applies the hook when `stage` is its stage; any rank ≥ 2 is viewed as N×C×(rest).
@@ -248,8 +259,22 @@ impl Model {
         let mut hook = Hook {
             at: mix_at,
             f: Some(Box::new(f)),
+            capture: None,
         };
         self.run(x, &mut hook)
+    }
+
+    /// Logits and the penultimate features (the head's input, N×D) of a batch.
+    pub fn forward_features(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {
+        let mut hook = Hook {
+            capture: Some(None),
+            ..Hook::none()
+        };
+        let logits = self.run(x, &mut hook)?;
+        let feats = hook.capture.flatten().ok_or_else(|| {
+            Error::Incompatible("the model did not expose its penultimate features".into())
+        })?;
+        Ok((logits, feats))
     }
 
     /// ViT only: logits and the class-token attention of the last block over the patches (N×patches,

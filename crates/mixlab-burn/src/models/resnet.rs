@@ -189,6 +189,6 @@ impl ResNet {
         }
         let [n, c, _, _] = h.dims();
         let pooled: Tensor<2> = h.mean_dim(3).mean_dim(2).reshape([n, c]);
-        Ok(self.fc.forward(pooled))
+        Ok(self.fc.forward(hook.features(pooled)))
     }
 }

@@ -198,6 +198,6 @@ impl Vit {
             .forward(h)
             .slice([0..n, 0..1, 0..d])
             .reshape([n, d]);
-        Ok((self.head.forward(cls), attn))
+        Ok((self.head.forward(hook.features(cls)), attn))
     }
 }

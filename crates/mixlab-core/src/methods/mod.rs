@@ -8,6 +8,7 @@ pub mod fmix;
 pub mod gridmix;
 pub mod maskmix;
 pub mod mixup;
+pub mod representation;
 pub mod resizemix;
 pub mod saliencymix;
 pub mod smoothmix;
@@ -23,6 +24,9 @@ pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
 pub use maskmix::MaskmixConfig;
 pub use mixup::MixupConfig;
+pub use representation::{
+    CmixupConfig, DecouplemixConfig, ManifoldmixConfig, RankLoss, RankmixupConfig,
+};
 pub use resizemix::ResizemixConfig;
 pub use saliencymix::SaliencymixConfig;
 pub use smoothmix::SmoothmixConfig;
@@ -76,11 +80,19 @@ pub enum Method {
     Saliencymix,
     /// MaskMix (MixPro): a random subset of patches from the partner.
     Maskmix,
+    /// Manifold Mixup: mixup of hidden features at a point drawn from `layers` (training only).
+    Manifoldmix,
+    /// C-Mixup (regression): partners drawn by target similarity over the training set (training only).
+    CMixup,
+    /// DecoupleMix: a base input-level method plus the decoupled mixup loss (training only).
+    Decouplemix,
+    /// RankMixup: raw-vs-mixed confidence ranking losses (MRL, M-NDCG) (training only).
+    Rankmixup,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 9] = [
+    pub const ALL: [Method; 13] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -90,6 +102,10 @@ impl Method {
         Method::Smoothmix,
         Method::Saliencymix,
         Method::Maskmix,
+        Method::Manifoldmix,
+        Method::CMixup,
+        Method::Decouplemix,
+        Method::Rankmixup,
     ];
 
     /// The kebab-case name.
@@ -104,6 +120,10 @@ impl Method {
             Method::Smoothmix => smoothmix::SmoothmixConfig::NAME,
             Method::Saliencymix => saliencymix::SaliencymixConfig::NAME,
             Method::Maskmix => maskmix::MaskmixConfig::NAME,
+            Method::Manifoldmix => ManifoldmixConfig::NAME,
+            Method::CMixup => CmixupConfig::NAME,
+            Method::Decouplemix => DecouplemixConfig::NAME,
+            Method::Rankmixup => RankmixupConfig::NAME,
         }
     }
 
@@ -119,7 +139,20 @@ impl Method {
             Method::Smoothmix => MethodConfig::Smoothmix(Default::default()),
             Method::Saliencymix => MethodConfig::Saliencymix(Default::default()),
             Method::Maskmix => MethodConfig::Maskmix(Default::default()),
+            Method::Manifoldmix => MethodConfig::Manifoldmix(Default::default()),
+            Method::CMixup => MethodConfig::CMixup(Default::default()),
+            Method::Decouplemix => MethodConfig::Decouplemix(Default::default()),
+            Method::Rankmixup => MethodConfig::Rankmixup(Default::default()),
         }
+    }
+
+    /// Whether the method is fully described by its input-level plan (the rest need the trainer: a hidden
+    /// mixing point, partners from the training set, or a loss of their own).
+    pub fn is_input_level(self) -> bool {
+        !matches!(
+            self,
+            Method::Manifoldmix | Method::CMixup | Method::Decouplemix | Method::Rankmixup
+        )
     }
 }
 
@@ -155,6 +188,10 @@ pub enum MethodConfig {
     Smoothmix(SmoothmixConfig),
     Saliencymix(SaliencymixConfig),
     Maskmix(MaskmixConfig),
+    Manifoldmix(ManifoldmixConfig),
+    CMixup(CmixupConfig),
+    Decouplemix(DecouplemixConfig),
+    Rankmixup(RankmixupConfig),
 }
 
 impl MethodConfig {
@@ -170,6 +207,10 @@ impl MethodConfig {
             MethodConfig::Smoothmix(_) => Method::Smoothmix,
             MethodConfig::Saliencymix(_) => Method::Saliencymix,
             MethodConfig::Maskmix(_) => Method::Maskmix,
+            MethodConfig::Manifoldmix(_) => Method::Manifoldmix,
+            MethodConfig::CMixup(_) => Method::CMixup,
+            MethodConfig::Decouplemix(_) => Method::Decouplemix,
+            MethodConfig::Rankmixup(_) => Method::Rankmixup,
         }
     }
 
@@ -185,6 +226,10 @@ impl MethodConfig {
             MethodConfig::Smoothmix(c) => c.validate(shape),
             MethodConfig::Saliencymix(c) => c.validate(shape),
             MethodConfig::Maskmix(c) => c.validate(shape),
+            MethodConfig::Manifoldmix(c) => c.validate(shape),
+            MethodConfig::CMixup(c) => c.validate(shape),
+            MethodConfig::Decouplemix(c) => c.validate(shape),
+            MethodConfig::Rankmixup(c) => c.validate(shape),
         }
     }
 
@@ -203,12 +248,20 @@ impl MethodConfig {
             MethodConfig::Smoothmix(c) => c.draw(ctx, rng),
             MethodConfig::Saliencymix(c) => c.draw(ctx, rng),
             MethodConfig::Maskmix(c) => c.draw(ctx, rng),
+            MethodConfig::Manifoldmix(c) => c.draw(ctx, rng),
+            MethodConfig::CMixup(c) => c.draw(ctx, rng),
+            MethodConfig::Decouplemix(c) => c.draw(ctx, rng),
+            MethodConfig::Rankmixup(c) => c.draw(ctx, rng),
         }
     }
 
     /// True when the method needs the batch data at sampling time.
     pub fn needs_data(&self) -> bool {
-        matches!(self, MethodConfig::Saliencymix(_))
+        match self {
+            MethodConfig::Saliencymix(_) => true,
+            MethodConfig::Decouplemix(c) => c.base.needs_data(),
+            _ => false,
+        }
     }
 }
 
