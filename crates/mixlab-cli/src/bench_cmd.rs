@@ -123,7 +123,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         b.finish_and_clear();
     }
     let wall = started.elapsed().as_secs_f64();
-    let table = report_cmd::report(&out, args.quiet)?;
+    let table = report_cmd::report(&out, &dir, args.quiet)?;
     println!("{table}");
     println!(
         "{} cells ({ran} run, {skipped} already finished) in {wall:.1} s; report in {}",

@@ -16,10 +16,14 @@ use serde::Deserialize;
 use std::path::Path;
 
 /// Suites shipped with mixlab (compiled in, so `--suite quick` works from any folder).
-pub const BUILTIN: [(&str, &str); 3] = [
+pub const BUILTIN: [(&str, &str); 4] = [
     ("quick", include_str!("../../../suites/quick.toml")),
     ("cpu", include_str!("../../../suites/cpu.toml")),
     ("gpu", include_str!("../../../suites/gpu.toml")),
+    (
+        "representation",
+        include_str!("../../../suites/representation.toml"),
+    ),
 ];
 
 /// A suite file.
@@ -65,6 +69,8 @@ pub struct Experiment {
     /// Where to train (default cpu).
     #[serde(default)]
     pub device: DeviceName,
+    /// Seeds of this experiment when it needs another count than the suite's (`--seeds` overrides both).
+    pub seeds: Option<u64>,
     /// Mixing composition shared by the experiment's methods.
     #[serde(default)]
     pub prob: Option<f64>,
@@ -124,8 +130,7 @@ impl Suite {
 
     /// Expands the suite into cells (experiment order, then method order, then seed).
     pub fn cells(&self, seeds: Option<u64>) -> Result<Vec<Cell>> {
-        let seeds = seeds.unwrap_or(self.seeds);
-        if seeds == 0 {
+        if seeds.unwrap_or(self.seeds) == 0 {
             bail!("a suite needs at least one seed");
         }
         let mut cells = Vec::new();
@@ -139,7 +144,11 @@ impl Suite {
                 let (label, mixer, mix_at) = e
                     .method(m)
                     .with_context(|| format!("experiment {exp_name}"))?;
-                for seed in 0..seeds {
+                let exp_seeds = seeds.or(e.seeds).unwrap_or(self.seeds);
+                if exp_seeds == 0 {
+                    bail!("experiment {exp_name}: seeds must be at least 1");
+                }
+                for seed in 0..exp_seeds {
                     let config = e.run_config(mixer.clone(), mix_at.clone(), seed)?;
                     let id = format!("{exp_name}-{label}-s{seed}");
                     if !ids.insert(id.clone()) {
