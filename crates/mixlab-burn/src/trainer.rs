@@ -1025,7 +1025,7 @@ fn rankmixup_loss(
         dev,
     ))?;
     let term = crate::loss::rank_mixup_term(rc.loss, rc.margin, z, zm, &rel)?;
-    Ok((ce + term.mul_scalar(rc.weight), hits))
+    Ok((ce + term.mul_scalar(rc.rank_weight), hits))
 }
 
 /// C-Mixup's forward pass: sample i (rows `idx` of the training set) mixes with training sample

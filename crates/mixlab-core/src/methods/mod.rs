@@ -316,3 +316,28 @@ pub(crate) mod test_util {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mixer::WeightedMethod;
+
+    /// A method's fields are flattened beside the mixer's `weight` in configs and suite files, so no method
+    /// may have a field of that name: every default config must survive a round trip inside a
+    /// `WeightedMethod`.
+    #[test]
+    fn every_method_config_round_trips_beside_its_selection_weight() {
+        for m in Method::ALL {
+            let w = WeightedMethod {
+                weight: 2.5,
+                config: m.default_config(),
+            };
+            let text = serde_json::to_string(&w).unwrap();
+            let back: WeightedMethod = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{m}: {text} does not parse back: {e}"));
+            assert_eq!(back, w, "{m}");
+            let keys = text.matches("\"weight\"").count();
+            assert_eq!(keys, 1, "{m}: {text}");
+        }
+    }
+}

@@ -163,7 +163,7 @@ pub enum RankLoss {
     Mndcg,
 }
 
-/// RankMixup (Noh et al., ICCV'23): cross-entropy on the raw batch plus `weight` × a ranking loss that asks
+/// RankMixup (Noh et al., ICCV'23): cross-entropy on the raw batch plus `rank_weight` × a ranking loss that asks
 /// mixed samples to be less confident than raw ones (MRL) or confidences to follow the mixes' label weights
 /// (M-NDCG). Each mix draws one λ ~ Beta(α, α) and one permutation for the batch; the loss is in mixlab-burn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -175,8 +175,9 @@ pub struct RankmixupConfig {
     pub loss: RankLoss,
     /// MRL margin on the logit gap (default 2.0, the reference's CIFAR config; 1.0 for Tiny-ImageNet).
     pub margin: f64,
-    /// Weight of the ranking term (default 0.1).
-    pub weight: f64,
+    /// Weight of the ranking term (default 0.1; the reference's loss `alpha`). Not called `weight`: a method's
+    /// fields sit beside the mixer's selection `weight` in configs.
+    pub rank_weight: f64,
     /// Mixes per sample (default: 1 for MRL, which needs exactly one; 3 for M-NDCG).
     pub mixes: Option<usize>,
 }
@@ -187,7 +188,7 @@ impl Default for RankmixupConfig {
             alpha: 2.0,
             loss: RankLoss::Mrl,
             margin: 2.0,
-            weight: 0.1,
+            rank_weight: 0.1,
             mixes: None,
         }
     }
@@ -211,8 +212,12 @@ impl MixMethod for RankmixupConfig {
         if !(self.margin.is_finite() && self.margin >= 0.0) {
             return Err(Error::param("margin", "a finite number >= 0", self.margin));
         }
-        if !(self.weight.is_finite() && self.weight >= 0.0) {
-            return Err(Error::param("weight", "a finite number >= 0", self.weight));
+        if !(self.rank_weight.is_finite() && self.rank_weight >= 0.0) {
+            return Err(Error::param(
+                "rank_weight",
+                "a finite number >= 0",
+                self.rank_weight,
+            ));
         }
         match (self.loss, self.num_mixes()) {
             (_, 0) => Err(Error::param("mixes", ">= 1", 0)),
