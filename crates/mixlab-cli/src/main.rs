@@ -3,7 +3,9 @@
 //! `main` returns an exit code; every failure is printed once, as one line with its cause chain.
 
 use clap::{Parser, Subcommand};
-use mixlab_cli::{bench_cmd, datasets_cmd, plan_cmd, report_cmd, show_cmd, train_cmd};
+use mixlab_cli::{
+    bench_cmd, datasets_cmd, download_cmd, plan_cmd, report_cmd, show_cmd, train_cmd,
+};
 use std::process::ExitCode;
 
 /// mixlab: mixup-family data augmentation toolbox and benchmark.
@@ -35,6 +37,8 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// List the known datasets and whether each is found.
     Datasets(datasets_cmd::DatasetsArgs),
+    /// Download a dataset (or all) from its official address, sha256-verified, into a data directory.
+    Download(download_cmd::DownloadArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -42,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Plan(a)) => plan_cmd::run(&a),
         Some(Command::Show(a)) => show_cmd::run(&a),
         Some(Command::Datasets(a)) => datasets_cmd::run(&a),
+        Some(Command::Download(a)) => download_cmd::run(&a),
         Some(Command::Train(a)) => train_cmd::run(&a),
         Some(Command::Bench(a)) => bench_cmd::run(&a),
         Some(Command::Report(a)) => report_cmd::run(&a),

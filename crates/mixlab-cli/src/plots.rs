@@ -57,7 +57,8 @@ pub fn bar_chart(path: &Path, title: &str, ylabel: &str, bars: &[Bar]) -> Result
             .margin(12)
             .x_label_area_size(60)
             .y_label_area_size(70)
-            .build_cartesian_2d((0..n).into_segmented(), lo..hi)
+            // A segmented 0..k range has k + 1 slots (its end is a value too): 0..n−1 gives one per bar.
+            .build_cartesian_2d((0..n - 1).into_segmented(), lo..hi)
             .map_err(err)?;
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
         chart

@@ -32,7 +32,7 @@ struct Metric {
     higher_better: bool,
 }
 
-const CLASS_METRICS: [Metric; 6] = [
+const CLASS_METRICS: [Metric; 7] = [
     Metric {
         key: "acc",
         header: "acc ↑",
@@ -61,6 +61,11 @@ const CLASS_METRICS: [Metric; 6] = [
     Metric {
         key: "temperature",
         header: "T",
+        higher_better: false,
+    },
+    Metric {
+        key: "nc1",
+        header: "NC1 (train)",
         higher_better: false,
     },
 ];
@@ -95,6 +100,14 @@ struct CellResult {
     label: String,
     config: RunConfig,
     result: Value,
+}
+
+/// A metric of a cell's result: test-set numbers, and NC1 from the neural-collapse record.
+fn metric_value(result: &Value, key: &str) -> Option<f64> {
+    match key {
+        "nc1" => result["collapse"]["nc1"].as_f64(),
+        _ => result["test"][key].as_f64(),
+    }
 }
 
 /// Mean and sample standard deviation.
@@ -219,7 +232,7 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
                     .map(|m| {
                         let v: Vec<f64> = cs
                             .iter()
-                            .filter_map(|c| c.result["test"][m.key].as_f64())
+                            .filter_map(|c| metric_value(&c.result, m.key))
                             .collect();
                         (!v.is_empty()).then(|| {
                             let (a, b) = mean_std(&v);
@@ -232,7 +245,7 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
         let none_idx = methods.iter().position(|(l, _)| l == "none");
         let best: Vec<Option<usize>> = (0..metrics.len())
             .map(|k| {
-                if metrics[k].key == "temperature" {
+                if matches!(metrics[k].key, "temperature" | "nc1") {
                     return None;
                 }
                 let mut best: Option<(usize, f64)> = None;

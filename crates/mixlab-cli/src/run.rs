@@ -268,6 +268,12 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
         "test": test,
         "curve": r.curve,
         "reliability": reliability,
+        // Neural collapse of the training features (Papyan et al. 2020): NC1 = tr(Σ_W Σ_B⁺)/C and the
+        // simplex-ETF measures; null for regression or when the split misses a class.
+        "collapse": match &r.final_metrics {
+            FinalMetrics::Classification(c) => json!(c.collapse),
+            FinalMetrics::Regression(_) => Value::Null,
+        },
         "params": r.params,
         "wall_s": r.wall_s,
         "samples_per_s": r.train_samples_per_s,

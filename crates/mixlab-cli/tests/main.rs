@@ -3,8 +3,10 @@
 mod bench;
 mod common;
 mod datasets;
+mod download;
 mod errors;
 mod plan;
+mod representation;
 mod resume;
 mod show;
 mod train;

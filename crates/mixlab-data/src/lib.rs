@@ -18,6 +18,7 @@
 
 pub mod cifar;
 pub mod dataset;
+pub mod download;
 pub mod error;
 pub mod fsdd;
 pub mod idx;

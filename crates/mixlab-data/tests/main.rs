@@ -10,6 +10,7 @@ mod common;
 mod cifar;
 #[path = "cases/datasets.rs"]
 mod datasets;
+mod download;
 #[path = "cases/full.rs"]
 mod full;
 #[path = "cases/idx.rs"]

@@ -1,0 +1,119 @@
+//! The training-level methods through `mixlab train`: each runs under its `--method` name and records its
+//! extra results, and bad hyper-parameters stop the run before any training with a one-line error.
+
+use crate::common::{TINY_DIGITS, fails, ok, read_json, s};
+
+fn airfoil(out: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "train",
+        "--dataset",
+        "airfoil",
+        "--model",
+        "mlp",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--optimizer",
+        "adamw",
+        "--lr",
+        "0.01",
+        "--quiet",
+        "--out",
+        s(out),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    a.extend(extra.iter().map(|x| x.to_string()));
+    a
+}
+
+#[test]
+fn representation_methods_run_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    // C-Mixup on the embedded Airfoil, mixing after the first block.
+    let out = tmp.path().join("cmixup");
+    let args = airfoil(
+        &out,
+        &[
+            "--method",
+            "c-mixup",
+            "--param",
+            "bandwidth=1.75",
+            "--param",
+            "layers=[1]",
+        ],
+    );
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = read_json(&out.join("result.json"));
+    assert!(r["test"]["rmse"].as_f64().unwrap().is_finite(), "{r}");
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        cfg.contains("c-mixup") && cfg.contains("bandwidth = 1.75"),
+        "{cfg}"
+    );
+    // RankMixup (M-NDCG) and DecoupleMix over CutMix on digits; neural collapse lands in result.json.
+    for (name, extra) in [
+        (
+            "rank",
+            vec!["--method", "rankmixup", "--param", "loss=\"mndcg\""],
+        ),
+        (
+            "decouple",
+            vec![
+                "--method",
+                "decouplemix",
+                "--param",
+                "base={method=\"cutmix\"}",
+            ],
+        ),
+    ] {
+        let out = tmp.path().join(name);
+        let mut a = vec!["train", "--epochs", "1", "--out", s(&out)];
+        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(&extra);
+        ok(&a);
+        let r = read_json(&out.join("result.json"));
+        let nc1 = r["collapse"]["nc1"].as_f64();
+        assert!(
+            nc1.is_some_and(|v| v.is_finite() && v >= 0.0),
+            "{name}: {r}"
+        );
+    }
+}
+
+#[test]
+fn bad_representation_hyper_parameters_fail_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outs: Vec<_> = (0..5).map(|k| tmp.path().join(format!("x{k}"))).collect();
+    let run = |out: &std::path::Path, extra: &[&str]| {
+        let args = airfoil(out, extra);
+        fails(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let e = run(&outs[0], &["--method", "c-mixup", "--param", "bandwidth=0"]);
+    assert!(e.contains("bandwidth") && e.contains("> 0"), "{e}");
+    let e = run(
+        &outs[1],
+        &["--method", "manifoldmix", "--param", "layers=[7]"],
+    );
+    assert!(e.contains("7, past the depth of mlp"), "{e}");
+    let digits = |out: &std::path::Path, extra: &[&str]| {
+        let mut a = vec!["train", "--epochs", "1", "--out", s(out)];
+        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(extra);
+        fails(&a)
+    };
+    let e = digits(&outs[2], &["--method", "c-mixup"]);
+    assert!(e.contains("regression method"), "{e}");
+    let e = digits(&outs[3], &["--method", "rankmixup", "--param", "margin=-1"]);
+    assert!(e.contains("margin") && e.contains("-1"), "{e}");
+    let e = digits(
+        &outs[4],
+        &["--teacher", s(tmp.path()), "--kd-temperature", "2"],
+    );
+    assert!(e.contains("checkpoint"), "{e}");
+    for out in &outs {
+        assert!(!out.join("result.json").exists());
+    }
+}

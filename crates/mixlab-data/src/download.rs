@@ -1,0 +1,1359 @@
+//! Downloading the datasets mixlab reads (and CIFAR-100, which no loader reads yet) from their official
+//! addresses into the layout [`crate::DataDir`] expects, so `mixlab datasets --data-dir DIR` finds them.
+//!
+//! Every file is fetched into `<name>.part` (an interrupted transfer is continued with an HTTP `Range` request),
+//! checked against its size and a published sha256, flushed to disk and only then renamed to its final name, so
+//! a final name never holds a half or unverified file. Archives are unpacked into a hidden temporary folder
+//! inside the dataset folder, refusing absolute paths, `..` components and links that could point outside
+//! it, and the unpacked entries are renamed into place only when the whole archive was read.
+//!
+//! Where each sum comes from is written beside each entry of [`Set::remotes`]. A base URL given with
+//! [`Options::mirror`] (`--mirror`, or [`MIRROR_ENV`]) replaces the official host: file `F` of set `S` is then
+//! fetched from `<mirror>/<S folder>/F` ([`Remote::mirror_path`]); the sums stay the official ones.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::dataset::DatasetId;
+
+/// Environment variable naming a mirror base URL when `--mirror` is not given.
+pub const MIRROR_ENV: &str = "MIXLAB_MIRROR";
+
+/// Result of the download functions.
+pub type DownloadResult<T> = std::result::Result<T, DownloadError>;
+
+/// Every way a download, its verification or its unpacking can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// A local file operation failed.
+    #[error("{}: cannot {op}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// No connection to the server (refused, unknown host, TLS failure, …).
+    #[error("{url}: cannot connect: {detail}")]
+    Connect { url: String, detail: String },
+    /// The server answered with a status other than 200 / 206.
+    #[error("{url}: server answered HTTP {status}, expected 200 (or 206 for a resumed transfer)")]
+    Status { url: String, status: u16 },
+    /// The request failed for another reason (protocol error, timeout, bad URL, …).
+    #[error("{url}: request failed: {detail}")]
+    Request { url: String, detail: String },
+    /// The body stopped before its end; what arrived is kept in `part` for the next run.
+    #[error(
+        "{url}: transfer broke off after {have} bytes ({detail}); {} is kept and the next run resumes it",
+        .part.display()
+    )]
+    Interrupted {
+        url: String,
+        part: PathBuf,
+        have: u64,
+        detail: String,
+    },
+    /// The file does not have the published size (nothing is kept).
+    #[error("{url}: {got} bytes, expected {expected}")]
+    Size {
+        url: String,
+        expected: u64,
+        got: u64,
+    },
+    /// The file's sha256 is not the published one (nothing is kept).
+    #[error("{url}: sha256 mismatch: expected {expected}, got {actual}")]
+    Checksum {
+        url: String,
+        expected: String,
+        actual: String,
+    },
+    /// The sha256 of the unpacked files' listing is not the expected one (nothing is kept).
+    #[error(
+        "{url}: sha256 of the listing of the {files} unpacked files under {dir} is {actual}, expected {expected}"
+    )]
+    Tree {
+        url: String,
+        dir: String,
+        files: usize,
+        expected: String,
+        actual: String,
+    },
+    /// An archive entry that could land outside the target folder.
+    #[error("{url}: archive entry {entry:?} refused: {why}")]
+    Unsafe {
+        url: String,
+        entry: String,
+        why: &'static str,
+    },
+    /// An archive entry of a kind that is never unpacked (device, fifo, …).
+    #[error("{url}: archive entry {entry:?} has unsupported type {kind}")]
+    Unsupported {
+        url: String,
+        entry: String,
+        kind: String,
+    },
+    /// The archive cannot be read.
+    #[error("{url}: not a readable {format} archive: {detail}")]
+    Archive {
+        url: String,
+        format: &'static str,
+        detail: String,
+    },
+    /// A manifest entry breaks a rule (bad sum, no check at all, bad file name).
+    #[error("manifest entry {file:?}: {rule}, got {value:?}")]
+    Manifest {
+        file: String,
+        rule: &'static str,
+        value: String,
+    },
+    /// A mirror that is not an http(s) URL.
+    #[error("mirror must be an http:// or https:// URL, got {value:?}")]
+    Mirror { value: String },
+    /// An unknown set name.
+    #[error("unknown download set {name:?}; known: {known}")]
+    UnknownSet { name: String, known: String },
+}
+
+fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> DownloadError + 'a {
+    move |source| DownloadError::Io {
+        path: path.to_path_buf(),
+        op,
+        source,
+    }
+}
+
+/// The downloadable sets: every dataset the loaders read from a data directory, plus CIFAR-100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Set {
+    /// MNIST, four IDX .gz files.
+    Mnist,
+    /// Fashion-MNIST, four IDX .gz files.
+    FashionMnist,
+    /// CIFAR-10 binary version (tar.gz, unpacked to `cifar10/cifar-10-batches-bin/`).
+    Cifar10,
+    /// CIFAR-100 binary version (tar.gz, unpacked to `cifar100/cifar-100-binary/`); no loader reads it yet.
+    Cifar100,
+    /// Free Spoken Digit Dataset (GitHub zip of a pinned commit; `recordings/` is unpacked).
+    Fsdd,
+    /// UCI Airfoil Self-Noise (also embedded in the binary).
+    Airfoil,
+    /// LSTNet exchange rates.
+    ExchangeRate,
+    /// UCI Communities and Crime.
+    CommunitiesCrime,
+    /// UCI SkillCraft1.
+    Skillcraft,
+}
+
+impl Set {
+    /// Every set, in display order.
+    pub const ALL: [Set; 9] = [
+        Set::Mnist,
+        Set::FashionMnist,
+        Set::Cifar10,
+        Set::Cifar100,
+        Set::Fsdd,
+        Set::Airfoil,
+        Set::ExchangeRate,
+        Set::CommunitiesCrime,
+        Set::Skillcraft,
+    ];
+
+    /// Kebab-case name (CLI).
+    pub fn name(self) -> &'static str {
+        match self.dataset() {
+            Some(id) => id.name(),
+            None => "cifar100",
+        }
+    }
+
+    /// The dataset a loader reads from this set (none for CIFAR-100).
+    pub fn dataset(self) -> Option<DatasetId> {
+        match self {
+            Set::Mnist => Some(DatasetId::Mnist),
+            Set::FashionMnist => Some(DatasetId::FashionMnist),
+            Set::Cifar10 => Some(DatasetId::Cifar10),
+            Set::Cifar100 => None,
+            Set::Fsdd => Some(DatasetId::Fsdd),
+            Set::Airfoil => Some(DatasetId::Airfoil),
+            Set::ExchangeRate => Some(DatasetId::ExchangeRate),
+            Set::CommunitiesCrime => Some(DatasetId::CommunitiesCrime),
+            Set::Skillcraft => Some(DatasetId::Skillcraft),
+        }
+    }
+
+    /// The folder inside the data directory: the loader's usual folder ([`DatasetId::folder`]).
+    pub fn folder(self) -> &'static str {
+        match self.dataset() {
+            Some(id) => id.folder(),
+            None => "cifar100",
+        }
+    }
+
+    /// The files of this set with their official address, size and sha256.
+    pub fn remotes(self) -> Vec<Remote> {
+        let f = self.folder();
+        match self {
+            // Sums: tensorflow/datasets, tensorflow_datasets/url_checksums/mnist.txt (commit 31f1255e). They are
+            // the sums of the files on Google's CVDF mirror, which TFDS downloads; yann.lecun.com, the original
+            // host, often refuses automated downloads. The sizes match the original files (e.g. 9912422 bytes
+            // for train-images), and shared/data/mnist/README.md checks the decompressed bytes against the
+            // md5/sha256 published for the originals.
+            Set::Mnist => {
+                const BASE: &str = "https://storage.googleapis.com/cvdf-datasets/mnist/";
+                [
+                    (
+                        "train-images-idx3-ubyte.gz",
+                        9_912_422,
+                        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                    ),
+                    (
+                        "train-labels-idx1-ubyte.gz",
+                        28_881,
+                        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                    ),
+                    (
+                        "t10k-images-idx3-ubyte.gz",
+                        1_648_877,
+                        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                    ),
+                    (
+                        "t10k-labels-idx1-ubyte.gz",
+                        4_542,
+                        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                    ),
+                ]
+                .map(|(file, size, sum)| Remote::file(format!("{BASE}{file}"), f, file, size, sum))
+                .to_vec()
+            }
+            // Official address from the zalandoresearch/fashion-mnist README. Sums: tensorflow/datasets,
+            // tensorflow_datasets/url_checksums/fashion_mnist.txt (commit 333639b3); the same four sums are in
+            // shared/data/fashion-mnist/README.md for copies whose md5 equal the ones the upstream README
+            // publishes (upstream itself publishes md5 only).
+            Set::FashionMnist => {
+                const BASE: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
+                [
+                    (
+                        "train-images-idx3-ubyte.gz",
+                        26_421_880,
+                        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                    ),
+                    (
+                        "train-labels-idx1-ubyte.gz",
+                        29_515,
+                        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                    ),
+                    (
+                        "t10k-images-idx3-ubyte.gz",
+                        4_422_102,
+                        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                    ),
+                    (
+                        "t10k-labels-idx1-ubyte.gz",
+                        5_148,
+                        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+                    ),
+                ]
+                .map(|(file, size, sum)| Remote::file(format!("{BASE}{file}"), f, file, size, sum))
+                .to_vec()
+            }
+            // Sum: tensorflow/datasets, tensorflow_datasets/url_checksums/cifar10.txt (commit 333639b3). The
+            // CIFAR page itself publishes md5 only (c32a1d4ab5d03f1284b67883e8d87530).
+            Set::Cifar10 => vec![
+                Remote::file(
+                    "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+                    f,
+                    "cifar-10-binary.tar.gz",
+                    170_052_171,
+                    "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+                )
+                .unpacked(Unpack::all(ArchiveKind::TarGz)),
+            ],
+            // Sum: tensorflow/datasets, tensorflow_datasets/url_checksums/cifar100.txt (commit 333639b3). The
+            // CIFAR page publishes md5 only (03b5dce01913d631647c71ecec9e9cb8).
+            Set::Cifar100 => vec![
+                Remote::file(
+                    "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
+                    f,
+                    "cifar-100-binary.tar.gz",
+                    168_513_733,
+                    "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",
+                )
+                .unpacked(Unpack::all(ArchiveKind::TarGz)),
+            ],
+            // FSDD has no release files and publishes no sums; GitHub builds archives on request and does not
+            // promise byte-stable zips, so the zip itself is not checked. Instead the unpacked `recordings/` is:
+            // the expected value is the sha256 of the `sha256sum` listing of all 3000 clips at this commit,
+            // i.e. of shared/data/fsdd/SHA256SUMS as given in shared/data/fsdd/README.md (computed by the
+            // project from a copy of this commit; not published upstream).
+            Set::Fsdd => vec![Remote {
+                url: format!(
+                    "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{FSDD_COMMIT}.zip"
+                ),
+                mirror_path: format!("{f}/free-spoken-digit-dataset-{FSDD_COMMIT}.zip"),
+                file: format!("free-spoken-digit-dataset-{FSDD_COMMIT}.zip"),
+                size: None,
+                sha256: None,
+                unpack: Some(Unpack {
+                    kind: ArchiveKind::Zip,
+                    strip: 1,
+                    keep: Some("recordings".into()),
+                    tree: Some(TreeSum {
+                        dir: "recordings".into(),
+                        sha256: "04e1baae96c6a26e39c623f2b01d0182ddae627ba0ac02a3cdc17ba2af99fd9b"
+                            .into(),
+                    }),
+                }),
+            }],
+            // Official UCI address. Sum: BJMCox/LinearTrees.jl, bench/continuous.jl (commit 42c5e8ea), which
+            // downloads this URL and checks it; it equals the sha256 of shared/data/airfoil's copy with CRLF line
+            // ends (UCI's file uses CRLF), and the loader accepts CRLF.
+            Set::Airfoil => vec![Remote::file(
+                "https://archive.ics.uci.edu/ml/machine-learning-databases/00291/airfoil_self_noise.dat",
+                f,
+                "airfoil_self_noise.dat",
+                59_984,
+                "74c75fd71783f1e6b71f8a622b993dc592897a97cd689c5090a07147a1b097b3",
+            )],
+            // The LSTNet authors' repository (the dataset's origin) at a pinned commit. No published sum exists;
+            // the sum is the one in shared/data/exchange-rate/README.md for this file, unchanged.
+            Set::ExchangeRate => vec![Remote::file(
+                "https://raw.githubusercontent.com/laiguokun/multivariate-time-series-data/7f402f185cc2435b5e66aed13a3b560ed142e023/exchange_rate/exchange_rate.txt.gz",
+                f,
+                "exchange_rate.txt.gz",
+                177_142,
+                "6a4fbb561dcdee43f071a83badbeec9223a335552278348656738b556f1c2e9d",
+            )],
+            // UCI publishes no sums and the bytes of its copy could not be checked from here, so the files come
+            // from a pinned GitHub copy (HanaSturlan/Communities-and-Crime-Data-Set) whose sums are in
+            // shared/data/communities-crime/README.md. UCI's address:
+            // https://archive.ics.uci.edu/ml/machine-learning-databases/communities/communities.data
+            Set::CommunitiesCrime => {
+                const BASE: &str = "https://raw.githubusercontent.com/HanaSturlan/Communities-and-Crime-Data-Set/109972458a21f35e4973bd559cde88ca750a8d85/";
+                vec![
+                    Remote::file(
+                        format!("{BASE}communities.data"),
+                        f,
+                        "communities.data",
+                        1_102_815,
+                        "09e0b5c07eae24c1efab19b2edee05e160e7f5743b6f31e31eec3d73624da2ea",
+                    ),
+                    Remote::file(
+                        format!("{BASE}communities.names"),
+                        f,
+                        "communities.names",
+                        27_173,
+                        "d4c5560c798d2c723d4455cdea7c87be59a10327dee20ef175a17eaea1445827",
+                    ),
+                ]
+            }
+            // UCI publishes no sums; shared/data/skillcraft/README.md says the copy it checked is probably a
+            // re-save of UCI's file, so UCI's bytes (…/00272/SkillCraft1_Dataset.csv) would not match. The file
+            // comes from that pinned GitHub copy (jinyoung-plus/Python-data-analysis) with the README's sum.
+            Set::Skillcraft => vec![Remote::file(
+                "https://raw.githubusercontent.com/jinyoung-plus/Python-data-analysis/820b7e446050240266a3b3dc591e300dec452ca5/SkillCraft1_Dataset.csv",
+                f,
+                "SkillCraft1_Dataset.csv",
+                445_221,
+                "f622d45649c69f0a493d6b45ea1a90aa2de1b5a7a29f724f34fe877ca5c93b11",
+            )],
+        }
+    }
+}
+
+/// The FSDD commit that `shared/data/fsdd` was copied from.
+const FSDD_COMMIT: &str = "26eb9aaf76e81b692f806f9140c2d2777410d7a1";
+
+impl fmt::Display for Set {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad` so that width and alignment (`{:<18}` in the CLI's progress lines) apply.
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for Set {
+    type Err = DownloadError;
+
+    fn from_str(s: &str) -> DownloadResult<Set> {
+        Set::ALL
+            .iter()
+            .copied()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| DownloadError::UnknownSet {
+                name: s.to_string(),
+                known: Set::ALL.map(Set::name).join(", "),
+            })
+    }
+}
+
+/// Archive formats that can be unpacked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveKind {
+    /// gzip-compressed tar.
+    TarGz,
+    /// zip (stored or deflate entries).
+    Zip,
+}
+
+impl ArchiveKind {
+    fn name(self) -> &'static str {
+        match self {
+            ArchiveKind::TarGz => "tar.gz",
+            ArchiveKind::Zip => "zip",
+        }
+    }
+}
+
+/// The sha256 of the `sha256sum`-style listing of every file under `dir` after unpacking: one line
+/// `"<sha256 hex>  <path>\n"` per file, paths relative to the unpacked root with `/` separators, lines sorted
+/// by path bytes. It checks an archive whose own bytes are not stable (a GitHub-generated zip).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeSum {
+    /// Folder (relative to the unpacked root) whose files are listed.
+    pub dir: String,
+    /// Expected sha256 (lowercase hex) of the listing.
+    pub sha256: String,
+}
+
+/// How a downloaded archive is unpacked into the dataset folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unpack {
+    /// Archive format.
+    pub kind: ArchiveKind,
+    /// Leading path components dropped from every entry (1 for GitHub's `<repo>-<commit>/` folder).
+    pub strip: usize,
+    /// Only entries under this path (after `strip`) are written; every entry is still checked.
+    pub keep: Option<String>,
+    /// Checked after unpacking, before anything is moved into place.
+    pub tree: Option<TreeSum>,
+}
+
+impl Unpack {
+    /// Unpack every entry as stored.
+    pub fn all(kind: ArchiveKind) -> Unpack {
+        Unpack {
+            kind,
+            strip: 0,
+            keep: None,
+            tree: None,
+        }
+    }
+}
+
+/// One file to download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
+    /// Official address.
+    pub url: String,
+    /// Path under a mirror base URL (`<set folder>/<file>`).
+    pub mirror_path: String,
+    /// File name inside the dataset folder (for an archive: the name of its `.part` while downloading).
+    pub file: String,
+    /// Published size in bytes, if known.
+    pub size: Option<u64>,
+    /// Published sha256 (lowercase hex); `None` only where [`Unpack::tree`] checks the content instead.
+    pub sha256: Option<String>,
+    /// Unpack the file as an archive (and drop it afterwards) instead of keeping it.
+    pub unpack: Option<Unpack>,
+}
+
+impl Remote {
+    /// A plain file with a published size and sha256, mirrored at `<folder>/<file>`.
+    pub fn file(
+        url: impl Into<String>,
+        folder: &str,
+        file: &str,
+        size: u64,
+        sha256: &str,
+    ) -> Remote {
+        Remote {
+            url: url.into(),
+            mirror_path: format!("{folder}/{file}"),
+            file: file.to_string(),
+            size: Some(size),
+            sha256: Some(sha256.to_string()),
+            unpack: None,
+        }
+    }
+
+    /// The same file, unpacked as an archive.
+    pub fn unpacked(mut self, unpack: Unpack) -> Remote {
+        self.unpack = Some(unpack);
+        self
+    }
+
+    /// The URL it is fetched from: `<mirror>/<mirror_path>`, or the official address without a mirror.
+    pub fn source_url(&self, mirror: Option<&str>) -> String {
+        match mirror {
+            Some(m) => format!("{}/{}", m.trim_end_matches('/'), self.mirror_path),
+            None => self.url.clone(),
+        }
+    }
+
+    /// Checks the entry: a plain file name, lowercase-hex sums, and at least one content check.
+    pub fn validate(&self) -> DownloadResult<()> {
+        let bad = |rule, value: &str| DownloadError::Manifest {
+            file: self.file.clone(),
+            rule,
+            value: value.to_string(),
+        };
+        let mut parts = Path::new(&self.file).components();
+        if !matches!(
+            (parts.next(), parts.next()),
+            (Some(Component::Normal(_)), None)
+        ) {
+            return Err(bad("file must be a plain file name", &self.file));
+        }
+        let tree = self.unpack.as_ref().and_then(|u| u.tree.as_ref());
+        for sum in self.sha256.iter().chain(tree.map(|t| &t.sha256)) {
+            if !is_sha256_hex(sum) {
+                return Err(bad("sha256 must be 64 lowercase hex digits", sum));
+            }
+        }
+        if self.sha256.is_none() && tree.is_none() {
+            return Err(bad(
+                "a sha256 of the file or of its unpacked tree is required",
+                "none",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Download options. Defaults: official addresses, 3 retries of a broken transfer, 60 s read timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Base URL replacing the official hosts (see the module docs).
+    pub mirror: Option<String>,
+    /// How often a transfer that broke off is resumed within one call before giving up.
+    pub retries: u32,
+    /// Longest wait for the server's answer or for the next bytes of the body.
+    pub read_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mirror: None,
+            retries: 3,
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::mirror`].
+    pub fn with_mirror(mut self, mirror: Option<String>) -> Self {
+        self.mirror = mirror;
+        self
+    }
+
+    /// Sets [`Options::retries`].
+    pub fn with_retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The mirror to use: `explicit`, else [`MIRROR_ENV`] when set and not empty.
+    pub fn mirror_from(explicit: Option<&str>) -> Option<String> {
+        match explicit {
+            Some(m) => Some(m.to_string()),
+            None => std::env::var(MIRROR_ENV).ok().filter(|v| !v.is_empty()),
+        }
+    }
+
+    /// Checks the options: a mirror must be an http(s) URL.
+    pub fn validate(&self) -> DownloadResult<()> {
+        match &self.mirror {
+            Some(m) if !(m.starts_with("http://") || m.starts_with("https://")) => {
+                Err(DownloadError::Mirror { value: m.clone() })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What [`fetch`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already in place and verified earlier; nothing was fetched.
+    Present,
+    /// Fetched: `bytes` arrived in this call, the first request started at byte `resumed_from`.
+    Downloaded { bytes: u64, resumed_from: u64 },
+}
+
+/// The result of one [`fetch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetched {
+    /// The remote's file name.
+    pub file: String,
+    /// Where it was fetched from.
+    pub url: String,
+    /// The verified file, or for an archive the dataset folder it was unpacked into.
+    pub path: PathBuf,
+    /// Fetched or already present.
+    pub outcome: Outcome,
+    /// Files, folders and links written from an archive (0 for a plain file).
+    pub unpacked: usize,
+}
+
+/// Downloads every file of `set` into `<to>/<set folder>/`.
+pub fn download(set: Set, to: &Path, opts: &Options) -> DownloadResult<Vec<Fetched>> {
+    let folder = to.join(set.folder());
+    set.remotes()
+        .iter()
+        .map(|r| fetch(r, &folder, opts))
+        .collect()
+}
+
+/// Downloads one file into `folder` (created if needed), verifies it and moves it (or its unpacked entries)
+/// into place. A verified file already in place is not fetched again.
+pub fn fetch(remote: &Remote, folder: &Path, opts: &Options) -> DownloadResult<Fetched> {
+    remote.validate()?;
+    opts.validate()?;
+    fs::create_dir_all(folder).map_err(io_err(folder, "create folder"))?;
+    let url = remote.source_url(opts.mirror.as_deref());
+    let part = folder.join(format!("{}.part", remote.file));
+    let done = |path: PathBuf, outcome, unpacked| Fetched {
+        file: remote.file.clone(),
+        url: url.clone(),
+        path,
+        outcome,
+        unpacked,
+    };
+    let agent = agent(opts);
+    match &remote.unpack {
+        None => {
+            let target = folder.join(&remote.file);
+            if target.is_file() && file_matches(&target, remote)? {
+                return Ok(done(target, Outcome::Present, 0));
+            }
+            let outcome = transfer(&agent, &url, &part, remote.size, opts.retries)?;
+            verify(&part, &url, remote)?;
+            fs::rename(&part, &target).map_err(io_err(&target, "rename into place"))?;
+            sync_dir(folder)?;
+            Ok(done(target, outcome, 0))
+        }
+        Some(unpack) => {
+            let marker = folder.join(format!("{}.sha256", remote.file));
+            let expected = marker_first_line(remote, unpack);
+            if marker_holds(&marker, &expected, folder) {
+                return Ok(done(folder.to_path_buf(), Outcome::Present, 0));
+            }
+            let outcome = transfer(&agent, &url, &part, remote.size, opts.retries)?;
+            verify(&part, &url, remote)?;
+            let placed = unpack_into(&part, &url, unpack, folder);
+            // A verified archive that cannot be unpacked is useless for a resume: drop it either way.
+            let _ = fs::remove_file(&part);
+            let (names, count) = placed?;
+            let mut text = format!("{expected}\n");
+            for n in &names {
+                text.push_str(n);
+                text.push('\n');
+            }
+            write_atomic(&marker, text.as_bytes())?;
+            Ok(done(folder.to_path_buf(), outcome, count))
+        }
+    }
+}
+
+fn agent(opts: &Options) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        // Statuses are handled here: 206 and 416 matter for resuming.
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(opts.read_timeout))
+        .timeout_per_read(Some(opts.read_timeout))
+        .user_agent(concat!("mixlab/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+fn request_error(url: &str, e: ureq::Error) -> DownloadError {
+    let connect = match &e {
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::Tls(_) => true,
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            io::ErrorKind::ConnectionRefused
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::NotConnected
+                | io::ErrorKind::AddrNotAvailable
+        ),
+        _ => false,
+    };
+    let detail = e.to_string();
+    if connect {
+        DownloadError::Connect {
+            url: url.to_string(),
+            detail,
+        }
+    } else {
+        DownloadError::Request {
+            url: url.to_string(),
+            detail,
+        }
+    }
+}
+
+fn header_u64(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<u64> {
+    resp.headers().get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The first byte of a `Content-Range: bytes START-END/TOTAL` header.
+fn range_start(resp: &ureq::http::Response<ureq::Body>) -> Option<u64> {
+    let v = resp.headers().get("content-range")?.to_str().ok()?;
+    let rest = v.trim().strip_prefix("bytes ")?;
+    rest.split('-').next()?.trim().parse().ok()
+}
+
+fn part_len(part: &Path) -> DownloadResult<u64> {
+    match fs::metadata(part) {
+        Ok(m) => Ok(m.len()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io_err(part, "read metadata")(e)),
+    }
+}
+
+fn remove_part(part: &Path) -> DownloadResult<()> {
+    match fs::remove_file(part) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(part, "remove")(e)),
+    }
+}
+
+/// Brings `part` to the full file: continues it with a `Range` request when it holds bytes, restarts when the
+/// server ignores the range, and retries a broken body up to `retries` times.
+fn transfer(
+    agent: &ureq::Agent,
+    url: &str,
+    part: &Path,
+    size: Option<u64>,
+    retries: u32,
+) -> DownloadResult<Outcome> {
+    let mut first: Option<u64> = None;
+    let mut bytes = 0u64;
+    let mut attempt = 0u32;
+    loop {
+        let mut have = part_len(part)?;
+        if size.is_some_and(|n| have > n) {
+            remove_part(part)?;
+            have = 0;
+        }
+        let resumed_from = *first.get_or_insert(have);
+        if have > 0 && size == Some(have) {
+            return Ok(Outcome::Downloaded {
+                bytes,
+                resumed_from,
+            });
+        }
+        let mut req = agent.get(url);
+        if have > 0 {
+            req = req.header("Range", format!("bytes={have}-"));
+        }
+        let mut resp = req.call().map_err(|e| request_error(url, e))?;
+        let status = resp.status().as_u16();
+        let append = match status {
+            200 => false,
+            206 if range_start(&resp) == Some(have) => true,
+            206 => {
+                // A range other than the one asked for: start over rather than splice wrong bytes.
+                remove_part(part)?;
+                attempt += 1;
+                if attempt > retries {
+                    return Err(DownloadError::Request {
+                        url: url.to_string(),
+                        detail: format!("answered a request for bytes {have}- with another range"),
+                    });
+                }
+                continue;
+            }
+            // Nothing left to send: the part is complete (verification decides whether it is right).
+            416 if have > 0 => {
+                return Ok(Outcome::Downloaded {
+                    bytes,
+                    resumed_from,
+                });
+            }
+            _ => {
+                return Err(DownloadError::Status {
+                    url: url.to_string(),
+                    status,
+                });
+            }
+        };
+        if !append
+            && let (Some(expected), Some(got)) = (size, header_u64(&resp, "content-length"))
+            && expected != got
+        {
+            remove_part(part)?;
+            return Err(DownloadError::Size {
+                url: url.to_string(),
+                expected,
+                got,
+            });
+        }
+        let mut file = if append {
+            OpenOptions::new().append(true).open(part)
+        } else {
+            File::create(part)
+        }
+        .map_err(io_err(part, "open for writing"))?;
+        let mut reader = resp.body_mut().as_reader();
+        let copied = copy_body(&mut reader, &mut file, part);
+        file.sync_all().map_err(io_err(part, "flush"))?;
+        match copied {
+            Ok(n) => {
+                bytes += n;
+                return Ok(Outcome::Downloaded {
+                    bytes,
+                    resumed_from,
+                });
+            }
+            Err(BodyError::Local(e)) => return Err(e),
+            Err(BodyError::Remote(n, e)) => {
+                bytes += n;
+                attempt += 1;
+                if attempt > retries {
+                    return Err(DownloadError::Interrupted {
+                        url: url.to_string(),
+                        part: part.to_path_buf(),
+                        have: part_len(part)?,
+                        detail: e.to_string(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+            }
+        }
+    }
+}
+
+enum BodyError {
+    /// Writing failed: not worth retrying.
+    Local(DownloadError),
+    /// Reading failed after `n` bytes arrived.
+    Remote(u64, io::Error),
+}
+
+fn copy_body(reader: &mut impl Read, file: &mut File, part: &Path) -> Result<u64, BodyError> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = match reader.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(BodyError::Remote(n, e)),
+        };
+        file.write_all(&buf[..k])
+            .map_err(|e| BodyError::Local(io_err(part, "write")(e)))?;
+        n += k as u64;
+    }
+}
+
+/// Size and sha256 of `path`.
+fn hash_file(path: &Path) -> DownloadResult<(u64, String)> {
+    let mut f = File::open(path).map_err(io_err(path, "open"))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).map_err(io_err(path, "read"))?;
+        if k == 0 {
+            return Ok((n, hex(&h.finalize())));
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn file_matches(path: &Path, remote: &Remote) -> DownloadResult<bool> {
+    let (n, sum) = hash_file(path)?;
+    Ok(remote.size.is_none_or(|s| s == n) && remote.sha256.as_deref().is_some_and(|s| s == sum))
+}
+
+/// Checks the downloaded part against the published size and sum; a part that fails is removed, since
+/// resuming it could never fix it.
+fn verify(part: &Path, url: &str, remote: &Remote) -> DownloadResult<()> {
+    let (n, sum) = hash_file(part)?;
+    let err = if let Some(expected) = remote.size.filter(|&s| s != n) {
+        Some(DownloadError::Size {
+            url: url.to_string(),
+            expected,
+            got: n,
+        })
+    } else {
+        remote
+            .sha256
+            .as_ref()
+            .filter(|&s| *s != sum)
+            .map(|expected| DownloadError::Checksum {
+                url: url.to_string(),
+                expected: expected.clone(),
+                actual: sum,
+            })
+    };
+    match err {
+        Some(e) => {
+            remove_part(part)?;
+            Err(e)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Makes a rename durable (best effort where a folder cannot be opened, e.g. on Windows).
+fn sync_dir(dir: &Path) -> DownloadResult<()> {
+    if cfg!(unix) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(dir, "flush folder"))?;
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> DownloadResult<()> {
+    let tmp = path.with_extension("sha256.part");
+    let mut f = File::create(&tmp).map_err(io_err(&tmp, "create"))?;
+    f.write_all(bytes).map_err(io_err(&tmp, "write"))?;
+    f.sync_all().map_err(io_err(&tmp, "flush"))?;
+    fs::rename(&tmp, path).map_err(io_err(path, "rename into place"))?;
+    match path.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+fn marker_first_line(remote: &Remote, unpack: &Unpack) -> String {
+    let sum = match (&remote.sha256, &unpack.tree) {
+        (Some(s), _) => s.clone(),
+        (None, Some(t)) => format!("{} (listing of {})", t.sha256, t.dir),
+        (None, None) => String::new(),
+    };
+    format!("{sum}  {}", remote.file)
+}
+
+/// Whether an earlier run unpacked this archive: its marker names the same sum and every entry it placed
+/// still exists.
+fn marker_holds(marker: &Path, first: &str, folder: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(marker) else {
+        return false;
+    };
+    let mut lines = text.lines();
+    lines.next() == Some(first) && lines.all(|n| folder.join(n).exists())
+}
+
+/// Unpacks `archive` into a temporary folder inside `folder`, checks the tree sum, then renames each top-level
+/// entry into `folder` (replacing an older copy). Returns the top-level names and the number of entries.
+fn unpack_into(
+    archive: &Path,
+    url: &str,
+    unpack: &Unpack,
+    folder: &Path,
+) -> DownloadResult<(Vec<String>, usize)> {
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = folder.join(format!(".{name}.unpack"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io_err(&tmp, "remove an old temporary folder"))?;
+    }
+    fs::create_dir(&tmp).map_err(io_err(&tmp, "create"))?;
+    let result = unpack_checked(archive, url, unpack, &tmp).and_then(|count| {
+        let names = place(&tmp, folder)?;
+        Ok((names, count))
+    });
+    let _ = fs::remove_dir_all(&tmp);
+    result
+}
+
+fn unpack_checked(archive: &Path, url: &str, unpack: &Unpack, tmp: &Path) -> DownloadResult<usize> {
+    let mut out = Unpacker {
+        url,
+        unpack,
+        root: tmp,
+        count: 0,
+    };
+    match unpack.kind {
+        ArchiveKind::TarGz => out.tar_gz(archive)?,
+        ArchiveKind::Zip => out.zip(archive)?,
+    }
+    if let Some(tree) = &unpack.tree {
+        let (actual, files) = tree_sha256(tmp, &tree.dir)?;
+        if actual != tree.sha256 {
+            return Err(DownloadError::Tree {
+                url: url.to_string(),
+                dir: tree.dir.clone(),
+                files,
+                expected: tree.sha256.clone(),
+                actual,
+            });
+        }
+    }
+    Ok(out.count)
+}
+
+fn place(tmp: &Path, folder: &Path) -> DownloadResult<Vec<String>> {
+    let mut names = Vec::new();
+    for e in fs::read_dir(tmp).map_err(io_err(tmp, "list"))? {
+        let e = e.map_err(io_err(tmp, "list"))?;
+        names.push(e.file_name());
+    }
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let dest = folder.join(&n);
+        match fs::symlink_metadata(&dest) {
+            Ok(m) if m.is_dir() => {
+                fs::remove_dir_all(&dest).map_err(io_err(&dest, "replace an older copy"))?
+            }
+            Ok(_) => fs::remove_file(&dest).map_err(io_err(&dest, "replace an older copy"))?,
+            Err(_) => {}
+        }
+        fs::rename(tmp.join(&n), &dest).map_err(io_err(&dest, "rename into place"))?;
+        out.push(n.to_string_lossy().into_owned());
+    }
+    sync_dir(folder)?;
+    Ok(out)
+}
+
+/// The sha256 of the listing of every file under `root/dir` (see [`TreeSum`]) and the number of files.
+pub fn tree_sha256(root: &Path, dir: &str) -> DownloadResult<(String, usize)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_string()];
+    while let Some(rel) = stack.pop() {
+        let path = root.join(&rel);
+        if !path.is_dir() {
+            continue;
+        }
+        for e in fs::read_dir(&path).map_err(io_err(&path, "list"))? {
+            let e = e.map_err(io_err(&path, "list"))?;
+            let child = format!("{rel}/{}", e.file_name().to_string_lossy());
+            if e.path().is_dir() {
+                stack.push(child);
+            } else {
+                files.push(child);
+            }
+        }
+    }
+    files.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut listing = Sha256::new();
+    for f in &files {
+        let (_, sum) = hash_file(&root.join(f))?;
+        listing.update(format!("{sum}  {f}\n").as_bytes());
+    }
+    Ok((hex(&listing.finalize()), files.len()))
+}
+
+/// An entry path made only of normal components, or why it is refused.
+fn safe_relative(raw: &Path) -> Result<PathBuf, &'static str> {
+    let mut out = PathBuf::new();
+    for c in raw.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => return Err("absolute path"),
+            Component::ParentDir => return Err("`..` path component"),
+            Component::CurDir => {}
+            Component::Normal(p) => out.push(p),
+        }
+    }
+    Ok(out)
+}
+
+/// A symbolic link target is accepted only if it points down from the link's own folder: relative, without
+/// `..`. Then no chain of links can leave the unpacked tree, whatever else the archive holds.
+fn safe_link_target(target: &Path) -> Result<(), &'static str> {
+    if target.as_os_str().is_empty() {
+        return Err("empty link target");
+    }
+    match safe_relative(target) {
+        Ok(_) => Ok(()),
+        Err("absolute path") => Err("link to an absolute path (outside the target)"),
+        Err(_) => Err("link target with `..` (may point outside the target)"),
+    }
+}
+
+struct Unpacker<'a> {
+    url: &'a str,
+    unpack: &'a Unpack,
+    root: &'a Path,
+    count: usize,
+}
+
+impl Unpacker<'_> {
+    fn refuse(&self, entry: &Path, why: &'static str) -> DownloadError {
+        DownloadError::Unsafe {
+            url: self.url.to_string(),
+            entry: entry.display().to_string(),
+            why,
+        }
+    }
+
+    fn bad(&self, detail: impl fmt::Display) -> DownloadError {
+        DownloadError::Archive {
+            url: self.url.to_string(),
+            format: self.unpack.kind.name(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// The checked entry path relative to the unpacked root after `strip` and `keep`, or `None` when the
+    /// entry is not written (it was still checked).
+    fn select(&self, raw: &Path) -> DownloadResult<Option<PathBuf>> {
+        let rel = safe_relative(raw).map_err(|why| self.refuse(raw, why))?;
+        let kept: PathBuf = rel.components().skip(self.unpack.strip).collect();
+        if kept.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        match &self.unpack.keep {
+            Some(k) if !kept.starts_with(k) => Ok(None),
+            _ => Ok(Some(kept)),
+        }
+    }
+
+    fn dest(&self, rel: &Path) -> DownloadResult<PathBuf> {
+        let dest = self.root.join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io_err(parent, "create folder"))?;
+        }
+        Ok(dest)
+    }
+
+    fn write_file(&mut self, rel: &Path, body: &mut impl Read) -> DownloadResult<()> {
+        let dest = self.dest(rel)?;
+        let mut f = File::create(&dest).map_err(io_err(&dest, "create"))?;
+        io::copy(body, &mut f).map_err(|e| self.bad(format!("{}: {e}", rel.display())))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn make_dir(&mut self, rel: &Path) -> DownloadResult<()> {
+        let dest = self.root.join(rel);
+        fs::create_dir_all(&dest).map_err(io_err(&dest, "create folder"))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn symlink(&mut self, raw: &Path, rel: &Path, target: &Path) -> DownloadResult<()> {
+        let dest = self.dest(rel)?;
+        #[cfg(unix)]
+        {
+            let _ = raw;
+            std::os::unix::fs::symlink(target, &dest).map_err(io_err(&dest, "create link"))?;
+            self.count += 1;
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (dest, target);
+            Err(DownloadError::Unsupported {
+                url: self.url.to_string(),
+                entry: raw.display().to_string(),
+                kind: "symbolic link (only unpacked on Unix)".into(),
+            })
+        }
+    }
+
+    fn tar_gz(&mut self, archive: &Path) -> DownloadResult<()> {
+        let file = File::open(archive).map_err(io_err(archive, "open"))?;
+        let gz = flate2::read::GzDecoder::new(BufReader::new(file));
+        let mut tar = tar::Archive::new(gz);
+        for entry in tar.entries().map_err(|e| self.bad(e))? {
+            let mut entry = entry.map_err(|e| self.bad(e))?;
+            let raw = entry.path().map_err(|e| self.bad(e))?.into_owned();
+            let kind = entry.header().entry_type();
+            if kind.is_pax_global_extensions() {
+                continue;
+            }
+            let link = if kind.is_symlink() || kind.is_hard_link() {
+                let t = entry.link_name().map_err(|e| self.bad(e))?;
+                Some(
+                    t.ok_or_else(|| self.refuse(&raw, "link without a target"))?
+                        .into_owned(),
+                )
+            } else {
+                None
+            };
+            // Every entry is checked, also the ones not written.
+            if kind.is_symlink()
+                && let Some(t) = &link
+            {
+                safe_link_target(t).map_err(|why| self.refuse(&raw, why))?;
+            }
+            let hard_target = match (&link, kind.is_hard_link()) {
+                (Some(t), true) => Some(self.select(t)?.ok_or_else(|| {
+                    self.refuse(&raw, "hard link to an entry that is not unpacked")
+                })?),
+                _ => None,
+            };
+            let Some(rel) = self.select(&raw)? else {
+                continue;
+            };
+            if kind.is_file() || kind.is_contiguous() {
+                self.write_file(&rel, &mut entry)?;
+            } else if kind.is_dir() {
+                self.make_dir(&rel)?;
+            } else if let (true, Some(t)) = (kind.is_symlink(), &link) {
+                self.symlink(&raw, &rel, t)?;
+            } else if let Some(t) = hard_target {
+                let src = self.root.join(&t);
+                if !src.is_file() {
+                    return Err(self.refuse(&raw, "hard link to an entry that is not unpacked"));
+                }
+                let dest = self.dest(&rel)?;
+                fs::hard_link(&src, &dest).map_err(io_err(&dest, "create hard link"))?;
+                self.count += 1;
+            } else {
+                return Err(DownloadError::Unsupported {
+                    url: self.url.to_string(),
+                    entry: raw.display().to_string(),
+                    kind: format!("{kind:?}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn zip(&mut self, archive: &Path) -> DownloadResult<()> {
+        let file = File::open(archive).map_err(io_err(archive, "open"))?;
+        let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| self.bad(e))?;
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).map_err(|e| self.bad(e))?;
+            let raw = PathBuf::from(entry.name().map_err(|e| self.bad(e))?.into_owned());
+            let target = if entry.is_symlink() {
+                // A zip stores a link's target as the entry's content; targets are short.
+                let mut t = String::new();
+                (&mut entry)
+                    .take(4096)
+                    .read_to_string(&mut t)
+                    .map_err(|e| self.bad(e))?;
+                let t = PathBuf::from(t);
+                safe_link_target(&t).map_err(|why| self.refuse(&raw, why))?;
+                Some(t)
+            } else {
+                None
+            };
+            let Some(rel) = self.select(&raw)? else {
+                continue;
+            };
+            if let Some(t) = target {
+                self.symlink(&raw, &rel, &t)?;
+            } else if entry.is_dir() {
+                self.make_dir(&rel)?;
+            } else {
+                self.write_file(&rel, &mut entry)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap (house rule)
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_entry_is_valid_and_has_a_unique_place() {
+        let mut seen = std::collections::HashSet::new();
+        for set in Set::ALL {
+            assert_eq!(set.name().parse::<Set>().unwrap(), set);
+            let remotes = set.remotes();
+            assert!(!remotes.is_empty(), "{set}");
+            for r in remotes {
+                r.validate().unwrap();
+                assert!(
+                    r.url.starts_with("https://") || r.url.starts_with("http://"),
+                    "{}",
+                    r.url
+                );
+                assert_eq!(r.mirror_path, format!("{}/{}", set.folder(), r.file));
+                assert!(seen.insert(r.mirror_path.clone()), "{}", r.mirror_path);
+            }
+        }
+        assert!(
+            "cifar-100"
+                .parse::<Set>()
+                .unwrap_err()
+                .to_string()
+                .contains("cifar100")
+        );
+    }
+
+    #[test]
+    fn loader_sets_use_the_loader_folders() {
+        assert_eq!(format!("{:<8}|", Set::Mnist), "mnist   |");
+        for set in Set::ALL {
+            if let Some(id) = set.dataset() {
+                assert_eq!(set.folder(), id.folder());
+                assert_eq!(set.name(), id.name());
+            }
+        }
+    }
+
+    #[test]
+    fn mirror_replaces_the_host_and_bad_entries_are_refused() {
+        let r = Remote::file(
+            "https://example.org/a/b.gz",
+            "mnist",
+            "b.gz",
+            3,
+            &"a".repeat(64),
+        );
+        assert_eq!(r.source_url(None), "https://example.org/a/b.gz");
+        assert_eq!(
+            r.source_url(Some("http://127.0.0.1:9/m/")),
+            "http://127.0.0.1:9/m/mnist/b.gz"
+        );
+        let mut bad = r.clone();
+        bad.sha256 = Some("A".repeat(64));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("lowercase hex")
+        );
+        bad.sha256 = None;
+        assert!(bad.validate().unwrap_err().to_string().contains("required"));
+        let mut bad = r.clone();
+        bad.file = "../b.gz".into();
+        assert!(bad.validate().is_err());
+        let o = Options::default().with_mirror(Some("ftp://x".into()));
+        assert!(o.validate().unwrap_err().to_string().contains("ftp://x"));
+    }
+
+    #[test]
+    fn entry_paths_and_link_targets_are_checked() {
+        assert_eq!(
+            safe_relative(Path::new("./a/b")).unwrap(),
+            PathBuf::from("a/b")
+        );
+        assert_eq!(
+            safe_relative(Path::new("/etc/passwd")),
+            Err("absolute path")
+        );
+        assert_eq!(
+            safe_relative(Path::new("a/../../b")),
+            Err("`..` path component")
+        );
+        assert!(safe_link_target(Path::new("sub/file")).is_ok());
+        assert!(safe_link_target(Path::new("/etc")).is_err());
+        assert!(safe_link_target(Path::new("../x")).is_err());
+        assert!(safe_link_target(Path::new("")).is_err());
+    }
+}
