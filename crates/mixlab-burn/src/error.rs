@@ -30,11 +30,12 @@ pub enum Error {
     #[error("device {0} is not available in this build (rebuild mixlab-burn with --features {0})")]
     DeviceUnavailable(&'static str),
     /// Reading or writing a file failed.
-    #[error("{what} {path}: {source}")]
+    /// The cause is in the message and not also exposed as `source()`, so a `{:#}` chain shows it once.
+    #[error("{what} {path}: {cause}")]
     Io {
         what: &'static str,
         path: String,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A checkpoint or record is malformed or does not belong to this run.
     #[error("checkpoint {path}: {why}")]
@@ -57,11 +58,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(what: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(what: &'static str, path: &std::path::Path, cause: std::io::Error) -> Self {
         Error::Io {
             what,
             path: path.display().to_string(),
-            source,
+            cause,
         }
     }
 

@@ -146,7 +146,7 @@ pub fn rank_mixup_term(
 ) -> crate::error::Result<Tensor<1>> {
     let [b, c] = raw.dims();
     let rows = mixed.dims()[0];
-    if b == 0 || rows % b != 0 || mixed.dims()[1] != c || relevance.len() != rows {
+    if b == 0 || !rows.is_multiple_of(b) || mixed.dims()[1] != c || relevance.len() != rows {
         return Err(crate::error::Error::SizeMismatch {
             what: "rankmixup inputs (mixed rows a multiple of the raw batch, one relevance each)",
             expected: rows,

@@ -370,13 +370,16 @@ impl TrainConfig {
         self.mixer.validate(shape)?;
         self.optimizer.validate()?;
         self.schedule.validate()?;
+        if self.epochs == 0 {
+            return Err(Error::param("epochs", ">= 1", 0));
+        }
+        // The batch is assembled in memory before anything else happens: cap it (as `plan --batch`).
         for (name, v) in [
-            ("epochs", self.epochs),
             ("batch size", self.batch_size),
             ("eval batch size", self.eval_batch_size),
         ] {
-            if v == 0 {
-                return Err(Error::param(name, ">= 1", 0));
+            if !(1..=MAX_BATCH).contains(&v) {
+                return Err(Error::param(name, "in 1..=65536", v));
             }
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -495,6 +498,9 @@ impl TrainConfig {
         Ok(())
     }
 }
+
+/// Largest training or evaluation batch.
+pub const MAX_BATCH: usize = 65_536;
 
 /// Where and how a run keeps its checkpoints.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -124,11 +124,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let wall = started.elapsed().as_secs_f64();
     let table = report_cmd::report(&out, &dir, args.quiet)?;
-    println!("{table}");
-    println!(
+    crate::fsio::outln(format_args!("{table}"))?;
+    crate::fsio::outln(format_args!(
         "{} cells ({ran} run, {skipped} already finished) in {wall:.1} s; report in {}",
         cells.len(),
         out.join("results.md").display()
-    );
+    ))?;
     Ok(())
 }

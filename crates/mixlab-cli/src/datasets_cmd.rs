@@ -17,25 +17,32 @@ pub struct DatasetsArgs {
 pub fn run(args: &DatasetsArgs) -> Result<()> {
     let dir = DataDir::resolve(args.data_dir.as_deref());
     match dir.root() {
-        Some(root) => println!("data directory: {} ({:?})", root.display(), dir.origin()),
-        None => {
-            println!("data directory: none (set --data-dir or MIXLAB_DATA); embedded sets only")
-        }
+        Some(root) => crate::fsio::outln(format_args!(
+            "data directory: {} ({:?})",
+            root.display(),
+            dir.origin()
+        ))?,
+        None => crate::fsio::outln(format_args!(
+            "data directory: none (set --data-dir or MIXLAB_DATA); embedded sets only"
+        ))?,
     }
-    println!("{:<18} {:<15} {:<8} where", "dataset", "task", "found");
+    crate::fsio::outln(format_args!(
+        "{:<18} {:<15} {:<8} where",
+        "dataset", "task", "found"
+    ))?;
     for s in status(&dir) {
         let task = match s.id.task() {
             mixlab_data::Task::Classification { classes } => format!("{classes}-class"),
             mixlab_data::Task::Regression { outputs } => format!("regression/{outputs}"),
         };
         let found = if s.location.is_found() { "yes" } else { "no" };
-        println!(
+        crate::fsio::outln(format_args!(
             "{:<18} {:<15} {:<8} {}",
             s.id.name(),
             task,
             found,
             s.location
-        );
+        ))?;
     }
     Ok(())
 }

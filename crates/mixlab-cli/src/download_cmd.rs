@@ -78,13 +78,16 @@ pub fn run(args: &DownloadArgs) -> Result<()> {
     for set in args.dataset.sets() {
         let folder = args.to.join(set.folder());
         for remote in set.remotes() {
-            print!(
+            crate::fsio::out(format_args!(
                 "{set:<18} {:<52} ",
                 remote.source_url(opts.mirror.as_deref())
-            );
+            ))?;
             // The line is finished when the file is done; show its start now.
             let _ = std::io::stdout().flush();
-            let got = download::fetch(&remote, &folder, &opts).inspect_err(|_| println!("failed"));
+            let got = download::fetch(&remote, &folder, &opts).inspect_err(|_| {
+                // Finishes the progress line; the error itself follows on stderr.
+                let _ = crate::fsio::outln(format_args!("failed"));
+            });
             let got = got.with_context(|| format!("download {set}"))?;
             let check = match (
                 &remote.sha256,
@@ -95,7 +98,9 @@ pub fn run(args: &DownloadArgs) -> Result<()> {
                 (None, None) => "",
             };
             match got.outcome {
-                Outcome::Present => println!("already present ({})", got.path.display()),
+                Outcome::Present => {
+                    crate::fsio::outln(format_args!("already present ({})", got.path.display()))?
+                }
                 Outcome::Downloaded {
                     bytes,
                     resumed_from,
@@ -110,23 +115,23 @@ pub fn run(args: &DownloadArgs) -> Result<()> {
                     } else {
                         String::new()
                     };
-                    println!(
+                    crate::fsio::outln(format_args!(
                         "{bytes} bytes{resumed}, {check}{unpacked} -> {}",
                         got.path.display()
-                    );
+                    ))?;
                 }
             }
         }
         if set.dataset().is_none() {
-            println!(
+            crate::fsio::outln(format_args!(
                 "{set:<18} note: downloaded and unpacked, but no mixlab loader reads {set} yet"
-            );
+            ))?;
         }
     }
-    println!(
+    crate::fsio::outln(format_args!(
         "done; check with: mixlab datasets --data-dir {}",
         args.to.display()
-    );
+    ))?;
     Ok(())
 }
 

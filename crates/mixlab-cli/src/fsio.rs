@@ -5,6 +5,20 @@ use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Writes to standard output; a closed or full stdout (`> /dev/full`, a closed pipe) is an error naming it,
+/// not the panic `print!` gives.
+pub fn out(args: std::fmt::Arguments<'_>) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_fmt(args)
+        .and_then(|()| o.flush())
+        .context("cannot write to stdout")
+}
+
+/// [`out`] with a newline.
+pub fn outln(args: std::fmt::Arguments<'_>) -> Result<()> {
+    out(format_args!("{args}\n"))
+}
+
 /// A sibling temporary path that keeps the extension (plot backends pick the format from it).
 pub fn temp_sibling(path: &Path) -> PathBuf {
     let name = path

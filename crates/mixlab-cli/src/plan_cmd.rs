@@ -87,7 +87,7 @@ pub fn run(args: &PlanArgs) -> Result<()> {
         let rows: Vec<&[f32]> = t.chunks(classes).collect();
         obj.insert("targets".into(), json!(rows));
     }
-    println!("{}", serde_json::to_string(&out)?);
+    crate::fsio::outln(format_args!("{}", serde_json::to_string(&out)?))?;
     Ok(())
 }
 

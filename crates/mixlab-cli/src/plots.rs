@@ -22,8 +22,8 @@ pub fn init_fonts() {
     });
 }
 
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow!("plotting failed: {e:?}")
+fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("plotting failed: {e}")
 }
 
 /// One bar: label, mean, standard deviation.

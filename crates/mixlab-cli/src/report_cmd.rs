@@ -522,6 +522,6 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         &DataDir::resolve(args.data_dir.as_deref()),
         false,
     )?;
-    println!("{md}");
+    crate::fsio::outln(format_args!("{md}"))?;
     Ok(())
 }

@@ -45,8 +45,13 @@ impl RunConfig {
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("{}: not a mixlab run config", path.display()))
+        toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not a mixlab run config: {}",
+                path.display(),
+                toml_error_line(&text, &e)
+            )
+        })
     }
 
     /// The config as TOML.
@@ -72,6 +77,20 @@ impl RunConfig {
             Some(points) if points.iter().any(|&p| p > 0) => format!("{base}@manifold"),
             _ => base,
         }
+    }
+}
+
+/// A TOML parse error as one line: the parser's message with its whitespace collapsed, and where.
+pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("{msg} (line {line}, column {col})")
+        }
+        None => msg,
     }
 }
 

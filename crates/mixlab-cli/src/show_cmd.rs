@@ -179,6 +179,6 @@ pub fn run(args: &ShowArgs) -> Result<()> {
         args.seed
     );
     render(args.dataset, &b, &title, &args.out)?;
-    println!("wrote {}", args.out.display());
+    crate::fsio::outln(format_args!("wrote {}", args.out.display()))?;
     Ok(())
 }

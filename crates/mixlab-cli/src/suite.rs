@@ -26,6 +26,9 @@ pub const BUILTIN: [(&str, &str); 4] = [
     ),
 ];
 
+/// Most seeds one experiment may expand to (cells are expanded in memory before anything runs).
+pub const MAX_SEEDS: u64 = 1000;
+
 /// A suite file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,11 +92,28 @@ fn default_wd() -> f64 {
 }
 
 /// A method as listed in a suite.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum MethodEntry {
     Name(Method),
     Table(toml::Table),
+}
+
+// By hand rather than `untagged`, so that an unknown name is reported as such, with the known ones.
+impl<'de> Deserialize<'de> for MethodEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(name) => name
+                .parse::<Method>()
+                .map(MethodEntry::Name)
+                .map_err(D::Error::custom),
+            toml::Value::Table(t) => Ok(MethodEntry::Table(t)),
+            other => Err(D::Error::custom(format!(
+                "a method is a name or a table {{ method = \"...\", ... }}, got {}",
+                other.type_str()
+            ))),
+        }
+    }
 }
 
 /// One cell: an id and its run config.
@@ -125,14 +145,23 @@ impl Suite {
                     .with_context(|| format!("cannot read {}", p.display()))?
             }
         };
-        toml::from_str(&text).with_context(|| format!("suite {name_or_path}: invalid suite file"))
+        toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "suite {name_or_path}: invalid suite file: {}",
+                crate::run::toml_error_line(&text, &e)
+            )
+        })
     }
 
     /// Expands the suite into cells (experiment order, then method order, then seed).
     pub fn cells(&self, seeds: Option<u64>) -> Result<Vec<Cell>> {
-        if seeds.unwrap_or(self.seeds) == 0 {
-            bail!("a suite needs at least one seed");
-        }
+        let check = |n: u64, what: &str| -> Result<()> {
+            if !(1..=MAX_SEEDS).contains(&n) {
+                bail!("{what} must be in 1..={MAX_SEEDS}, got {n}");
+            }
+            Ok(())
+        };
+        check(seeds.unwrap_or(self.seeds), "seeds")?;
         let mut cells = Vec::new();
         let mut ids = std::collections::BTreeSet::new();
         for e in &self.experiments {
@@ -145,9 +174,7 @@ impl Suite {
                     .method(m)
                     .with_context(|| format!("experiment {exp_name}"))?;
                 let exp_seeds = seeds.or(e.seeds).unwrap_or(self.seeds);
-                if exp_seeds == 0 {
-                    bail!("experiment {exp_name}: seeds must be at least 1");
-                }
+                check(exp_seeds, &format!("experiment {exp_name}: seeds"))?;
                 for seed in 0..exp_seeds {
                     let config = e.run_config(mixer.clone(), mix_at.clone(), seed)?;
                     let id = format!("{exp_name}-{label}-s{seed}");
@@ -204,16 +231,20 @@ impl Experiment {
                     .remove("method")
                     .context("a method table needs `method = \"...\"`")?
                     .try_into()
-                    .context("`method` must name a known method")?;
+                    .map_err(|e: toml::de::Error| {
+                        anyhow::anyhow!("`method` must name a known method: {}", e.message().trim())
+                    })?;
                 let label = match t.remove("label") {
                     Some(v) => v.as_str().context("`label` must be a string")?.to_string(),
                     None => method.name().to_string(),
                 };
                 let mix_at: Option<Vec<usize>> = match t.remove("mix_at") {
-                    Some(v) => Some(
-                        v.try_into()
-                            .context("`mix_at` must be a list of stage indices")?,
-                    ),
+                    Some(v) => Some(v.try_into().map_err(|e: toml::de::Error| {
+                        anyhow::anyhow!(
+                            "`mix_at` must be a list of stage indices: {}",
+                            e.message().trim()
+                        )
+                    })?),
                     None => None,
                 };
                 let params: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -304,13 +304,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let status = execute(&cfg, &dir, &args.out, args.resume, Some(&mut bars), None);
     bars.finish();
     match status? {
-        Some(RunStatus::AlreadyDone(v)) => println!("already finished: {}", summary(&v)),
-        Some(RunStatus::Finished(v)) => println!(
+        Some(RunStatus::AlreadyDone(v)) => {
+            crate::fsio::outln(format_args!("already finished: {}", summary(&v)))?
+        }
+        Some(RunStatus::Finished(v)) => crate::fsio::outln(format_args!(
             "test: {}\nwrote {}",
             summary(&v),
             args.out.join("result.json").display()
-        ),
-        None => println!("stopped early; continue with --resume"),
+        ))?,
+        None => crate::fsio::outln(format_args!("stopped early; continue with --resume"))?,
     }
     Ok(())
 }

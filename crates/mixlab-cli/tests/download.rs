@@ -12,11 +12,11 @@ use crate::common::{fails, ok};
 
 /// Serves `files` (path → bytes) with 200, anything else with 404; one request per connection.
 fn serve(files: HashMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+    let base = format!("http://{}", listener.local_addr().expect("local address"));
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut reader = BufReader::new(stream.try_clone().expect("clone the socket"));
             let mut line = String::new();
             let _ = reader.read_line(&mut line);
             loop {
@@ -48,14 +48,19 @@ fn serve(files: HashMap<String, Vec<u8>>) -> String {
 
 fn airfoil_lf() -> Vec<u8> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/airfoil_self_noise.dat");
-    std::fs::read(repo).unwrap()
+    std::fs::read(repo).expect("read the fixture")
 }
 
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|it| {
-            it.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
+            it.map(|e| {
+                e.expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
         })
         .unwrap_or_default();
     v.sort();

@@ -5,6 +5,7 @@ mod common;
 mod datasets;
 mod download;
 mod errors;
+mod malformed;
 mod plan;
 mod representation;
 mod resume;

@@ -46,7 +46,36 @@ pub const CLASS_NAMES: [&str; 10] = [
 /// label ≥ 10 (named by record number).
 pub fn read_cifar_file(path: &Path, limit: Option<usize>) -> Result<U8Images> {
     let (mut file, size) = open_file(path)?;
-    if size % RECORD_LEN as u64 != 0 {
+    let total = record_count(path, size)?;
+    let n = limit.map_or(total, |l| l.min(total));
+    let mut raw = vec![0u8; n * RECORD_LEN];
+    let got = read_full(&mut file as &mut dyn Read, &mut raw).map_err(|e| Error::io(path, e))?;
+    if got < raw.len() {
+        // Only possible when the file shrank after its size was taken.
+        return Err(Error::Truncated {
+            path: path.to_path_buf(),
+            record: (got / RECORD_LEN) as u64 + 1,
+            total: total as u64,
+        });
+    }
+    decode_records(path, &raw)
+}
+
+/// [`read_cifar_file`] on bytes already in memory; `name` only names the input in error messages.
+pub fn read_cifar_bytes(name: &Path, bytes: &[u8], limit: Option<usize>) -> Result<U8Images> {
+    if bytes.is_empty() {
+        return Err(Error::Empty {
+            path: name.to_path_buf(),
+        });
+    }
+    let total = record_count(name, bytes.len() as u64)?;
+    let n = limit.map_or(total, |l| l.min(total));
+    decode_records(name, &bytes[..n * RECORD_LEN])
+}
+
+/// Number of records in a file of `size` bytes, refusing a size that is not whole records or is over the cap.
+fn record_count(path: &Path, size: u64) -> Result<usize> {
+    if !size.is_multiple_of(RECORD_LEN as u64) {
         return Err(Error::NotMultiple {
             path: path.to_path_buf(),
             size,
@@ -60,18 +89,14 @@ pub fn read_cifar_file(path: &Path, limit: Option<usize>) -> Result<U8Images> {
             cap: MAX_FILE_BYTES,
         });
     }
-    let total = (size / RECORD_LEN as u64) as usize;
-    let n = limit.map_or(total, |l| l.min(total));
-    let mut raw = vec![0u8; n * RECORD_LEN];
-    let got = read_full(&mut file as &mut dyn Read, &mut raw).map_err(|e| Error::io(path, e))?;
-    if got < raw.len() {
-        // Only possible when the file shrank after its size was taken.
-        return Err(Error::Truncated {
-            path: path.to_path_buf(),
-            record: (got / RECORD_LEN) as u64 + 1,
-            total: total as u64,
-        });
-    }
+    // Below the 2^31 cap, so it fits in usize.
+    Ok((size / RECORD_LEN as u64) as usize)
+}
+
+/// Splits whole records into labels and pixel planes, refusing a label ≥ [`CLASSES`].
+fn decode_records(path: &Path, raw: &[u8]) -> Result<U8Images> {
+    debug_assert_eq!(raw.len() % RECORD_LEN, 0);
+    let n = raw.len() / RECORD_LEN;
     let mut labels = Vec::with_capacity(n);
     let mut pixels = Vec::with_capacity(n * (RECORD_LEN - 1));
     for (i, rec) in raw.chunks_exact(RECORD_LEN).enumerate() {

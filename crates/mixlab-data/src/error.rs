@@ -13,11 +13,13 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The operating system refused a read (missing file, permission, corrupt gzip stream, …).
-    #[error("{}: cannot read: {source}", .path.display())]
+    ///
+    /// The cause is part of the message and deliberately not exposed as `source()`: a caller printing the
+    /// chain (`{:#}`) would otherwise show it twice on its one error line.
+    #[error("{}: cannot read: {cause}", .path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file has zero bytes.
     #[error("{}: file is empty", .path.display())]
@@ -103,6 +105,14 @@ pub enum Error {
         rule: String,
         value: String,
     },
+    /// A text line longer than any real table's; refused before it is split into fields.
+    #[error("{}: line {line} is {bytes} bytes long, more than the cap of {cap} bytes", .path.display())]
+    LineTooLong {
+        path: PathBuf,
+        line: u64,
+        bytes: u64,
+        cap: u64,
+    },
     /// A table row has the wrong number of fields.
     #[error("{}: line {line} has {got} fields, expected {expected}", .path.display())]
     RowLength {
@@ -131,12 +141,10 @@ pub enum Error {
         expected: String,
     },
     /// The WAV decoder rejected the file.
-    #[error("{}: invalid WAV: {source}", .path.display())]
-    Wav {
-        path: PathBuf,
-        #[source]
-        source: hound::Error,
-    },
+    ///
+    /// Like [`Error::Io`], the cause is in the message and not repeated as `source()`.
+    #[error("{}: invalid WAV: {cause}", .path.display())]
+    Wav { path: PathBuf, cause: hound::Error },
     /// A file name that does not follow the dataset's naming scheme.
     #[error("{}: file name does not match {pattern}", .path.display())]
     FileName {
@@ -173,10 +181,10 @@ fn join_paths(paths: &[PathBuf]) -> String {
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 

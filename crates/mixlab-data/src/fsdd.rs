@@ -5,7 +5,7 @@
 //! zero-padded and longer ones cropped, both centred (FSDD clips are trimmed at both ends, so the centre holds
 //! the word). Samples are scaled to [-1, 1) by ÷32768.
 
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -108,9 +108,24 @@ pub fn list_clips(dir: &Path) -> Result<Vec<Clip>> {
 /// samples, a data chunk claiming more than [`MAX_SAMPLES`] samples or more bytes than the file holds.
 pub fn read_wav_mono16(path: &Path, rate: u32) -> Result<Vec<i16>> {
     let (file, file_len) = open_file(path)?;
-    let reader = hound::WavReader::new(BufReader::new(file)).map_err(|source| Error::Wav {
+    read_wav_from(path, BufReader::new(file), file_len, rate)
+}
+
+/// [`read_wav_mono16`] on bytes already in memory; `name` only names the input in error messages.
+pub fn read_wav_bytes(name: &Path, bytes: &[u8], rate: u32) -> Result<Vec<i16>> {
+    if bytes.is_empty() {
+        return Err(Error::Empty {
+            path: name.to_path_buf(),
+        });
+    }
+    read_wav_from(name, bytes, bytes.len() as u64, rate)
+}
+
+/// The reader behind [`read_wav_mono16`] and [`read_wav_bytes`]; `file_len` is the size of the whole input.
+fn read_wav_from<R: Read>(path: &Path, input: R, file_len: u64, rate: u32) -> Result<Vec<i16>> {
+    let reader = hound::WavReader::new(input).map_err(|cause| Error::Wav {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let spec = reader.spec();
     let wav_err = |what: &'static str, got: String, expected: String| Error::WavFormat {
@@ -167,9 +182,9 @@ pub fn read_wav_mono16(path: &Path, rate: u32) -> Result<Vec<i16>> {
     }
     let mut out = Vec::with_capacity(n as usize);
     for s in reader.into_samples::<i16>() {
-        out.push(s.map_err(|source| Error::Wav {
+        out.push(s.map_err(|cause| Error::Wav {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?);
     }
     Ok(out)

@@ -2,7 +2,7 @@
 //! Raw or gzip. Every header is checked against a size cap and, for raw files, against the file size before any
 //! buffer is allocated; gzip payloads are read with a bounded buffer that grows only as real bytes arrive.
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -27,11 +27,14 @@ pub struct Idx {
     pub data: Vec<u8>,
 }
 
-fn noun(magic: u32) -> &'static str {
-    match magic {
-        MAGIC_IMAGES => "images",
-        MAGIC_LABELS => "labels",
-        _ => "records",
+fn noun(magic: u32, count: u64) -> &'static str {
+    match (magic, count == 1) {
+        (MAGIC_IMAGES, false) => "images",
+        (MAGIC_IMAGES, true) => "image",
+        (MAGIC_LABELS, false) => "labels",
+        (MAGIC_LABELS, true) => "label",
+        (_, false) => "records",
+        (_, true) => "record",
     }
 }
 
@@ -43,7 +46,33 @@ fn noun(magic: u32) -> &'static str {
 /// bytes after the last record.
 pub fn read_idx(path: &Path, expected_magic: Option<u32>, limit: Option<usize>) -> Result<Idx> {
     let (file, file_len) = open_file(path)?;
-    let (mut r, gz) = maybe_gunzip(BufReader::new(file)).map_err(|e| Error::io(path, e))?;
+    read_idx_from(path, BufReader::new(file), file_len, expected_magic, limit)
+}
+
+/// [`read_idx`] on bytes already in memory (raw or gzip); `name` only names the input in error messages.
+pub fn read_idx_bytes(
+    name: &Path,
+    bytes: &[u8],
+    expected_magic: Option<u32>,
+    limit: Option<usize>,
+) -> Result<Idx> {
+    if bytes.is_empty() {
+        return Err(Error::Empty {
+            path: name.to_path_buf(),
+        });
+    }
+    read_idx_from(name, bytes, bytes.len() as u64, expected_magic, limit)
+}
+
+/// The reader behind [`read_idx`] and [`read_idx_bytes`]: `file_len` is the size of the (possibly gzip'd) input.
+fn read_idx_from<R: BufRead>(
+    path: &Path,
+    input: R,
+    file_len: u64,
+    expected_magic: Option<u32>,
+    limit: Option<usize>,
+) -> Result<Idx> {
+    let (mut r, gz) = maybe_gunzip(input).map_err(|e| Error::io(path, e))?;
 
     let mut magic_bytes = [0u8; 4];
     let got = read_full(&mut r, &mut magic_bytes).map_err(|e| Error::io(path, e))?;
@@ -107,9 +136,9 @@ pub fn read_idx(path: &Path, expected_magic: Option<u32>, limit: Option<usize>) 
             .collect::<Vec<_>>()
             .join("x");
         let claim = if shape.is_empty() {
-            format!("{count} {}", noun(magic))
+            format!("{count} {}", noun(magic, count))
         } else {
-            format!("{count} {} of {shape}", noun(magic))
+            format!("{count} {} of {shape}", noun(magic, count))
         };
         return Err(Error::HeaderTooLarge {
             path: path.to_path_buf(),
@@ -144,7 +173,7 @@ pub fn read_idx(path: &Path, expected_magic: Option<u32>, limit: Option<usize>) 
     let want = n * per;
     let want_usize = usize::try_from(want).map_err(|_| Error::HeaderTooLarge {
         path: path.to_path_buf(),
-        claim: format!("{n} {}", noun(magic)),
+        claim: format!("{n} {}", noun(magic, n)),
         bytes: u128::from(want),
         cap: usize::MAX as u64,
     })?;

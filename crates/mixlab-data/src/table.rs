@@ -10,6 +10,11 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::input::{Source, read_text};
 
+/// Longest text line a table may have (the widest shipped table, Communities and Crime, has ~700-byte lines).
+/// Splitting a line costs 16 bytes per field, so without this cap one 256 MB line of `1,1,1,…` would need
+/// gigabytes before any row check could refuse it.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
+
 /// How fields are separated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delimiter {
@@ -143,12 +148,75 @@ impl State<'_, '_> {
     }
 }
 
+/// Splits text into lines as a text editor numbers them: a line ends at LF, CRLF or a lone CR (the record
+/// terminators the `csv` crate accepts), so both delimiters and the length check agree on line numbers.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.iter().position(|&c| c == b'\n' || c == b'\r') {
+            Some(k) => {
+                let crlf = text[k] == b'\r' && text.get(k + 1) == Some(&b'\n');
+                rest = Some(&text[k + 1 + usize::from(crlf)..]);
+                Some(&text[..k])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
+/// Line numbers (from 1) of byte offsets that arrive in increasing order, with the line ends of [`lines`].
+struct LineCounter<'b> {
+    bytes: &'b [u8],
+    /// Offset up to which line ends have been counted.
+    at: usize,
+    /// Line number at `at`.
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, offset: usize) -> u64 {
+        let end = offset.min(self.bytes.len());
+        for i in self.at..end {
+            match self.bytes[i] {
+                b'\n' => self.line += 1,
+                b'\r' if self.bytes.get(i + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+        }
+        self.at = self.at.max(end);
+        self.line
+    }
+}
+
+/// Refuses the first line over [`MAX_LINE_BYTES`] (lines counted as a text editor does, from 1).
+fn check_line_lengths(path: &Path, bytes: &[u8]) -> Result<()> {
+    if bytes.len() as u64 <= MAX_LINE_BYTES {
+        return Ok(());
+    }
+    for (i, line) in lines(bytes).enumerate() {
+        if line.len() as u64 > MAX_LINE_BYTES {
+            return Err(Error::LineTooLong {
+                path: path.to_path_buf(),
+                line: i as u64 + 1,
+                bytes: line.len() as u64,
+                cap: MAX_LINE_BYTES,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Parses table text already in memory; `path` only names the file in error messages.
 ///
-/// Blank lines are skipped. Refused, naming file, line and column: a row whose field count differs from the spec
-/// (or the first row), an empty cell, a cell that is not a finite number unless it equals the missing marker, and
-/// a table without data rows.
+/// Blank lines are skipped. Refused, naming file, line and column: a line over [`MAX_LINE_BYTES`], a row whose
+/// field count differs from the spec (or the first row), an empty cell, a cell that is not a finite number unless
+/// it equals the missing marker, and a table without data rows.
 pub fn parse_table(path: &Path, bytes: &[u8], spec: &TableSpec<'_>) -> Result<Table> {
+    check_line_lengths(path, bytes)?;
     let mut st = State {
         path,
         spec,
@@ -168,11 +236,25 @@ pub fn parse_table(path: &Path, bytes: &[u8], spec: &TableSpec<'_>) -> Result<Ta
                 .flexible(true)
                 .from_reader(bytes);
             let mut record = csv::ByteRecord::new();
+            let mut counter = LineCounter {
+                bytes,
+                at: 0,
+                line: 1,
+            };
             while rdr
                 .read_byte_record(&mut record)
                 .map_err(|e| Error::io(path, std::io::Error::other(e)))?
             {
-                let line = record.position().map_or(0, |p| p.line());
+                // The csv crate's own line count is one short after a CRLF (it reports a record's line before
+                // consuming the previous LF) and ignores lone CRs, so lines are counted here from the offset.
+                let pos = record.position().map_or(0, |p| p.byte()) as usize;
+                let skip = bytes
+                    .get(pos..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|&&c| c == b'\r' || c == b'\n')
+                    .count();
+                let line = counter.line_at(pos + skip);
                 if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                     continue;
                 }
@@ -182,7 +264,7 @@ pub fn parse_table(path: &Path, bytes: &[u8], spec: &TableSpec<'_>) -> Result<Ta
         }
         Delimiter::Whitespace => {
             let mut fields: Vec<&[u8]> = Vec::new();
-            for (i, raw_line) in bytes.split(|&c| c == b'\n').enumerate() {
+            for (i, raw_line) in lines(bytes).enumerate() {
                 fields.clear();
                 fields.extend(
                     raw_line
@@ -297,6 +379,45 @@ mod tests {
             ..spec(Delimiter::Comma)
         };
         assert!(parse_table(Path::new("t.csv"), b"a,b\n", &s).is_err());
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_line_ends_number_lines_like_an_editor() {
+        for text in [
+            &b"1,2\r\n3,4\r\n\r\n5,x\r\n"[..],
+            b"1,2\r3,4\r\r5,x\r",
+            b"1,2\n3,4\n\n5,x\n",
+        ] {
+            let e = parse_table(Path::new("t.csv"), text, &spec(Delimiter::Comma))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                e, "t.csv: line 4, column 2: cell is not a number, got \"x\"",
+                "{text:?}"
+            );
+            let ws: Vec<u8> = text
+                .iter()
+                .map(|&c| if c == b',' { b' ' } else { c })
+                .collect();
+            let e = parse_table(Path::new("t.dat"), &ws, &spec(Delimiter::Whitespace))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                e, "t.dat: line 4, column 2: cell is not a number, got \"x\"",
+                "{text:?}"
+            );
+        }
+        // A quoted field across a line end: the next record starts two lines on.
+        let t = parse_table(
+            Path::new("t.csv"),
+            b"a,\"x\r\ny\",1\r\n2,3,4\r\n",
+            &TableSpec {
+                text_columns: &[0, 1],
+                ..spec(Delimiter::Comma)
+            },
+        )
+        .unwrap();
+        assert_eq!(t.lines, vec![1, 3]);
     }
 
     #[test]

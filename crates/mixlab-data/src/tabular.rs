@@ -1,6 +1,8 @@
 //! The tabular datasets: the file layout and cleaning rule of each, on top of the generic [`crate::table`] reader.
 //! Values stay in their raw units here; splitting and windowing happen in [`crate::dataset`].
 
+use std::path::Path;
+
 use crate::error::{Error, Result};
 use crate::input::Source;
 use crate::table::{Delimiter, Table, TableSpec, read_table};
@@ -39,9 +41,9 @@ impl RegressionTable {
     }
 }
 
-fn cell_rule(source: &Source, table: &Table, r: usize, c: usize, rule: &str) -> Error {
+fn cell_rule(path: &Path, table: &Table, r: usize, c: usize, rule: &str) -> Error {
     Error::Cell {
-        path: source.path(),
+        path: path.to_path_buf(),
         line: table.lines[r],
         column: c + 1,
         rule: rule.to_string(),
@@ -52,16 +54,20 @@ fn cell_rule(source: &Source, table: &Table, r: usize, c: usize, rule: &str) -> 
 /// sklearn digits (`digits.csv.gz`): no header, 65 integer fields per line, 64 pixels 0..=16 (8×8 row-major) then
 /// the label 0..=9. Returns `(pixels as f32 in 0..=16, labels)`.
 pub fn read_digits(source: &Source) -> Result<(Vec<f32>, Vec<usize>)> {
-    let t = read_table(
-        source,
-        &TableSpec {
-            delimiter: Delimiter::Comma,
-            header: false,
-            columns: Some(65),
-            text_columns: &[],
-            missing: None,
-        },
-    )?;
+    digits_from_table(&source.path(), &read_table(source, &DIGITS_SPEC)?)
+}
+
+/// Layout of `digits.csv.gz`.
+pub const DIGITS_SPEC: TableSpec<'static> = TableSpec {
+    delimiter: Delimiter::Comma,
+    header: false,
+    columns: Some(65),
+    text_columns: &[],
+    missing: None,
+};
+
+/// The checks and split of [`read_digits`] on a table parsed with [`DIGITS_SPEC`]; `path` names the file.
+pub fn digits_from_table(path: &Path, t: &Table) -> Result<(Vec<f32>, Vec<usize>)> {
     let mut x = Vec::with_capacity(t.rows * 64);
     let mut labels = Vec::with_capacity(t.rows);
     for r in 0..t.rows {
@@ -69,8 +75,8 @@ pub fn read_digits(source: &Source) -> Result<(Vec<f32>, Vec<usize>)> {
         for (c, &v) in row[..64].iter().enumerate() {
             if !(0.0..=16.0).contains(&v) || v.fract() != 0.0 {
                 return Err(cell_rule(
-                    source,
-                    &t,
+                    path,
+                    t,
                     r,
                     c,
                     "pixel must be an integer in 0..=16",
@@ -80,8 +86,8 @@ pub fn read_digits(source: &Source) -> Result<(Vec<f32>, Vec<usize>)> {
         let label = row[64];
         if !(0.0..=9.0).contains(&label) || label.fract() != 0.0 {
             return Err(cell_rule(
-                source,
-                &t,
+                path,
+                t,
                 r,
                 64,
                 "label must be an integer in 0..=9",
@@ -96,34 +102,38 @@ pub fn read_digits(source: &Source) -> Result<(Vec<f32>, Vec<usize>)> {
 /// Airfoil Self-Noise (`airfoil_self_noise.dat`): no header, 6 whitespace-separated numbers; 5 inputs
 /// (frequency, angle, chord, velocity, displacement thickness) and the sound pressure level (dB) as target.
 pub fn read_airfoil(source: &Source) -> Result<RegressionTable> {
-    let t = read_table(
-        source,
-        &TableSpec {
-            delimiter: Delimiter::Whitespace,
-            header: false,
-            columns: Some(6),
-            text_columns: &[],
-            missing: None,
-        },
-    )?;
+    Ok(airfoil_from_table(&read_table(source, &AIRFOIL_SPEC)?))
+}
+
+/// Layout of `airfoil_self_noise.dat`.
+pub const AIRFOIL_SPEC: TableSpec<'static> = TableSpec {
+    delimiter: Delimiter::Whitespace,
+    header: false,
+    columns: Some(6),
+    text_columns: &[],
+    missing: None,
+};
+
+/// The split of [`read_airfoil`] on a table parsed with [`AIRFOIL_SPEC`].
+pub fn airfoil_from_table(t: &Table) -> RegressionTable {
     let rows: Vec<usize> = (0..t.rows).collect();
-    Ok(RegressionTable::from_rows(&t, &rows, (0..5).collect(), 5))
+    RegressionTable::from_rows(t, &rows, (0..5).collect(), 5)
 }
 
 /// Exchange-Rate (`exchange_rate.txt[.gz]`): no header, 8 comma-separated daily rates per line. Returns the
 /// series as a `rows × 8` table (raw values).
 pub fn read_exchange_rate(source: &Source) -> Result<Table> {
-    read_table(
-        source,
-        &TableSpec {
-            delimiter: Delimiter::Comma,
-            header: false,
-            columns: Some(8),
-            text_columns: &[],
-            missing: None,
-        },
-    )
+    read_table(source, &EXCHANGE_RATE_SPEC)
 }
+
+/// Layout of `exchange_rate.txt`.
+pub const EXCHANGE_RATE_SPEC: TableSpec<'static> = TableSpec {
+    delimiter: Delimiter::Comma,
+    header: false,
+    columns: Some(8),
+    text_columns: &[],
+    missing: None,
+};
 
 /// Columns of `communities.data` that are not predictive (state, county, community, community name, fold).
 pub const CRIME_NON_PREDICTIVE: usize = 5;
@@ -138,16 +148,23 @@ pub const CRIME_TARGET: usize = 127;
 /// 1675 missing cells each and OtherPerCap (1 missing cell): 99 inputs remain, all 1994 rows are kept. The target
 /// (column 128, ViolentCrimesPerPop, 0..1) must not be missing. C-Mixup instead mean-imputes and keeps 122 inputs.
 pub fn read_communities_crime(source: &Source) -> Result<RegressionTable> {
-    let t = read_table(
-        source,
-        &TableSpec {
-            delimiter: Delimiter::Comma,
-            header: false,
-            columns: Some(128),
-            text_columns: &[3],
-            missing: Some("?"),
-        },
-    )?;
+    communities_crime_from_table(
+        &source.path(),
+        &read_table(source, &COMMUNITIES_CRIME_SPEC)?,
+    )
+}
+
+/// Layout of `communities.data`.
+pub const COMMUNITIES_CRIME_SPEC: TableSpec<'static> = TableSpec {
+    delimiter: Delimiter::Comma,
+    header: false,
+    columns: Some(128),
+    text_columns: &[3],
+    missing: Some("?"),
+};
+
+/// The cleaning of [`read_communities_crime`] on a table parsed with [`COMMUNITIES_CRIME_SPEC`].
+pub fn communities_crime_from_table(path: &Path, t: &Table) -> Result<RegressionTable> {
     let mut complete = vec![true; t.cols];
     for r in 0..t.rows {
         for (c, ok) in complete.iter_mut().enumerate() {
@@ -158,7 +175,7 @@ pub fn read_communities_crime(source: &Source) -> Result<RegressionTable> {
     }
     if let Some(r) = (0..t.rows).find(|&r| t.cells[r * t.cols + CRIME_TARGET].is_nan()) {
         return Err(Error::Cell {
-            path: source.path(),
+            path: path.to_path_buf(),
             line: t.lines[r],
             column: CRIME_TARGET + 1,
             rule: "the target ViolentCrimesPerPop must not be missing".into(),
@@ -170,12 +187,12 @@ pub fn read_communities_crime(source: &Source) -> Result<RegressionTable> {
         .collect();
     if columns.is_empty() {
         return Err(Error::too_few(
-            source.path(),
+            path,
             "every predictive column has a missing cell",
         ));
     }
     let rows: Vec<usize> = (0..t.rows).collect();
-    Ok(RegressionTable::from_rows(&t, &rows, columns, CRIME_TARGET))
+    Ok(RegressionTable::from_rows(t, &rows, columns, CRIME_TARGET))
 }
 
 /// Header of `SkillCraft1_Dataset.csv`, checked column by column.
@@ -210,22 +227,26 @@ pub const SKILLCRAFT_TARGET: usize = 13;
 /// Unlike C-Mixup (which mean-imputes), rows with any missing cell are dropped: on the UCI file these are 57 rows
 /// (all 55 professional-league players lack Age/HoursPerWeek/TotalHours, plus 2 others), leaving 3338.
 pub fn read_skillcraft(source: &Source) -> Result<RegressionTable> {
-    let t = read_table(
-        source,
-        &TableSpec {
-            delimiter: Delimiter::Comma,
-            header: true,
-            columns: Some(20),
-            text_columns: &[],
-            missing: Some("?"),
-        },
-    )?;
+    skillcraft_from_table(&source.path(), &read_table(source, &SKILLCRAFT_SPEC)?)
+}
+
+/// Layout of `SkillCraft1_Dataset.csv`.
+pub const SKILLCRAFT_SPEC: TableSpec<'static> = TableSpec {
+    delimiter: Delimiter::Comma,
+    header: true,
+    columns: Some(20),
+    text_columns: &[],
+    missing: Some("?"),
+};
+
+/// The header check and cleaning of [`read_skillcraft`] on a table parsed with [`SKILLCRAFT_SPEC`].
+pub fn skillcraft_from_table(path: &Path, t: &Table) -> Result<RegressionTable> {
     let header = t.header.as_deref().unwrap_or(&[]);
     for (c, expected) in SKILLCRAFT_HEADER.iter().enumerate() {
         let got = header.get(c).map_or("", String::as_str);
         if got != *expected {
             return Err(Error::HeaderName {
-                path: source.path(),
+                path: path.to_path_buf(),
                 column: c + 1,
                 got: got.to_string(),
                 expected,
@@ -240,14 +261,11 @@ pub fn read_skillcraft(source: &Source) -> Result<RegressionTable> {
         })
         .collect();
     if rows.is_empty() {
-        return Err(Error::too_few(
-            source.path(),
-            "every row has a missing cell",
-        ));
+        return Err(Error::too_few(path, "every row has a missing cell"));
     }
     let columns: Vec<usize> = (2..20).filter(|&c| c != SKILLCRAFT_TARGET).collect();
     Ok(RegressionTable::from_rows(
-        &t,
+        t,
         &rows,
         columns,
         SKILLCRAFT_TARGET,

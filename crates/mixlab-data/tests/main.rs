@@ -13,8 +13,10 @@ mod datasets;
 mod download;
 #[path = "cases/full.rs"]
 mod full;
+mod fuzz_regressions;
 #[path = "cases/idx.rs"]
 mod idx;
+mod limits;
 #[path = "cases/tables.rs"]
 mod tables;
 #[path = "cases/wav.rs"]
