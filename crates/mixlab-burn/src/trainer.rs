@@ -842,10 +842,6 @@ fn train_step(
         Some(stages) => stages[0],
         None => 0,
     };
-    let identity = plan
-        .weights
-        .iter()
-        .all(|w| matches!(w, mixlab_core::plan::SampleWeight::Keep));
     let (loss, hits) = match &tr.targets {
         Targets::Regression { values, dim } => {
             let (out, t) = match &aids.cmixup {
@@ -856,15 +852,7 @@ fn train_step(
                     )?
                 }
                 None => {
-                    let x = Tensor::<3>::from_data(
-                        TensorData::new(xb, [b, shape.channels, shape.spatial_len()]),
-                        dev,
-                    );
-                    let out = if identity {
-                        model.forward(x)?
-                    } else {
-                        model.forward_mixed(x, stage, |f| apply_flat(&plan, f))?
-                    };
+                    let out = forward_planned(model, batch_tensor(xb, &shape, dev), &plan, stage)?;
                     let mut yb = Vec::with_capacity(b * dim);
                     for &i in idx {
                         yb.extend_from_slice(&values[i * dim..(i + 1) * dim]);
@@ -900,32 +888,21 @@ fn train_step(
             let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
             let soft = plan.soft_targets(&yb, *classes, cfg.mixer.label_smoothing)?;
             let t = Tensor::<2>::from_data(TensorData::new(soft, [b, *classes]), dev);
-            let dims = [b, shape.channels, shape.spatial_len()];
             let (out, teacher_out) = match (&aids.teacher, &cfg.kd) {
                 (Some(teacher), Some(kd)) => {
                     // The teacher must see exactly the student's (mixed) inputs: mix once on the host.
-                    let mixed = if identity {
-                        xb
-                    } else {
-                        mixlab_core::apply::apply_to_vec(&plan, &xb)?
-                    };
-                    let tx =
-                        Tensor::<3>::from_data(TensorData::new(mixed.clone(), dims), &aids.plain);
+                    let mixed = mixlab_core::apply::apply_to_vec(&plan, &xb)?;
+                    let tx = batch_tensor(mixed.clone(), &shape, &aids.plain);
                     let tl = to_f32(teacher.forward(tx)?.into_data())?;
                     let soft_t = calib::softmax(&tl, *classes, kd.temperature)?;
-                    let x = Tensor::<3>::from_data(TensorData::new(mixed, dims), dev);
+                    let x = batch_tensor(mixed, &shape, dev);
                     let tt = Tensor::<2>::from_data(TensorData::new(soft_t, [b, *classes]), dev);
                     (model.forward(x)?, Some((tt, kd)))
                 }
-                _ => {
-                    let x = Tensor::<3>::from_data(TensorData::new(xb, dims), dev);
-                    let out = if identity {
-                        model.forward(x)?
-                    } else {
-                        model.forward_mixed(x, stage, |f| apply_flat(&plan, f))?
-                    };
-                    (out, None)
-                }
+                _ => (
+                    forward_planned(model, batch_tensor(xb, &shape, dev), &plan, stage)?,
+                    None,
+                ),
             };
             let pred: Vec<i64> = to_i64(out.clone().argmax(1).into_data())?;
             let hits = majority_hits(&plan, &yb, &pred);
@@ -986,15 +963,11 @@ fn rankmixup_loss(
     let shape = first.shape;
     let b = yb.len();
     let m = rc.num_mixes();
-    let dims = |rows: usize| [rows, shape.channels, shape.spatial_len()];
     let mut onehot = vec![0f32; b * classes];
     for (i, &y) in yb.iter().enumerate() {
         onehot[i * classes + y] = 1.0;
     }
-    let z = model.forward(Tensor::<3>::from_data(
-        TensorData::new(xb.to_vec(), dims(b)),
-        dev,
-    ))?;
+    let z = model.forward(batch_tensor(xb.to_vec(), &shape, dev))?;
     let pred: Vec<i64> = to_i64(z.clone().argmax(1).into_data())?;
     let hits = pred
         .iter()
@@ -1026,10 +999,7 @@ fn rankmixup_loss(
                 .map(|row| row.iter().copied().fold(0.0, f32::max)),
         );
     }
-    let zm = model.forward(Tensor::<3>::from_data(
-        TensorData::new(xm, dims(m * b)),
-        dev,
-    ))?;
+    let zm = model.forward(batch_tensor(xm, &shape, dev))?;
     let term = crate::loss::rank_mixup_term(rc.loss, rc.margin, z, zm, &rel)?;
     Ok((ce + term.mul_scalar(rc.rank_weight), hits))
 }
@@ -1087,11 +1057,7 @@ fn cmixup_forward(
                 }
             }
         }
-        let x = Tensor::<3>::from_data(
-            TensorData::new(xb, [b, shape.channels, shape.spatial_len()]),
-            dev,
-        );
-        return Ok((model.forward(x)?, targets));
+        return Ok((model.forward(batch_tensor(xb, &shape, dev))?, targets));
     }
     for &p in partners {
         xb.extend_from_slice(&train_x[p * len..(p + 1) * len]);
@@ -1121,11 +1087,9 @@ fn cmixup_forward(
             .chain(std::iter::repeat_n(mixlab_core::methods::Method::None, b))
             .collect(),
     };
-    let x = Tensor::<3>::from_data(
-        TensorData::new(xb, [2 * b, shape.channels, shape.spatial_len()]),
-        dev,
-    );
-    let out = model.forward_mixed(x, stage, |f| apply_flat(&wide, f))?;
+    let out = model.forward_mixed(batch_tensor(xb, &shape, dev), stage, |f| {
+        apply_flat(&wide, f)
+    })?;
     let outputs = out.dims()[1];
     Ok((out.slice([0..b, 0..outputs]), targets))
 }
@@ -1184,20 +1148,45 @@ fn crop_flip<R: Rng>(x: &mut [f32], shape: &SampleShape, rng: &mut R) {
 
 /// Model outputs for a whole split (N×outputs, row-major), in eval mode on the plain device.
 pub fn predict(model: &Model, split: &TrainData, batch: usize, dev: &Device) -> Result<Vec<f32>> {
-    let len = split.shape.sample_len();
     let mut out = Vec::new();
-    for start in (0..split.n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(split.n);
-        let x = Tensor::<3>::from_data(
-            TensorData::new(
-                split.x[start * len..end * len].to_vec(),
-                [end - start, split.shape.channels, split.shape.spatial_len()],
-            ),
-            dev,
-        );
+    for x in split_batches(split, batch, dev) {
         out.extend(to_f32(model.forward(x)?.into_data())?);
     }
     Ok(out)
+}
+
+/// A host batch of `shape` samples (N×C×S, row-major) as a tensor on `dev`.
+fn batch_tensor(x: Vec<f32>, shape: &SampleShape, dev: &Device) -> Tensor<3> {
+    let rows = x.len() / shape.sample_len().max(1);
+    Tensor::from_data(
+        TensorData::new(x, [rows, shape.channels, shape.spatial_len()]),
+        dev,
+    )
+}
+
+/// A split in consecutive batches of at most `batch` samples.
+fn split_batches<'a>(
+    split: &'a TrainData,
+    batch: usize,
+    dev: &'a Device,
+) -> impl Iterator<Item = Tensor<3>> + 'a {
+    split
+        .x
+        .chunks(batch.max(1) * split.shape.sample_len())
+        .map(move |c| batch_tensor(c.to_vec(), &split.shape, dev))
+}
+
+/// Logits of a batch under its plan: a plain forward when the plan keeps every sample.
+fn forward_planned(model: &Model, x: Tensor<3>, plan: &MixPlan, stage: usize) -> Result<Tensor<2>> {
+    if plan
+        .weights
+        .iter()
+        .all(|w| matches!(w, mixlab_core::plan::SampleWeight::Keep))
+    {
+        model.forward(x)
+    } else {
+        model.forward_mixed(x, stage, |f| apply_flat(plan, f))
+    }
 }
 
 /// Evaluates a split; returns the metrics and the raw outputs.
@@ -1255,17 +1244,8 @@ fn train_collapse(
     if seen.contains(&false) {
         return Ok(None);
     }
-    let len = split.shape.sample_len();
     let (mut feats, mut dim) = (Vec::new(), 0);
-    for start in (0..split.n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(split.n);
-        let x = Tensor::<3>::from_data(
-            TensorData::new(
-                split.x[start * len..end * len].to_vec(),
-                [end - start, split.shape.channels, split.shape.spatial_len()],
-            ),
-            dev,
-        );
+    for x in split_batches(split, batch, dev) {
         let (_, f) = model.forward_features(x)?;
         dim = f.dims()[1];
         feats.extend(to_f32(f.into_data())?);
