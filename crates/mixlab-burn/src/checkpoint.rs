@@ -59,12 +59,37 @@ struct StateFile {
     best: Option<(usize, u64)>,
 }
 
-fn eval_bits(m: &EvalMetrics) -> [Option<u64>; 6] {
-    [Some(m.loss), m.acc, m.ece15, m.rmse, m.mae, m.mape_pct].map(|v| v.map(f64::to_bits))
+/// Floats of one evaluation: loss, acc, ece15, rmse, mae, mape, then Recall@1, 2, 4, 8 (retrieval runs).
+const EVAL_FLOATS: usize = 10;
+/// Checkpoints written before Recall@K existed stored 6 floats per evaluation.
+const EVAL_FLOATS_V1: usize = 6;
+
+fn eval_bits(m: &EvalMetrics) -> [Option<u64>; EVAL_FLOATS] {
+    let r = |i: usize| m.recall.as_ref().and_then(|v| v.get(i).copied());
+    [
+        Some(m.loss),
+        m.acc,
+        m.ece15,
+        m.rmse,
+        m.mae,
+        m.mape_pct,
+        r(0),
+        r(1),
+        r(2),
+        r(3),
+    ]
+    .map(|v| v.map(f64::to_bits))
 }
 
 fn eval_from(b: &[Option<u64>]) -> Option<EvalMetrics> {
-    let f = |i: usize| b[i].map(f64::from_bits);
+    let f = |i: usize| b.get(i).copied().flatten().map(f64::from_bits);
+    let recall: Option<Vec<f64>> = (b.len() == EVAL_FLOATS)
+        .then(|| {
+            (EVAL_FLOATS_V1..EVAL_FLOATS)
+                .map(f)
+                .collect::<Option<Vec<f64>>>()
+        })
+        .flatten();
     Some(EvalMetrics {
         loss: f(0)?,
         acc: f(1),
@@ -72,6 +97,7 @@ fn eval_from(b: &[Option<u64>]) -> Option<EvalMetrics> {
         rmse: f(3),
         mae: f(4),
         mape_pct: f(5),
+        recall,
     })
 }
 
@@ -86,9 +112,9 @@ fn record_bits(r: &EpochRecord) -> Vec<Option<u64>> {
 }
 
 fn record_from_bits(epoch: usize, b: &[Option<u64>]) -> Option<EpochRecord> {
-    if b.len() != 16 {
-        return None;
-    }
+    let e = [EVAL_FLOATS, EVAL_FLOATS_V1]
+        .into_iter()
+        .find(|&e| b.len() == 4 + 2 * e)?;
     let f = |i: usize| b[i].map(f64::from_bits);
     Some(EpochRecord {
         epoch,
@@ -96,8 +122,8 @@ fn record_from_bits(epoch: usize, b: &[Option<u64>]) -> Option<EpochRecord> {
         lr_last: f(1)?,
         train_samples_per_s: f(2)?,
         wall_s: f(3)?,
-        val: eval_from(&b[4..10])?,
-        test: eval_from(&b[10..16])?,
+        val: eval_from(&b[4..4 + e])?,
+        test: eval_from(&b[4 + e..4 + 2 * e])?,
     })
 }
 

@@ -4,6 +4,8 @@
 //! - [`models`]: MLP, small CNN, (pre-act) ResNet-18, 1-D CNN, ViT-Tiny, with mixing points.
 //! - [`loss`], [`optim`]: soft-target losses, SGD/AdamW and per-step LR schedules.
 //! - [`trainer`]: an in-memory training loop with per-epoch evaluation, calibration and a run record.
+//! - [`embed`], [`metric_loss`], [`supcr`]: embeddings trained for retrieval on held-out classes (Metrix,
+//!   MI-Mix) or for regression through a linear head (SupReMix).
 //! - [`checkpoint`]: atomic per-epoch checkpoints (safetensors weights) and bit-identical resume.
 //!
 //! Randomness: every draw comes from `mixlab_core::rng::stream(seed, purpose, epoch, step)`; model
@@ -13,10 +15,13 @@
 pub mod apply;
 pub mod checkpoint;
 pub mod device;
+pub mod embed;
 pub mod error;
 pub mod loss;
+pub mod metric_loss;
 pub mod models;
 pub mod optim;
+pub mod supcr;
 pub mod trainer;
 
 pub use burn;

@@ -360,6 +360,7 @@ impl TrainConfig {
         match self.representation() {
             Some(MethodConfig::Manifoldmix(c)) => Some(&c.layers),
             Some(MethodConfig::CMixup(c)) => Some(&c.layers),
+            Some(MethodConfig::Mimix(c)) => Some(&c.layers),
             _ => self.mix_at.as_deref(),
         }
     }
@@ -417,10 +418,17 @@ impl TrainConfig {
                 )));
             }
             if self.mix_at.is_some()
-                && matches!(rep, MethodConfig::Manifoldmix(_) | MethodConfig::CMixup(_))
+                && matches!(
+                    rep,
+                    MethodConfig::Manifoldmix(_)
+                        | MethodConfig::CMixup(_)
+                        | MethodConfig::Mimix(_)
+                        | MethodConfig::Metrix(_)
+                        | MethodConfig::Supremix(_)
+                )
             {
                 return Err(Error::Incompatible(format!(
-                    "{name} takes its mixing points from its own `layers`; do not also set mix_at"
+                    "{name} takes its mixing points from its own `layers` / `level`; do not also set mix_at"
                 )));
             }
             if self.mix_at.is_some() && matches!(rep, MethodConfig::Rankmixup(_)) {
@@ -482,7 +490,8 @@ impl TrainConfig {
                 MethodConfig::Mixup(_)
                 | MethodConfig::None
                 | MethodConfig::Manifoldmix(_)
-                | MethodConfig::CMixup(_) => true,
+                | MethodConfig::CMixup(_)
+                | MethodConfig::Mimix(_) => true,
                 MethodConfig::Decouplemix(d) => matches!(*d.base, MethodConfig::Mixup(_)),
                 _ => false,
             });
@@ -549,6 +558,10 @@ pub struct EvalMetrics {
     pub rmse: Option<f64>,
     pub mae: Option<f64>,
     pub mape_pct: Option<f64>,
+    /// Recall@1, 2, 4, 8 on held-out classes (embedding methods; `acc` is then Recall@1 and `loss`
+    /// 1 − Recall@1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall: Option<Vec<f64>>,
 }
 
 /// One point of the learning curve.
@@ -591,6 +604,8 @@ pub struct RegFinal {
 pub enum FinalMetrics {
     Classification(ClassFinal),
     Regression(RegFinal),
+    /// Embedding methods: retrieval on held-out classes.
+    Retrieval(crate::embed::RetrievalFinal),
 }
 
 /// The record of a finished run.
@@ -633,6 +648,9 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> Result<Outcome> {
     data.validate()?;
+    if crate::embed::trains_embedding(cfg) {
+        return crate::embed::train(cfg, data, opts, progress);
+    }
     let shape = data.train.shape;
     let outputs = data.train.outputs();
     cfg.validate(&shape, outputs)?;
@@ -1099,7 +1117,7 @@ fn to_i64(d: TensorData) -> Result<Vec<i64>> {
         .map_err(|e| Error::Data(format!("{e:?}")))
 }
 
-fn to_f32(d: TensorData) -> Result<Vec<f32>> {
+pub(crate) fn to_f32(d: TensorData) -> Result<Vec<f32>> {
     d.try_into_vec_as::<f32>()
         .map_err(|e| Error::Data(format!("{e:?}")))
 }
@@ -1156,7 +1174,7 @@ pub fn predict(model: &Model, split: &TrainData, batch: usize, dev: &Device) -> 
 }
 
 /// A host batch of `shape` samples (N×C×S, row-major) as a tensor on `dev`.
-fn batch_tensor(x: Vec<f32>, shape: &SampleShape, dev: &Device) -> Tensor<3> {
+pub(crate) fn batch_tensor(x: Vec<f32>, shape: &SampleShape, dev: &Device) -> Tensor<3> {
     let rows = x.len() / shape.sample_len().max(1);
     Tensor::from_data(
         TensorData::new(x, [rows, shape.channels, shape.spatial_len()]),
@@ -1165,7 +1183,7 @@ fn batch_tensor(x: Vec<f32>, shape: &SampleShape, dev: &Device) -> Tensor<3> {
 }
 
 /// A split in consecutive batches of at most `batch` samples.
-fn split_batches<'a>(
+pub(crate) fn split_batches<'a>(
     split: &'a TrainData,
     batch: usize,
     dev: &'a Device,
@@ -1211,6 +1229,7 @@ fn evaluate(
                 rmse: None,
                 mae: None,
                 mape_pct: None,
+                recall: None,
             }
         }
         Targets::Regression { values, .. } => {
@@ -1222,6 +1241,7 @@ fn evaluate(
                 rmse: Some(r.rmse),
                 mae: Some(r.mae),
                 mape_pct: Some(r.mape_pct),
+                recall: None,
             }
         }
     };
@@ -1446,7 +1466,7 @@ pub(crate) mod tests {
         assert!(f.test.rmse.is_finite() && f.best_epoch < 3);
     }
 
-    fn toy_regression() -> Splits {
+    pub(crate) fn toy_regression() -> Splits {
         // y = sum of the 5 inputs.
         let shape = SampleShape::d1(5, 1).unwrap();
         let mk = |n: usize, seed: u64| {
@@ -1462,7 +1482,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn mlp_cfg(method: MethodConfig) -> TrainConfig {
+    pub(crate) fn mlp_cfg(method: MethodConfig) -> TrainConfig {
         TrainConfig::default()
             .with_model(ModelConfig::Mlp(
                 MlpConfig::default()

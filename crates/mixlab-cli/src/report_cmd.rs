@@ -88,6 +88,39 @@ const REG_METRICS: [Metric; 3] = [
     },
 ];
 
+const RETRIEVAL_METRICS: [Metric; 5] = [
+    Metric {
+        key: "r1",
+        header: "R@1 ↑",
+        higher_better: true,
+    },
+    Metric {
+        key: "r2",
+        header: "R@2 ↑",
+        higher_better: true,
+    },
+    Metric {
+        key: "r4",
+        header: "R@4 ↑",
+        higher_better: true,
+    },
+    Metric {
+        key: "r8",
+        header: "R@8 ↑",
+        higher_better: true,
+    },
+    Metric {
+        key: "uniformity",
+        header: "uniformity",
+        higher_better: false,
+    },
+];
+
+/// Metrics shown in percent.
+fn is_percent(key: &str) -> bool {
+    matches!(key, "acc" | "r1" | "r2" | "r4" | "r8")
+}
+
 /// Per method, per metric: mean, sample std and count (None where no cell reported the metric).
 type Stats = Vec<Vec<Option<(f64, f64, usize)>>>;
 /// Methods of one experiment in suite order, each with its finished cells.
@@ -203,8 +236,11 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
     for (exp, methods) in &groups {
         let first = &methods[0].1[0];
         let regression = first.result["task"] == "regression";
+        let retrieval = first.result["task"] == "retrieval";
         let metrics: &[Metric] = if regression {
             &REG_METRICS
+        } else if retrieval {
+            &RETRIEVAL_METRICS
         } else {
             &CLASS_METRICS
         };
@@ -245,7 +281,7 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
         let none_idx = methods.iter().position(|(l, _)| l == "none");
         let best: Vec<Option<usize>> = (0..metrics.len())
             .map(|k| {
-                if matches!(metrics[k].key, "temperature" | "nc1") {
+                if matches!(metrics[k].key, "temperature" | "nc1" | "uniformity") {
                     return None;
                 }
                 let mut best: Option<(usize, f64)> = None;
@@ -281,7 +317,7 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
             for (k, m) in metrics.iter().enumerate() {
                 let cell = match stats[i][k] {
                     Some((mean, std, _)) => {
-                        let text = if m.key == "acc" {
+                        let text = if is_percent(m.key) {
                             format!("{:.2} ± {:.2}", 100.0 * mean, 100.0 * std)
                         } else {
                             format!("{mean:.4} ± {std:.4}")
@@ -301,7 +337,7 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
                 _ => None,
             };
             let dtext = match delta {
-                Some(d) if metrics[primary].key == "acc" => format!("{:+.2}", 100.0 * d),
+                Some(d) if is_percent(metrics[primary].key) => format!("{:+.2}", 100.0 * d),
                 Some(d) => format!("{d:+.4}"),
                 None => "–".into(),
             };
@@ -324,7 +360,16 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
                 }
             }
         }
-        if regression {
+        if retrieval {
+            let r = &first.result["test"];
+            writeln!(
+                md,
+                "\nRecall@K in %, on the test split's held-out classes {}–{} (each query against the rest of them; trained on classes 0–{}); Δ in percentage points to `none`, the same loss without mixing. Uniformity: Wang & Isola's log E exp(−2‖u−v‖²) of the test embeddings (lower = more spread), never bolded.",
+                r["train_classes"],
+                r["classes"].as_u64().unwrap_or(1).saturating_sub(1),
+                r["train_classes"].as_u64().unwrap_or(1).saturating_sub(1)
+            )?;
+        } else if regression {
             writeln!(
                 md,
                 "\nAcc is not defined for regression; the test metrics are those of the best-validation epoch. MAPE skips targets with |y| < 1e-8."
@@ -334,8 +379,16 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
         }
         writeln!(md)?;
         let plot_dir = dir.join("plots").join(exp);
-        plots_for(exp, methods, metrics, &stats, &plot_dir, data, regression)
-            .with_context(|| format!("plots for {exp}"))?;
+        plots_for(
+            exp,
+            methods,
+            metrics,
+            &stats,
+            &plot_dir,
+            data,
+            task_of(regression, retrieval),
+        )
+        .with_context(|| format!("plots for {exp}"))?;
         writeln!(md, "Plots: `plots/{exp}/`\n")?;
     }
     write_atomic(&dir.join("results.md"), md.as_bytes())?;
@@ -352,6 +405,22 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
     Ok(md)
 }
 
+/// What an experiment's cells predict, for the plots.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Task {
+    Classification,
+    Regression,
+    Retrieval,
+}
+
+fn task_of(regression: bool, retrieval: bool) -> Task {
+    match (regression, retrieval) {
+        (true, _) => Task::Regression,
+        (_, true) => Task::Retrieval,
+        _ => Task::Classification,
+    }
+}
+
 fn plots_for(
     exp: &str,
     methods: &[(String, Vec<&CellResult>)],
@@ -359,8 +428,9 @@ fn plots_for(
     stats: &Stats,
     plot_dir: &Path,
     data: &DataDir,
-    regression: bool,
+    task: Task,
 ) -> Result<()> {
+    let regression = task == Task::Regression;
     let bars = |k: usize, scale: f64| -> Vec<Bar> {
         methods
             .iter()
@@ -380,6 +450,13 @@ fn plots_for(
             &format!("{exp}: test RMSE (mean ± std)"),
             "RMSE",
             &bars(0, 1.0),
+        )?;
+    } else if task == Task::Retrieval {
+        bar_chart(
+            &plot_dir.join("recall.png"),
+            &format!("{exp}: test Recall@1 on held-out classes (mean ± std)"),
+            "Recall@1 %",
+            &bars(0, 100.0),
         )?;
     } else {
         bar_chart(
@@ -434,14 +511,15 @@ fn plots_for(
             }
         })
         .collect();
-    line_chart(
-        &plot_dir.join("curves.png"),
-        &format!("{exp}: validation {key} per epoch"),
-        "epoch",
-        key,
-        &curves,
-    )?;
-    if !regression {
+    let (title, axis) = match task {
+        Task::Retrieval => (
+            format!("{exp}: validation Recall@1 (held-out classes) per epoch"),
+            "Recall@1",
+        ),
+        _ => (format!("{exp}: validation {key} per epoch"), key),
+    };
+    line_chart(&plot_dir.join("curves.png"), &title, "epoch", axis, &curves)?;
+    if task == Task::Classification {
         for (label, cs) in methods {
             let bins = pooled_bins(cs);
             if !bins.is_empty() {
@@ -455,7 +533,9 @@ fn plots_for(
     }
     // One mixed-sample grid per method, for image and audio data.
     let first = &methods[0].1[0].config;
-    if matches!(first.dataset.sample_shape().len(), 2 | 3) {
+    // Embedding methods mix pairs chosen by the loss (a positive with a hard negative), often inside the
+    // network: a grid of random input blends would misrepresent them.
+    if task != Task::Retrieval && matches!(first.dataset.sample_shape().len(), 2 | 3) {
         for (label, cs) in methods {
             let mixer = &cs[0].config.train.mixer;
             if mixer.methods.is_empty() {

@@ -268,6 +268,24 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
             "best_epoch": g.best_epoch,
             "val_rmse": g.val_rmse,
         }),
+        FinalMetrics::Retrieval(t) => {
+            let at = |v: &[f64], k: usize| {
+                t.ks.iter()
+                    .position(|&x| x == k)
+                    .and_then(|i| v.get(i).copied())
+            };
+            json!({
+                "r1": at(&t.test_recall, 1),
+                "r2": at(&t.test_recall, 2),
+                "r4": at(&t.test_recall, 4),
+                "r8": at(&t.test_recall, 8),
+                "val_r1": at(&t.val_recall, 1),
+                "uniformity": t.test_uniformity,
+                "train_classes": t.train_classes,
+                "classes": t.classes,
+                "queries": t.test_queries,
+            })
+        }
     };
     let reliability = match &r.final_metrics {
         FinalMetrics::Classification(c) => json!({
@@ -276,14 +294,18 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
             "before": c.reliability_before,
             "after_ts": c.reliability_after_ts,
         }),
-        FinalMetrics::Regression(_) => Value::Null,
+        FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) => Value::Null,
     };
     json!({
         "dataset": cfg.dataset,
         "model": cfg.train.model.name(),
         "method": cfg.method_label(),
         "seed": cfg.train.seed,
-        "task": match &r.final_metrics { FinalMetrics::Classification(_) => "classification", FinalMetrics::Regression(_) => "regression" },
+        "task": match &r.final_metrics {
+            FinalMetrics::Classification(_) => "classification",
+            FinalMetrics::Regression(_) => "regression",
+            FinalMetrics::Retrieval(_) => "retrieval",
+        },
         "test": test,
         "curve": r.curve,
         "reliability": reliability,
@@ -291,7 +313,7 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
         // simplex-ETF measures; null for regression or when the split misses a class.
         "collapse": match &r.final_metrics {
             FinalMetrics::Classification(c) => json!(c.collapse),
-            FinalMetrics::Regression(_) => Value::Null,
+            FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) => Value::Null,
         },
         "params": r.params,
         "wall_s": r.wall_s,

@@ -282,6 +282,8 @@ pub fn summary(v: &Value) -> String {
     };
     let keys: &[&str] = if t.get("acc").is_some() {
         &["acc", "nll", "brier", "ece15", "ece15_ts", "temperature"]
+    } else if t.get("r1").is_some() {
+        &["r1", "r2", "r4", "r8", "uniformity"]
     } else {
         &["rmse", "mae", "mape"]
     };

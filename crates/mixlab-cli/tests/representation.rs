@@ -84,9 +84,59 @@ fn representation_methods_run_from_the_command_line() {
 }
 
 #[test]
+fn embedding_methods_run_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Metrix and MI-Mix on digits: trained on classes 0-4, Recall@K on 5-9.
+    for (name, extra) in [
+        (
+            "metrix",
+            vec!["--method", "metrix", "--param", "level=\"input\""],
+        ),
+        (
+            "metrix-ms",
+            vec!["--method", "metrix", "--param", "loss=\"multi-similarity\""],
+        ),
+        ("mimix", vec!["--method", "mimix", "--param", "dim=16"]),
+    ] {
+        let out = tmp.path().join(name);
+        let mut a = vec!["train", "--epochs", "1", "--out", s(&out)];
+        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(&extra);
+        let stdout = ok(&a);
+        assert!(stdout.contains("r1 ") && stdout.contains("r8 "), "{stdout}");
+        let r = read_json(&out.join("result.json"));
+        assert_eq!(r["task"], "retrieval", "{r}");
+        assert_eq!(
+            (
+                r["test"]["train_classes"].as_u64(),
+                r["test"]["classes"].as_u64()
+            ),
+            (Some(5), Some(10))
+        );
+        let (r1, r8) = (
+            r["test"]["r1"].as_f64().unwrap(),
+            r["test"]["r8"].as_f64().unwrap(),
+        );
+        assert!((0.0..=1.0).contains(&r1) && r1 <= r8, "{r}");
+        assert!(
+            r["curve"][0]["val"]["recall"]
+                .as_array()
+                .is_some_and(|v| v.len() == 4)
+        );
+    }
+    // SupReMix on the embedded Airfoil: a ridge head on the embedding, regression metrics.
+    let out = tmp.path().join("supremix");
+    let args = airfoil(&out, &["--method", "supremix", "--param", "dim=16"]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = read_json(&out.join("result.json"));
+    assert_eq!(r["task"], "regression", "{r}");
+    assert!(r["test"]["rmse"].as_f64().unwrap().is_finite(), "{r}");
+}
+
+#[test]
 fn bad_representation_hyper_parameters_fail_before_training() {
     let tmp = tempfile::tempdir().unwrap();
-    let outs: Vec<_> = (0..5).map(|k| tmp.path().join(format!("x{k}"))).collect();
+    let outs: Vec<_> = (0..9).map(|k| tmp.path().join(format!("x{k}"))).collect();
     let run = |out: &std::path::Path, extra: &[&str]| {
         let args = airfoil(out, extra);
         fails(&args.iter().map(String::as_str).collect::<Vec<_>>())
@@ -113,6 +163,17 @@ fn bad_representation_hyper_parameters_fail_before_training() {
         &["--teacher", s(tmp.path()), "--kd-temperature", "2"],
     );
     assert!(e.contains("checkpoint"), "{e}");
+    let e = digits(&outs[5], &["--method", "supremix"]);
+    assert!(e.contains("supremix is a regression method"), "{e}");
+    let e = run(&outs[6], &["--method", "metrix"]);
+    assert!(e.contains("regression targets"), "{e}");
+    let e = digits(
+        &outs[7],
+        &["--method", "metrix", "--param", "neg_margin=-0.5"],
+    );
+    assert!(e.contains("neg_margin") && e.contains("-0.5"), "{e}");
+    let e = digits(&outs[8], &["--method", "mimix", "--param", "layers=[9]"]);
+    assert!(e.contains("9, past the depth of cnn"), "{e}");
     for out in &outs {
         assert!(!out.join("result.json").exists());
     }

@@ -27,6 +27,8 @@ pub mod fft;
 pub mod methods;
 pub mod mixer;
 pub mod plan;
+pub mod retrieval;
+pub mod ridge;
 pub mod rng;
 pub mod shape;
 

@@ -4,6 +4,7 @@
 //! is mixed with its partner. [`crate::mixer`] decides partners, groups, probabilities and method choice.
 
 pub mod cutmix;
+pub mod embedding;
 pub mod fmix;
 pub mod gridmix;
 pub mod maskmix;
@@ -20,6 +21,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use cutmix::CutmixConfig;
+pub use embedding::{
+    EmbeddingTask, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix, SupremixConfig,
+};
 pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
 pub use maskmix::MaskmixConfig;
@@ -88,11 +92,18 @@ pub enum Method {
     Decouplemix,
     /// RankMixup: raw-vs-mixed confidence ranking losses (MRL, M-NDCG) (training only).
     Rankmixup,
+    /// Metrix: mixup for deep metric learning, judged by retrieval on held-out classes (training only).
+    Metrix,
+    /// MI-Mix: DNABERT-S's manifold instance mixup of hidden states, contrastive (training only).
+    Mimix,
+    /// SupReMix: contrastive regression with mixed hard positives and negatives, then a linear head
+    /// (training only).
+    Supremix,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 13] = [
+    pub const ALL: [Method; 16] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -106,6 +117,9 @@ impl Method {
         Method::CMixup,
         Method::Decouplemix,
         Method::Rankmixup,
+        Method::Metrix,
+        Method::Mimix,
+        Method::Supremix,
     ];
 
     /// The kebab-case name.
@@ -124,6 +138,9 @@ impl Method {
             Method::CMixup => CmixupConfig::NAME,
             Method::Decouplemix => DecouplemixConfig::NAME,
             Method::Rankmixup => RankmixupConfig::NAME,
+            Method::Metrix => MetrixConfig::NAME,
+            Method::Mimix => MimixConfig::NAME,
+            Method::Supremix => SupremixConfig::NAME,
         }
     }
 
@@ -143,6 +160,9 @@ impl Method {
             Method::CMixup => MethodConfig::CMixup(Default::default()),
             Method::Decouplemix => MethodConfig::Decouplemix(Default::default()),
             Method::Rankmixup => MethodConfig::Rankmixup(Default::default()),
+            Method::Metrix => MethodConfig::Metrix(Default::default()),
+            Method::Mimix => MethodConfig::Mimix(Default::default()),
+            Method::Supremix => MethodConfig::Supremix(Default::default()),
         }
     }
 
@@ -151,7 +171,13 @@ impl Method {
     pub fn is_input_level(self) -> bool {
         !matches!(
             self,
-            Method::Manifoldmix | Method::CMixup | Method::Decouplemix | Method::Rankmixup
+            Method::Manifoldmix
+                | Method::CMixup
+                | Method::Decouplemix
+                | Method::Rankmixup
+                | Method::Metrix
+                | Method::Mimix
+                | Method::Supremix
         )
     }
 }
@@ -192,6 +218,9 @@ pub enum MethodConfig {
     CMixup(CmixupConfig),
     Decouplemix(DecouplemixConfig),
     Rankmixup(RankmixupConfig),
+    Metrix(MetrixConfig),
+    Mimix(MimixConfig),
+    Supremix(SupremixConfig),
 }
 
 impl MethodConfig {
@@ -211,6 +240,9 @@ impl MethodConfig {
             MethodConfig::CMixup(_) => Method::CMixup,
             MethodConfig::Decouplemix(_) => Method::Decouplemix,
             MethodConfig::Rankmixup(_) => Method::Rankmixup,
+            MethodConfig::Metrix(_) => Method::Metrix,
+            MethodConfig::Mimix(_) => Method::Mimix,
+            MethodConfig::Supremix(_) => Method::Supremix,
         }
     }
 
@@ -230,6 +262,9 @@ impl MethodConfig {
             MethodConfig::CMixup(c) => c.validate(shape),
             MethodConfig::Decouplemix(c) => c.validate(shape),
             MethodConfig::Rankmixup(c) => c.validate(shape),
+            MethodConfig::Metrix(c) => c.validate(shape),
+            MethodConfig::Mimix(c) => c.validate(shape),
+            MethodConfig::Supremix(c) => c.validate(shape),
         }
     }
 
@@ -252,6 +287,18 @@ impl MethodConfig {
             MethodConfig::CMixup(c) => c.draw(ctx, rng),
             MethodConfig::Decouplemix(c) => c.draw(ctx, rng),
             MethodConfig::Rankmixup(c) => c.draw(ctx, rng),
+            MethodConfig::Metrix(c) => c.draw(ctx, rng),
+            MethodConfig::Mimix(c) => c.draw(ctx, rng),
+            MethodConfig::Supremix(c) => c.draw(ctx, rng),
+        }
+    }
+
+    /// The embedding task of a metric-learning method (Metrix, MI-Mix); `None` for the rest.
+    pub fn embedding_task(&self) -> Option<EmbeddingTask> {
+        match self {
+            MethodConfig::Metrix(c) => Some(c.task()),
+            MethodConfig::Mimix(c) => Some(c.task()),
+            _ => None,
         }
     }
 
