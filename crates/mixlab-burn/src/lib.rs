@@ -5,7 +5,8 @@
 //! - [`loss`], [`optim`]: soft-target losses, SGD/AdamW and per-step LR schedules.
 //! - [`trainer`]: an in-memory training loop with per-epoch evaluation, calibration and a run record.
 //! - [`embed`], [`metric_loss`], [`supcr`]: embeddings trained for retrieval on held-out classes (Metrix,
-//!   MI-Mix) or for regression through a linear head (SupReMix).
+//!   MI-Mix) or for regression through a linear head (SupReMix); [`crossmodal`]: two towers, two datasets
+//!   (geomix).
 //! - [`checkpoint`]: atomic per-epoch checkpoints (safetensors weights) and bit-identical resume.
 //!
 //! Randomness: every draw comes from `mixlab_core::rng::stream(seed, purpose, epoch, step)`; model
@@ -14,6 +15,7 @@
 
 pub mod apply;
 pub mod checkpoint;
+pub mod crossmodal;
 pub mod device;
 pub mod embed;
 pub mod error;

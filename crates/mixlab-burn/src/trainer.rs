@@ -606,6 +606,8 @@ pub enum FinalMetrics {
     Regression(RegFinal),
     /// Embedding methods: retrieval on held-out classes.
     Retrieval(crate::embed::RetrievalFinal),
+    /// Cross-modal runs (geomix): retrieval across two datasets.
+    CrossModal(crate::crossmodal::CrossModalFinal),
 }
 
 /// The record of a finished run.
@@ -648,6 +650,12 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> Result<Outcome> {
     data.validate()?;
+    if matches!(cfg.representation(), Some(MethodConfig::Geomix(_))) {
+        return Err(Error::Incompatible(
+            "geomix pairs two datasets: give the paired dataset (mixlab train --paired-dataset)"
+                .into(),
+        ));
+    }
     if crate::embed::trains_embedding(cfg) {
         return crate::embed::train(cfg, data, opts, progress);
     }

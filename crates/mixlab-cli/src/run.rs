@@ -6,6 +6,7 @@ use crate::fsio::write_atomic;
 use crate::plots::{RelBin, reliability};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use mixlab_burn::models::ModelConfig;
 use mixlab_burn::trainer::{
     EpochRecord, FinalMetrics, NoProgress, Outcome, Progress, RunOptions, Splits, StepInfo,
     TrainConfig, TrainData, TrainResult, train,
@@ -34,6 +35,10 @@ pub struct RunConfig {
     pub validation_fraction: f64,
     /// The training run.
     pub train: TrainConfig,
+    /// Cross-modal runs (geomix): the second dataset, embedded by the two-tower model's `b` tower and paired
+    /// with the first by class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<DatasetId>,
 }
 
 fn default_val_frac() -> f64 {
@@ -52,6 +57,19 @@ impl RunConfig {
                 toml_error_line(&text, &e)
             )
         })
+    }
+
+    /// Fills in what the paired dataset decides: the two-tower model's `b_input` (its sample shape).
+    pub fn resolve_pairing(mut self) -> Result<Self> {
+        if let (Some(p), ModelConfig::TwoTower(t)) = (self.paired, &mut self.train.model)
+            && t.b_input.is_empty()
+        {
+            let s = sample_shape(p)?;
+            t.b_input = std::iter::once(s.channels)
+                .chain(s.spatial().iter().copied())
+                .collect();
+        }
+        Ok(self)
     }
 
     /// The config as TOML.
@@ -286,6 +304,27 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
                 "queries": t.test_queries,
             })
         }
+        FinalMetrics::CrossModal(c) => {
+            let at = |v: &[f64], k: usize| {
+                c.ks.iter()
+                    .position(|&x| x == k)
+                    .and_then(|i| v.get(i).copied())
+            };
+            json!({
+                "r1": at(&c.a_to_b, 1),
+                "r2": at(&c.a_to_b, 2),
+                "r4": at(&c.a_to_b, 4),
+                "r8": at(&c.a_to_b, 8),
+                "b2a_r1": at(&c.b_to_a, 1),
+                "b2a_r2": at(&c.b_to_a, 2),
+                "b2a_r4": at(&c.b_to_a, 4),
+                "b2a_r8": at(&c.b_to_a, 8),
+                "alignment": c.alignment,
+                "uniformity_a": c.uniformity_a,
+                "uniformity_b": c.uniformity_b,
+                "paired": cfg.paired,
+            })
+        }
     };
     let reliability = match &r.final_metrics {
         FinalMetrics::Classification(c) => json!({
@@ -294,7 +333,9 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
             "before": c.reliability_before,
             "after_ts": c.reliability_after_ts,
         }),
-        FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) => Value::Null,
+        FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) | FinalMetrics::CrossModal(_) => {
+            Value::Null
+        }
     };
     json!({
         "dataset": cfg.dataset,
@@ -305,6 +346,7 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
             FinalMetrics::Classification(_) => "classification",
             FinalMetrics::Regression(_) => "regression",
             FinalMetrics::Retrieval(_) => "retrieval",
+            FinalMetrics::CrossModal(_) => "cross-modal",
         },
         "test": test,
         "curve": r.curve,
@@ -313,7 +355,9 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
         // simplex-ETF measures; null for regression or when the split misses a class.
         "collapse": match &r.final_metrics {
             FinalMetrics::Classification(c) => json!(c.collapse),
-            FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) => Value::Null,
+            FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) | FinalMetrics::CrossModal(_) => {
+                Value::Null
+            }
         },
         "params": r.params,
         "wall_s": r.wall_s,
@@ -399,9 +443,33 @@ pub fn execute(
         }
     }
     // Load and check everything before the folder is claimed: a run that cannot start leaves nothing.
+    let geomix = matches!(
+        cfg.train.representation(),
+        Some(mixlab_core::methods::MethodConfig::Geomix(_))
+    );
+    match (geomix, cfg.paired) {
+        (true, None) => {
+            bail!("geomix pairs two datasets: give --paired-dataset (with --model two-tower)")
+        }
+        (false, Some(p)) => bail!(
+            "--paired-dataset {p} is for cross-modal runs (--method geomix --model two-tower)"
+        ),
+        _ => {}
+    }
     let (splits, _ds) = load_splits(cfg, dir)?;
     cfg.train
         .validate(&splits.train.shape, cfg.dataset.task().output_dim())?;
+    let paired = match cfg.paired {
+        Some(p) => {
+            let pc = RunConfig {
+                dataset: p,
+                paired: None,
+                ..cfg.clone()
+            };
+            Some(load_splits(&pc, dir)?.0)
+        }
+        None => None,
+    };
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output folder {}", out.display()))?;
     write_atomic(&config_path, cfg.to_toml()?.as_bytes())?;
@@ -415,7 +483,11 @@ pub fn execute(
         Some(p) => p,
         None => &mut quiet,
     };
-    match train(&cfg.train, &splits, &opts, progress)? {
+    let outcome = match &paired {
+        Some(b) => mixlab_burn::crossmodal::train_pair(&cfg.train, &splits, b, &opts, progress)?,
+        None => train(&cfg.train, &splits, &opts, progress)?,
+    };
+    match outcome {
         Outcome::Stopped { .. } => Ok(None),
         Outcome::Finished(r) => {
             let v = result_json(cfg, &r);

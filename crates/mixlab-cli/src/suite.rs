@@ -85,6 +85,9 @@ pub struct Experiment {
     pub smoothing: Option<f32>,
     /// Methods compared: a name (`"mixup"`) or a table `{ label, method, mix_at, <hyper-parameters> }`.
     pub methods: Vec<MethodEntry>,
+    /// Cross-modal experiments (geomix): the second dataset, embedded by the two-tower model's `b` tower.
+    #[serde(default)]
+    pub paired: Option<DatasetId>,
 }
 
 fn default_wd() -> f64 {
@@ -298,7 +301,9 @@ impl Experiment {
                 device: self.device.kind(),
                 ..TrainConfig::default()
             },
-        })
+            paired: self.paired,
+        }
+        .resolve_pairing()?)
     }
 }
 

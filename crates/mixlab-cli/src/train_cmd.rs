@@ -21,6 +21,8 @@ pub enum ModelName {
     PreactResnet18,
     Cnn1d,
     VitTiny,
+    /// Two encoders (cross-modal geomix runs with --paired-dataset)
+    TwoTower,
 }
 
 impl ModelName {
@@ -176,6 +178,11 @@ pub struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Cross-modal runs (--method geomix --model two-tower): a second dataset sharing the classes, embedded by
+    /// the `b` tower and paired with --dataset by class (e.g. fsdd with digits)
+    #[arg(long)]
+    pub paired_dataset: Option<DatasetId>,
+
     /// Knowledge distillation: the checkpoint folder of a finished classification run (`<run>/checkpoint`)
     /// whose softened outputs on the mixed inputs become the targets.
     #[arg(long)]
@@ -262,13 +269,15 @@ impl TrainArgs {
             }),
             ..TrainConfig::default()
         };
-        Ok(RunConfig {
+        RunConfig {
             dataset,
             limit: self.limit,
             data_seed: 0,
             validation_fraction: mixlab_data::DEFAULT_VALIDATION_FRACTION,
             train,
-        })
+            paired: self.paired_dataset,
+        }
+        .resolve_pairing()
     }
 }
 
@@ -282,6 +291,16 @@ pub fn summary(v: &Value) -> String {
     };
     let keys: &[&str] = if t.get("acc").is_some() {
         &["acc", "nll", "brier", "ece15", "ece15_ts", "temperature"]
+    } else if t.get("b2a_r1").is_some() {
+        &[
+            "r1",
+            "r8",
+            "b2a_r1",
+            "b2a_r8",
+            "alignment",
+            "uniformity_a",
+            "uniformity_b",
+        ]
     } else if t.get("r1").is_some() {
         &["r1", "r2", "r4", "r8", "uniformity"]
     } else {

@@ -134,6 +134,89 @@ fn embedding_methods_run_from_the_command_line() {
 }
 
 #[test]
+fn geomix_pairs_two_datasets_and_replays_from_its_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Digits against digits through two separate MLP towers: the pairing plumbing without the full data.
+    let out = tmp.path().join("geomix");
+    let pair = [
+        "train",
+        "--dataset",
+        "digits",
+        "--paired-dataset",
+        "digits",
+        "--model",
+        "two-tower",
+        "--model-param",
+        "a={kind=\"mlp\", hidden=[16]}",
+        "--model-param",
+        "b={kind=\"mlp\", hidden=[16]}",
+        "--method",
+        "geomix",
+        "--param",
+        "dim=8",
+        "--limit",
+        "300",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--quiet",
+        "--out",
+    ];
+    let mut a = pair.to_vec();
+    a.push(s(&out));
+    let stdout = ok(&a);
+    assert!(
+        stdout.contains("b2a_r1") && stdout.contains("alignment"),
+        "{stdout}"
+    );
+    let r = read_json(&out.join("result.json"));
+    assert_eq!(r["task"], "cross-modal", "{r}");
+    assert!(
+        r["test"]["alignment"].as_f64().is_some_and(f64::is_finite),
+        "{r}"
+    );
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        cfg.contains("paired = \"digits\"") && cfg.contains("b_input"),
+        "{cfg}"
+    );
+    // The recorded config alone reproduces the run.
+    let again = tmp.path().join("again");
+    ok(&[
+        "train",
+        "--config",
+        s(&out.join("config.toml")),
+        "--quiet",
+        "--out",
+        s(&again),
+    ]);
+    assert_eq!(read_json(&again.join("result.json"))["test"], r["test"]);
+    // Without the paired dataset, or paired with a regression set, it stops before training.
+    let e = fails(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        "two-tower",
+        "--method",
+        "geomix",
+        "--limit",
+        "300",
+        "--out",
+        s(&tmp.path().join("x1")),
+    ]);
+    assert!(e.contains("paired"), "{e}");
+    let mut bad = pair.to_vec();
+    bad[4] = "airfoil";
+    let x2 = tmp.path().join("x2");
+    bad.push(s(&x2));
+    let e = fails(&bad);
+    assert!(e.contains("regression") || e.contains("class"), "{e}");
+    assert!(!x2.join("result.json").exists());
+}
+
+#[test]
 fn bad_representation_hyper_parameters_fail_before_training() {
     let tmp = tempfile::tempdir().unwrap();
     let outs: Vec<_> = (0..9).map(|k| tmp.path().join(format!("x{k}"))).collect();

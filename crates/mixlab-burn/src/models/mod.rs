@@ -12,6 +12,7 @@ pub mod cnn;
 pub mod cnn1d;
 pub mod mlp;
 pub mod resnet;
+pub mod towers;
 pub mod vit;
 
 use crate::error::{Error, Result};
@@ -27,6 +28,7 @@ pub use cnn::{Cnn, CnnConfig};
 pub use cnn1d::{Cnn1d, Cnn1dConfig};
 pub use mlp::{Activation, Mlp, MlpConfig};
 pub use resnet::{ResNet, ResNetConfig};
+pub use towers::{Tower, TwoTower, TwoTowerConfig};
 pub use vit::{Vit, VitConfig};
 
 /// The hook a mixing point applies: features viewed as N×C×S in, mixed features out.
@@ -96,6 +98,8 @@ pub enum ModelConfig {
     Cnn1d(Cnn1dConfig),
     /// Small vision transformer.
     VitTiny(VitConfig),
+    /// Two encoders into one embedding space (cross-modal runs: geomix).
+    TwoTower(TwoTowerConfig),
 }
 
 impl Default for ModelConfig {
@@ -114,6 +118,7 @@ impl ModelConfig {
             ModelConfig::PreactResnet18(_) => "preact-resnet18",
             ModelConfig::Cnn1d(_) => "cnn1d",
             ModelConfig::VitTiny(_) => "vit-tiny",
+            ModelConfig::TwoTower(_) => "two-tower",
         }
     }
 
@@ -127,9 +132,10 @@ impl ModelConfig {
             "preact-resnet18" => ModelConfig::PreactResnet18(ResNetConfig::default()),
             "cnn1d" => ModelConfig::Cnn1d(Cnn1dConfig::default()),
             "vit-tiny" => ModelConfig::VitTiny(VitConfig::default()),
+            "two-tower" => ModelConfig::TwoTower(TwoTowerConfig::default()),
             other => {
                 return Err(Error::Incompatible(format!(
-                    "unknown model {other:?}; known: mlp, cnn, resnet18, preact-resnet18, cnn1d, vit-tiny"
+                    "unknown model {other:?}; known: mlp, cnn, resnet18, preact-resnet18, cnn1d, vit-tiny, two-tower"
                 )));
             }
         })
@@ -146,6 +152,7 @@ impl ModelConfig {
             ModelConfig::Resnet18(c) | ModelConfig::PreactResnet18(c) => c.validate(input),
             ModelConfig::Cnn1d(c) => c.validate(input),
             ModelConfig::VitTiny(c) => c.validate(input),
+            ModelConfig::TwoTower(c) => c.validate(input, outputs),
         }
     }
 
@@ -157,6 +164,8 @@ impl ModelConfig {
             ModelConfig::Resnet18(_) | ModelConfig::PreactResnet18(_) => 5,
             ModelConfig::Cnn1d(c) => 1 + c.channels.len(),
             ModelConfig::VitTiny(c) => 1 + c.depth,
+            // Cross-modal runs mix embeddings, not features inside a tower.
+            ModelConfig::TwoTower(_) => 1,
         }
     }
 
@@ -176,6 +185,7 @@ impl ModelConfig {
             ModelConfig::PreactResnet18(c) => Model::ResNet(c.init(input, outputs, true, device)),
             ModelConfig::Cnn1d(c) => Model::Cnn1d(c.init(input, outputs, device)),
             ModelConfig::VitTiny(c) => Model::Vit(c.init(input, outputs, device)),
+            ModelConfig::TwoTower(c) => Model::TwoTower(c.init(input, outputs, device)?),
         };
         Ok(model.map(&mut SeededInit::new(seed)))
     }
@@ -189,6 +199,7 @@ pub enum Model {
     ResNet(ResNet),
     Cnn1d(Cnn1d),
     Vit(Vit),
+    TwoTower(TwoTower),
 }
 
 impl Model {
@@ -199,6 +210,7 @@ impl Model {
             Model::ResNet(m) => (m.in_channels, m.in_h * m.in_w),
             Model::Cnn1d(m) => (m.in_channels, m.in_len),
             Model::Vit(m) => (m.in_channels, m.in_h * m.in_w),
+            Model::TwoTower(m) => m.input(),
         }
     }
 
@@ -221,6 +233,7 @@ impl Model {
             Model::ResNet(_) => 5,
             Model::Cnn1d(m) => 1 + m.blocks.len(),
             Model::Vit(m) => 1 + m.blocks.len(),
+            Model::TwoTower(_) => 1,
         }
     }
 
@@ -233,6 +246,10 @@ impl Model {
             Model::ResNet(m) => m.forward_hooked(x, hook),
             Model::Cnn1d(m) => m.forward_hooked(x, hook),
             Model::Vit(m) => m.forward_hooked(x, hook).map(|(l, _)| l),
+            Model::TwoTower(_) => Err(Error::Incompatible(
+                "a two-tower model embeds two datasets: it is trained by geomix, not run on one batch"
+                    .into(),
+            )),
         }
     }
 
@@ -390,6 +407,7 @@ mod tests {
             }
             ModelConfig::Cnn1d(_) => vec![SampleShape::d1(1, 8000).unwrap()],
             ModelConfig::VitTiny(_) => vec![SampleShape::d2(3, 32, 32).unwrap()],
+            ModelConfig::TwoTower(_) => vec![SampleShape::d1(1, 8000).unwrap()],
         }
     }
 

@@ -393,6 +393,72 @@ impl MixMethod for SupremixConfig {
     }
 }
 
+/// Geodesic multi-modal mixup (m²-mix, Oh et al., NeurIPS'23): a CLIP-style contrastive loss between two
+/// modalities' unit embeddings plus `mix_weight` × a term whose negatives are hard: for anchor i the off-diagonal
+/// candidates are slerps `sph_inter(a_j, b_j, λ)` of the other pairs on the hypersphere, λ ~ Beta(β, β) once per
+/// batch (the reference's `mmmix` branch with separate temperatures).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeomixConfig {
+    /// Beta concentration β of λ (default 0.5, the reference's `beta2` in scripts/m2mix.sh).
+    pub beta: f64,
+    /// Weight of the m²-mix term (default 0.05, the top of the reference's sweep); 0 trains plain CLIP.
+    pub mix_weight: f64,
+    /// Divide the weight by epoch + 1 (default true, the reference's `--schedule 1.0`).
+    pub decay: bool,
+    /// CLIP temperature τ (default 0.07, CLIP's initial value; the reference fine-tunes pretrained CLIP at
+    /// 0.01).
+    pub temperature: f64,
+    /// Temperature of the m²-mix term (default 0.07, the reference's `tau2`).
+    pub mix_temperature: f64,
+    /// Embedding width of both towers (default 64).
+    pub dim: usize,
+}
+
+impl Default for GeomixConfig {
+    fn default() -> Self {
+        Self {
+            beta: 0.5,
+            mix_weight: 0.05,
+            decay: true,
+            temperature: 0.07,
+            mix_temperature: 0.07,
+            dim: 64,
+        }
+    }
+}
+
+impl GeomixConfig {
+    /// The m²-mix weight at `epoch`.
+    pub fn weight_at(&self, epoch: usize) -> f64 {
+        if self.decay {
+            self.mix_weight / (epoch + 1) as f64
+        } else {
+            self.mix_weight
+        }
+    }
+}
+
+impl MixMethod for GeomixConfig {
+    const NAME: &'static str = "geomix";
+
+    fn validate(&self, _shape: &SampleShape) -> Result<()> {
+        check_alpha("beta", self.beta)?;
+        check_nonneg("mix_weight", self.mix_weight)?;
+        check_pos("temperature", self.temperature)?;
+        check_pos("mix_temperature", self.mix_temperature)?;
+        check_dim(self.dim)
+    }
+
+    fn draw<R: Rng + ?Sized>(&self, _ctx: &DrawCtx<'_>, rng: &mut R) -> Result<Draw> {
+        let lam = sample_beta(self.beta, self.beta, rng)? as f32;
+        Ok(Draw {
+            weight: SampleWeight::Blend { lam },
+            lam_label: lam,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 pub use cutmix::CutmixConfig;
 pub use embedding::{
-    EmbeddingTask, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix, SupremixConfig,
+    EmbeddingTask, GeomixConfig, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix,
+    SupremixConfig,
 };
 pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
@@ -99,11 +100,14 @@ pub enum Method {
     /// SupReMix: contrastive regression with mixed hard positives and negatives, then a linear head
     /// (training only).
     Supremix,
+    /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
+    /// (training only).
+    Geomix,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 16] = [
+    pub const ALL: [Method; 17] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -120,6 +124,7 @@ impl Method {
         Method::Metrix,
         Method::Mimix,
         Method::Supremix,
+        Method::Geomix,
     ];
 
     /// The kebab-case name.
@@ -141,6 +146,7 @@ impl Method {
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
+            Method::Geomix => GeomixConfig::NAME,
         }
     }
 
@@ -163,6 +169,7 @@ impl Method {
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
+            Method::Geomix => MethodConfig::Geomix(Default::default()),
         }
     }
 
@@ -178,6 +185,7 @@ impl Method {
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
+                | Method::Geomix
         )
     }
 }
@@ -221,6 +229,7 @@ pub enum MethodConfig {
     Metrix(MetrixConfig),
     Mimix(MimixConfig),
     Supremix(SupremixConfig),
+    Geomix(GeomixConfig),
 }
 
 impl MethodConfig {
@@ -243,6 +252,7 @@ impl MethodConfig {
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
+            MethodConfig::Geomix(_) => Method::Geomix,
         }
     }
 
@@ -265,6 +275,7 @@ impl MethodConfig {
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
+            MethodConfig::Geomix(c) => c.validate(shape),
         }
     }
 
@@ -290,6 +301,7 @@ impl MethodConfig {
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
+            MethodConfig::Geomix(c) => c.draw(ctx, rng),
         }
     }
 
