@@ -5,7 +5,7 @@ use crate::fsio::write_atomic;
 use crate::report_cmd;
 use crate::run::{Bars, RunStatus, execute};
 use crate::suite::{Shard, Suite};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use mixlab_data::DataDir;
@@ -54,7 +54,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let suite = Suite::load(&args.suite)?;
     let all = suite.cells(args.seeds)?;
     let total_suite = all.len();
-    let cells = match args.shard {
+    let mut cells = match args.shard {
         Some(s) => s.select(all),
         None => all,
     };
@@ -62,6 +62,20 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
+    // A distilled cell reads its teacher cell's final checkpoint. The path is absolute so that the recorded
+    // config replays from any working directory (on this machine; a moved run folder is a different config).
+    if cells.iter().any(|c| c.teacher.is_some()) {
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create output folder {}", out.display()))?;
+        let abs = out
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", out.display()))?;
+        for c in &mut cells {
+            if let (Some(tid), Some(kd)) = (&c.teacher, &mut c.config.train.kd) {
+                kd.teacher = abs.join("cells").join(tid).join("checkpoint");
+            }
+        }
+    }
     let dir = DataDir::resolve(args.data_dir.as_deref());
     // Validate every cell's config before any training starts, so a typo fails fast.
     for c in &cells {
@@ -106,6 +120,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             &cell_dir.join("cell.json"),
             serde_json::to_string_pretty(&meta)?.as_bytes(),
         )?;
+        if let Some(tid) = &c.teacher
+            && !out.join("cells").join(tid).join("result.json").exists()
+        {
+            bail!(
+                "cell {}: its teacher cell {tid} has not finished (it runs earlier in the suite; with --shard, \
+                 run the teacher's shard first)",
+                c.id
+            );
+        }
         let mut bars = Bars::new(&c.id, args.quiet, Some(&multi));
         let status = execute(&c.config, &dir, &cell_dir, true, Some(&mut bars), None);
         bars.finish();

@@ -8,12 +8,12 @@ use crate::run::RunConfig;
 use crate::train_cmd::{DeviceName, OptimName, ScheduleName, merge_params};
 use anyhow::{Context, Result, bail};
 use mixlab_burn::models::ModelConfig;
-use mixlab_burn::trainer::{Augment, TrainConfig};
+use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
 use mixlab_core::methods::{Method, MethodConfig};
 use mixlab_core::mixer::{Granularity, MixerConfig, Pairing};
 use mixlab_data::DatasetId;
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Suites shipped with mixlab (compiled in, so `--suite quick` works from any folder).
 pub const BUILTIN: [(&str, &str); 4] = [
@@ -128,6 +128,9 @@ pub struct Cell {
     pub experiment: String,
     pub label: String,
     pub config: RunConfig,
+    /// Knowledge distillation: the id of the cell whose final checkpoint teaches this one (an earlier cell of
+    /// the same seed); the bench points `config.train.kd.teacher` at it.
+    pub teacher: Option<String>,
 }
 
 impl Suite {
@@ -173,13 +176,32 @@ impl Suite {
                 .clone()
                 .unwrap_or_else(|| format!("{}-{}", e.dataset, e.model));
             for m in &e.methods {
-                let (label, mixer, mix_at) = e
+                let MethodSpec {
+                    label,
+                    mixer,
+                    mix_at,
+                    teacher,
+                } = e
                     .method(m)
                     .with_context(|| format!("experiment {exp_name}"))?;
                 let exp_seeds = seeds.or(e.seeds).unwrap_or(self.seeds);
                 check(exp_seeds, &format!("experiment {exp_name}: seeds"))?;
                 for seed in 0..exp_seeds {
-                    let config = e.run_config(mixer.clone(), mix_at.clone(), seed)?;
+                    let mut config = e.run_config(mixer.clone(), mix_at.clone(), seed)?;
+                    let teacher_id = match &teacher {
+                        Some((texp, tlabel, kd)) => {
+                            let tid = format!("{texp}-{tlabel}-s{seed}");
+                            if !ids.contains(&tid) {
+                                bail!(
+                                    "experiment {exp_name}: teacher {texp}/{tlabel} has no cell {tid} earlier in the suite \
+                                     (a teacher is an earlier experiment's method label with at least as many seeds)"
+                                );
+                            }
+                            config.train.kd = Some(kd.clone());
+                            Some(tid)
+                        }
+                        None => None,
+                    };
                     let id = format!("{exp_name}-{label}-s{seed}");
                     if !ids.insert(id.clone()) {
                         bail!("two cells share the id {id}: give the experiments distinct names");
@@ -190,12 +212,22 @@ impl Suite {
                         experiment: exp_name.clone(),
                         label: label.clone(),
                         config,
+                        teacher: teacher_id,
                     });
                 }
             }
         }
         Ok(cells)
     }
+}
+
+/// One method entry, resolved.
+struct MethodSpec {
+    label: String,
+    mixer: MixerConfig,
+    mix_at: Option<Vec<usize>>,
+    /// Teacher experiment, its method label, and the distillation settings (path filled in per cell).
+    teacher: Option<(String, String, KdConfig)>,
 }
 
 impl Experiment {
@@ -220,14 +252,15 @@ impl Experiment {
         m
     }
 
-    /// Label, mixer and mixing points of one method entry.
-    fn method(&self, entry: &MethodEntry) -> Result<(String, MixerConfig, Option<Vec<usize>>)> {
+    /// Label, mixer, mixing points and distillation teacher of one method entry.
+    fn method(&self, entry: &MethodEntry) -> Result<MethodSpec> {
         match entry {
-            MethodEntry::Name(m) => Ok((
-                m.name().to_string(),
-                self.mixer_for(m.default_config()),
-                None,
-            )),
+            MethodEntry::Name(m) => Ok(MethodSpec {
+                label: m.name().to_string(),
+                mixer: self.mixer_for(m.default_config()),
+                mix_at: None,
+                teacher: None,
+            }),
             MethodEntry::Table(t) => {
                 let mut t = t.clone();
                 let method: Method = t
@@ -250,10 +283,44 @@ impl Experiment {
                     })?),
                     None => None,
                 };
+                let teacher = match t.remove("teacher") {
+                    Some(v) => {
+                        let r = v
+                            .as_str()
+                            .context("`teacher` must be a string \"experiment/label\"")?;
+                        let (experiment, label) = r.split_once('/').with_context(|| {
+                            format!("`teacher` {r:?} must look like \"experiment/label\"")
+                        })?;
+                        let mut kd = KdConfig::new(PathBuf::new());
+                        for (key, slot) in [
+                            ("kd_temperature", &mut kd.temperature),
+                            ("kd_weight", &mut kd.weight),
+                        ] {
+                            if let Some(v) = t.remove(key) {
+                                *slot = v
+                                    .as_float()
+                                    .or_else(|| v.as_integer().map(|i| i as f64))
+                                    .with_context(|| format!("`{key}` must be a number"))?;
+                            }
+                        }
+                        Some((experiment.to_string(), label.to_string(), kd))
+                    }
+                    None => None,
+                };
+                for key in ["kd_temperature", "kd_weight"] {
+                    if t.contains_key(key) {
+                        bail!("`{key}` needs `teacher = \"experiment/label\"`");
+                    }
+                }
                 let params: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 let config: MethodConfig =
                     merge_params(&method.default_config(), &params, "method parameter")?;
-                Ok((label, self.mixer_for(config), mix_at))
+                Ok(MethodSpec {
+                    label,
+                    mixer: self.mixer_for(config),
+                    mix_at,
+                    teacher,
+                })
             }
         }
     }
@@ -276,7 +343,7 @@ impl Experiment {
         )?;
         let optimizer = self.optimizer.config();
         let schedule = self.schedule.config(self.epochs);
-        Ok(RunConfig {
+        RunConfig {
             dataset: self.dataset,
             limit: self.limit,
             data_seed: 0,
@@ -303,7 +370,7 @@ impl Experiment {
             },
             paired: self.paired,
         }
-        .resolve_pairing()?)
+        .resolve_pairing()
     }
 }
 

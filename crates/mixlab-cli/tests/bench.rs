@@ -119,3 +119,77 @@ fn killed_bench_runs_only_the_missing_cells() {
         read_text(&u.join("results.csv"))
     );
 }
+
+#[test]
+fn distillation_cells_learn_from_their_teacher_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("kd");
+    let text = bench("bench_kd.toml", &out, &[]);
+    assert!(text.contains("6 cells (6 run"), "{text}");
+    for seed in 0..2 {
+        let cell = out.join("cells").join(format!("student-kd-mixup-s{seed}"));
+        let cfg = read_text(&cell.join("config.toml"));
+        let teacher = out
+            .canonicalize()
+            .unwrap()
+            .join("cells")
+            .join(format!("teacher-none-s{seed}"))
+            .join("checkpoint");
+        assert!(
+            cfg.contains(&format!("teacher = {:?}", teacher.to_string_lossy()))
+                && cfg.contains("temperature = 2.0"),
+            "{cfg}"
+        );
+        assert!(cell.join("result.json").exists());
+    }
+    // The distilled cell replays from its recorded config alone.
+    let again = tmp.path().join("again");
+    let cell = out.join("cells").join("student-kd-mixup-s1");
+    ok(&[
+        "train",
+        "--config",
+        s(&cell.join("config.toml")),
+        "--quiet",
+        "--out",
+        s(&again),
+    ]);
+    assert_eq!(
+        read_json(&again.join("result.json"))["test"],
+        read_json(&cell.join("result.json"))["test"]
+    );
+    // A shard that holds only a student whose teacher has not run stops with the reason.
+    let lone = tmp.path().join("lone");
+    let e = crate::common::fails(&[
+        "bench",
+        "--suite",
+        s(&fixture("bench_kd.toml")),
+        "--out",
+        s(&lone),
+        "--shard",
+        "6/6",
+        "--quiet",
+    ]);
+    assert!(
+        e.contains("teacher cell teacher-none-s1 has not finished"),
+        "{e}"
+    );
+    // A teacher that names no earlier cell is refused before anything runs.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        read_text(&fixture("bench_kd.toml")).replace("teacher/none", "teacher/mixup"),
+    )
+    .unwrap();
+    let e = crate::common::fails(&[
+        "bench",
+        "--suite",
+        s(&bad),
+        "--out",
+        s(&tmp.path().join("b")),
+        "--quiet",
+    ]);
+    assert!(
+        e.contains("no cell teacher-mixup-s0 earlier in the suite"),
+        "{e}"
+    );
+}
