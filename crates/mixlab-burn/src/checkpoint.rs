@@ -411,6 +411,14 @@ pub fn load_teacher(
             ),
         ));
     }
+    if crate::embed::trains_embedding(&sf.config)
+        || matches!(sf.config.model, crate::models::ModelConfig::TwoTower(_))
+    {
+        return Err(Error::ckpt(
+            dir,
+            "the teacher trained an embedding, not class outputs",
+        ));
+    }
     sf.config
         .model
         .validate(shape, outputs)
@@ -482,6 +490,41 @@ pub(crate) fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn curve_records_round_trip_with_recall_and_read_the_older_layout() {
+        let ev = |recall: Option<Vec<f64>>| EvalMetrics {
+            loss: 0.25,
+            acc: Some(0.75),
+            ece15: None,
+            rmse: None,
+            mae: None,
+            mape_pct: None,
+            recall,
+        };
+        let r = EpochRecord {
+            epoch: 3,
+            train_loss: 0.1 + 0.2,
+            lr_last: 1e-3,
+            val: ev(Some(vec![0.5, 0.625, 0.75, 1.0 / 3.0])),
+            test: ev(None),
+            train_samples_per_s: 12.5,
+            wall_s: 0.7,
+        };
+        let bits = record_bits(&r);
+        assert_eq!(bits.len(), 4 + 2 * EVAL_FLOATS);
+        assert_eq!(record_from_bits(3, &bits), Some(r.clone()));
+        // A checkpoint from before Recall@K: six floats per evaluation, no recall.
+        let old: Vec<Option<u64>> = bits[..4]
+            .iter()
+            .chain(&bits[4..4 + EVAL_FLOATS_V1])
+            .chain(&bits[4 + EVAL_FLOATS..4 + EVAL_FLOATS + EVAL_FLOATS_V1])
+            .copied()
+            .collect();
+        let back = record_from_bits(3, &old).unwrap();
+        assert_eq!((back.val.recall, back.val.acc), (None, Some(0.75)));
+        assert_eq!(record_from_bits(3, &bits[..20]), None);
+    }
     use crate::trainer::tests::{small_cfg, toy_splits};
     use crate::trainer::{NoProgress, Outcome, RunOptions, train};
 

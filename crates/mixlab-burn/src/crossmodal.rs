@@ -149,6 +149,7 @@ pub fn train_pair(
             "geomix trains embeddings: knowledge distillation needs class outputs".into(),
         ));
     }
+    crate::embed::check_unused_settings(cfg, "geomix")?;
     let shape = a.train.shape;
     cfg.validate(&shape, g.dim)?;
     let (la, classes) = labels_of(&a.train, "run's dataset")?;
@@ -168,6 +169,15 @@ pub fn train_pair(
         ("validation", (&a.val, &b.val)),
         ("test", (&a.test, &b.test)),
     ] {
+        let (qa, _) = labels_of(d.0, "run's dataset")?;
+        let (qb, _) = labels_of(d.1, "paired dataset")?;
+        let mut in_b = vec![false; classes];
+        qb.iter().for_each(|&l| in_b[l] = true);
+        if !qa.iter().any(|&l| in_b[l]) {
+            return Err(Error::Incompatible(format!(
+                "the {what} splits share no class: nothing to retrieve or align"
+            )));
+        }
         if d.0.n <= RECALL_KS[RECALL_KS.len() - 1] || d.1.n <= RECALL_KS[RECALL_KS.len() - 1] {
             return Err(Error::Incompatible(format!(
                 "the {what} splits have {} and {} samples; Recall@8 needs at least 9 in each",
@@ -223,6 +233,10 @@ pub fn train_pair(
             lr = cfg
                 .schedule
                 .lr_at(cfg.lr, epoch * steps + step, total, warmup, steps);
+            // A one-pair batch has no negative to contrast with (a size-1 tail): no step.
+            if idx.len() < 2 {
+                continue;
+            }
             let mut pair_rng = stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64);
             let partners: Vec<usize> = idx
                 .iter()
@@ -236,8 +250,7 @@ pub fn train_pair(
             let eb = l2_normalise(t.forward_b(rows(&b.train, &partners))?);
             let mut loss = clip_loss(ea.clone(), eb.clone(), g.temperature);
             let w = g.weight_at(epoch);
-            // One row has no off-diagonal negative to harden.
-            if w > 0.0 && idx.len() > 1 {
+            if w > 0.0 {
                 let mut mix_rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
                 let ctx = DrawCtx {
                     shape: &shape,
@@ -281,7 +294,7 @@ pub fn train_pair(
             Evaluation::new(&eval, (&a.test, &b.test), cfg.eval_batch_size, &plain)?.metrics();
         let record = EpochRecord {
             epoch,
-            train_loss: loss_sum / n as f64,
+            train_loss: loss_sum / seen.max(1) as f64,
             lr_last: lr,
             val,
             test,
@@ -560,6 +573,10 @@ mod tests {
         opts.stop_after_epochs = None;
         let r3 = finished(train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap());
         assert_eq!(r3.final_metrics, r1.final_metrics);
+        assert_eq!(
+            crate::embed::tests::curve(&r3),
+            crate::embed::tests::curve(&r1)
+        );
         // Plain CLIP differs (the mixed term is really in the loss).
         let clip = finished(
             train_pair(

@@ -111,6 +111,26 @@ struct Setup {
     test: TrainData,
 }
 
+/// Refuses run settings an embedding loop does not apply, so that a recorded config never claims them.
+pub(crate) fn check_unused_settings(cfg: &TrainConfig, name: &str) -> Result<()> {
+    let m = &cfg.mixer;
+    let unused = [
+        (
+            cfg.augment != crate::trainer::Augment::None,
+            "crop-flip augmentation",
+        ),
+        (m.prob != 1.0, "a mixing probability below 1"),
+        (m.label_smoothing != 0.0, "label smoothing"),
+        (m.off_epoch.is_some(), "a mixing-off epoch"),
+    ];
+    match unused.iter().find(|(set, _)| *set) {
+        Some((_, what)) => Err(Error::Incompatible(format!(
+            "{name} does not use {what}: drop it from the config"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn setup(cfg: &TrainConfig, data: &Splits) -> Result<Setup> {
     let Some(method) = cfg.representation().filter(|_| trains_embedding(cfg)) else {
         return Err(Error::Incompatible(
@@ -118,6 +138,7 @@ fn setup(cfg: &TrainConfig, data: &Splits) -> Result<Setup> {
         ));
     };
     let name = method.method().name();
+    check_unused_settings(cfg, name)?;
     if cfg.kd.is_some() {
         return Err(Error::Incompatible(format!(
             "{name} trains an embedding: knowledge distillation needs class outputs"
@@ -166,24 +187,36 @@ fn setup(cfg: &TrainConfig, data: &Splits) -> Result<Setup> {
             cfg.model.name()
         )));
     }
-    let train = subset(&data.train, |l| l < k)?;
-    let val = subset(&data.val, |l| l >= k)?;
-    let test = subset(&data.test, |l| l >= k)?;
-    for (what, s) in [("validation", &val), ("test", &test)] {
-        if s.n <= RECALL_KS[RECALL_KS.len() - 1] {
+    // Counted before the subsets are built, so that an empty side gets this message, not a generic one.
+    let count = |d: &TrainData, keep: &dyn Fn(usize) -> bool| -> Result<(usize, usize)> {
+        let (labels, classes) = class_labels(d, "data")?;
+        let mut seen = vec![false; classes];
+        let mut n = 0;
+        for &l in labels.iter().filter(|&&l| keep(l)) {
+            seen[l] = true;
+            n += 1;
+        }
+        Ok((n, seen.iter().filter(|&&s| s).count()))
+    };
+    let (n_train, _) = count(&data.train, &|l| l < k)?;
+    if n_train < 2 {
+        return Err(Error::Incompatible(format!(
+            "{name}: the training split has {n_train} samples of the classes 0..{k}"
+        )));
+    }
+    for (what, d) in [("validation", &data.val), ("test", &data.test)] {
+        let (n, present) = count(d, &|l| l >= k)?;
+        if n <= RECALL_KS[RECALL_KS.len() - 1] || present < 2 {
             return Err(Error::Incompatible(format!(
-                "the {what} split has {} samples of the held-out classes {k}..{classes}; Recall@8 needs at least 9",
-                s.n
+                "the {what} split has {n} samples in {present} of the held-out classes {k}..{classes}; \
+                 Recall@8 needs at least 9, from at least 2 classes (use a larger --limit)"
             )));
         }
     }
+    let train = subset(&data.train, |l| l < k)?;
+    let val = subset(&data.val, |l| l >= k)?;
+    let test = subset(&data.test, |l| l >= k)?;
     let (labels, _) = class_labels(&train, "training")?;
-    if train.n < 2 {
-        return Err(Error::Incompatible(format!(
-            "{name}: the training split has {} samples of the classes 0..{k}",
-            train.n
-        )));
-    }
     let mut by_class = vec![Vec::new(); k];
     labels
         .iter()
@@ -260,6 +293,10 @@ pub(crate) fn train(
             lr = cfg
                 .schedule
                 .lr_at(cfg.lr, epoch * steps + step, total, warmup, steps);
+            // A pair loss has nothing to compare in a one-sample batch (a size-1 tail): no step.
+            if idx.len() < 2 {
+                continue;
+            }
             let ctx = StepCtx {
                 cfg,
                 method,
@@ -307,7 +344,7 @@ pub(crate) fn train(
         }
         let record = EpochRecord {
             epoch,
-            train_loss: loss_sum / n as f64,
+            train_loss: loss_sum / seen.max(1) as f64,
             lr_last: lr,
             val,
             test,
@@ -455,12 +492,13 @@ fn evaluate(
 
 /// Rows scaled to unit length (a zero row stays zero).
 pub fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
+    // Clamped before the square root: sqrt's gradient at 0 is infinite, and 0·∞ would give NaN for a zero row.
     let norm = x
         .clone()
         .powf_scalar(2.0)
         .sum_dim(1)
-        .sqrt()
-        .clamp_min(1e-12);
+        .clamp_min(1e-24)
+        .sqrt();
     x / norm
 }
 
@@ -532,8 +570,12 @@ impl StepCtx<'_> {
     }
 
     /// Metrix: the clean pair loss plus `mix_weight` × the mixed loss over one mix per anchor — a random
-    /// positive of the anchor mixed with the anchor's hardest negative in the batch (the reference's
-    /// `top_k = 1`), λ ~ Beta(α, α) per mix, at the configured level.
+    /// positive of the anchor mixed with the anchor's hardest negative in the batch, λ ~ Beta(α, α) per mix, at
+    /// the configured level. The reference uses this hardest-negative (`top_k = 1`) rule at the input level only
+    /// and mixes the positive with every negative at the feature and embedding levels; one mix per anchor at every
+    /// level keeps the feature level's extra forward pass at one batch. Its second branch (anchor mixed with a
+    /// negative, for anchors without an in-batch positive) has no pairs when every class has two or more samples
+    /// in the batch, as here, and is not implemented.
     fn metrix(
         &self,
         m: &MetrixConfig,
@@ -709,7 +751,7 @@ impl StepCtx<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::trainer::tests::{small_cfg, toy_images, toy_splits};
     use crate::trainer::{NoProgress, train as train_any};
@@ -729,6 +771,22 @@ mod tests {
             Outcome::Finished(r) => *r,
             Outcome::Stopped { .. } => panic!("stopped"),
         }
+    }
+
+    /// The learning curve without its wall-clock fields (the checkpoint must carry everything else exactly).
+    pub(crate) fn curve(r: &TrainResult) -> Vec<(usize, f64, f64, EvalMetrics, EvalMetrics)> {
+        r.curve
+            .iter()
+            .map(|e| {
+                (
+                    e.epoch,
+                    e.train_loss,
+                    e.lr_last,
+                    e.val.clone(),
+                    e.test.clone(),
+                )
+            })
+            .collect()
     }
 
     fn metrix(loss: MetricLoss, level: MixLevel) -> MethodConfig {
@@ -868,6 +926,7 @@ mod tests {
         let resumed = finished(train_any(&cfg, &data, &opts, &mut NoProgress).unwrap());
         assert_eq!(resumed.epochs_this_process, 2);
         assert_eq!(resumed.final_metrics, whole.final_metrics);
+        assert_eq!(curve(&resumed), curve(&whole));
     }
 
     #[test]
@@ -952,10 +1011,41 @@ mod tests {
         opts.stop_after_epochs = None;
         let r = finished(train_any(&cfg, &data, &opts, &mut NoProgress).unwrap());
         assert_eq!(r.final_metrics, a.final_metrics);
+        assert_eq!(curve(&r), curve(&a));
         // A classification set is refused before training.
         let e = train_any(&cfg, &toy_splits(), &RunOptions::default(), &mut NoProgress)
             .unwrap_err()
             .to_string();
         assert!(e.contains("supremix is a regression method"), "{e}");
+    }
+
+    #[test]
+    fn a_one_sample_tail_batch_is_skipped_not_stepped() {
+        let data = toy_splits();
+        let (labels, _) = class_labels(&data.train, "t").unwrap();
+        let n = labels.iter().filter(|&&l| l < 2).count();
+        // Batches of n − 1 leave a tail of exactly one sample every epoch.
+        let cfg = cfg_with(MethodConfig::Mimix(MimixConfig {
+            dim: 8,
+            curriculum: false,
+            ..Default::default()
+        }))
+        .with_batch_size(n - 1);
+        let r = finished(train_any(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        assert!(
+            r.curve
+                .iter()
+                .all(|e| e.train_loss.is_finite() && e.train_loss > 0.0)
+        );
+        // Settings the embedding loop does not apply are refused rather than recorded.
+        let e = train_any(
+            &cfg.clone().with_augment(crate::trainer::Augment::CropFlip),
+            &data,
+            &RunOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("crop-flip"), "{e}");
     }
 }

@@ -59,7 +59,8 @@ fn index1(v: &[usize], dev: &Device) -> Tensor<1, Int> {
 
 /// Rows scaled to unit length (norm floored at 1e-12, as `F.normalize`).
 fn normalize_rows(x: Tensor<2>) -> Tensor<2> {
-    let norm = x.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
+    // Clamped before the square root, so a zero row gets a zero (not NaN) gradient.
+    let norm = x.clone().square().sum_dim(1).clamp_min(1e-24).sqrt();
     x / norm
 }
 

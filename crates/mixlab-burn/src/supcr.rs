@@ -9,12 +9,13 @@ const MASKED: f64 = -1e30;
 
 /// Rows scaled to unit length.
 fn unit(x: Tensor<2>) -> Tensor<2> {
+    // Clamped before the square root: sqrt's gradient at 0 is infinite, and 0·∞ would give NaN for a zero row.
     let n = x
         .clone()
         .powf_scalar(2.0)
         .sum_dim(1)
-        .sqrt()
-        .clamp_min(1e-12);
+        .clamp_min(1e-24)
+        .sqrt();
     x / n
 }
 

@@ -223,7 +223,7 @@ impl TrainArgs {
     /// The fully resolved run config.
     pub fn run_config(&self) -> Result<RunConfig> {
         if let Some(path) = &self.config {
-            return RunConfig::read(path);
+            return RunConfig::read(path)?.resolve_pairing();
         }
         let dataset = self.dataset.context("--dataset is required")?;
         let model = merge_params(&self.model.config()?, &self.model_params, "--model-param")?;
