@@ -83,7 +83,9 @@ pub struct Experiment {
     pub pairing: Option<Pairing>,
     #[serde(default)]
     pub smoothing: Option<f32>,
-    /// Methods compared: a name (`"mixup"`) or a table `{ label, method, mix_at, <hyper-parameters> }`.
+    /// Methods compared: a name (`"mixup"`) or a table `{ label, method, mix_at, <hyper-parameters> }`; a table may
+    /// add `teacher = "experiment/label"` (with `kd_temperature`, `kd_weight`) to distil from that earlier cell of
+    /// the same seed.
     pub methods: Vec<MethodEntry>,
     /// Cross-modal experiments (geomix): the second dataset, embedded by the two-tower model's `b` tower.
     #[serde(default)]
