@@ -7,22 +7,19 @@
 //!
 //! The loop, random streams and checkpoints are the classifier's (see [`crate::trainer`]).
 
-use crate::checkpoint::{self, CheckpointState};
 use crate::embed::{RECALL_KS, l2_normalise};
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig, TwoTower};
 use crate::trainer::{
-    EpochRecord, EvalMetrics, FinalMetrics, Outcome, Progress, RunOptions, RunState, Splits,
-    StepInfo, Targets, TrainConfig, TrainData, TrainResult, batch_tensor, split_batches, to_f32,
+    EvalMetrics, FinalMetrics, Outcome, Progress, RunOptions, Splits, Targets, TrainConfig,
+    TrainData, batch_tensor, drive, optimise, split_batches, start_state, to_f32,
 };
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use mixlab_core::methods::{DrawCtx, MethodConfig};
 use mixlab_core::retrieval;
 use mixlab_core::rng::{Purpose, stream};
 use rand::Rng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -190,27 +187,7 @@ pub fn train_pair(
     let plain = cfg.device.device()?;
     let dev = plain.clone().autodiff();
     dev.seed(cfg.seed);
-    let fresh = || -> Result<RunState> {
-        Ok(RunState {
-            model: cfg.model.init(&shape, g.dim, cfg.seed, &dev)?,
-            optim: cfg.optimizer.build(cfg.weight_decay),
-            best: None,
-            curve: Vec::new(),
-        })
-    };
-    let mut st = match (&opts.checkpoint_dir, opts.resume) {
-        (Some(dir), true) => match checkpoint::load(dir, cfg, &shape, g.dim, &dev)? {
-            Some(CheckpointState { state, .. }) => state,
-            None => fresh()?,
-        },
-        _ => fresh()?,
-    };
-    let n = a.train.n;
-    let steps = n.div_ceil(cfg.batch_size);
-    let total = steps * cfg.epochs;
-    let warmup = steps * cfg.warmup_epochs;
-    let start = st.curve.len();
-    let (mut trained, mut train_samples, mut train_time) = (0usize, 0usize, 0f64);
+    let mut st = start_state(cfg, &shape, g.dim, opts, &dev)?;
     let rows = |d: &TrainData, idx: &[usize]| -> Tensor<3> {
         let len = d.shape.sample_len();
         let mut x = Vec::with_capacity(idx.len() * len);
@@ -218,24 +195,17 @@ pub fn train_pair(
             .for_each(|&i| x.extend_from_slice(&d.x[i * len..(i + 1) * len]));
         batch_tensor(x, &d.shape, &dev)
     };
-    for epoch in start..cfg.epochs {
-        if opts.stop_after_epochs.is_some_and(|s| epoch >= s) {
-            return Ok(Outcome::Stopped { epochs_done: epoch });
-        }
-        let te = Instant::now();
-        progress.epoch_start(epoch, cfg.epochs, steps);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut stream(cfg.seed, Purpose::Shuffle, epoch as u64, 0));
-        let (mut loss_sum, mut seen, mut lr) = (0f64, 0usize, cfg.lr);
-        let mut model = st.model;
-        for step in 0..steps {
-            let idx = &order[step * cfg.batch_size..((step + 1) * cfg.batch_size).min(n)];
-            lr = cfg
-                .schedule
-                .lr_at(cfg.lr, epoch * steps + step, total, warmup, steps);
+    let driven = drive(
+        cfg,
+        a.train.n,
+        &mut st,
+        opts,
+        progress,
+        false,
+        |model, optim, idx, epoch, step, lr| {
             // A one-pair batch has no negative to contrast with (a size-1 tail): no step.
             if idx.len() < 2 {
-                continue;
+                return Ok(None);
             }
             let mut pair_rng = stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64);
             let partners: Vec<usize> = idx
@@ -245,7 +215,7 @@ pub fn train_pair(
                     p[pair_rng.random_range(0..p.len())]
                 })
                 .collect();
-            let t = towers(&model)?;
+            let t = towers(model)?;
             let ea = l2_normalise(t.forward_a(rows(&a.train, idx))?);
             let eb = l2_normalise(t.forward_b(rows(&b.train, &partners))?);
             let mut loss = clip_loss(ea.clone(), eb.clone(), g.temperature);
@@ -263,63 +233,30 @@ pub fn train_pair(
                 );
                 loss = loss + m2mix_loss(ea, eb, lam, g.mix_temperature).mul_scalar(w);
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let loss_v: f32 = loss.into_scalar();
-            if !loss_v.is_finite() {
-                return Err(Error::Incompatible(format!(
-                    "training diverged: loss is {loss_v} at epoch {epoch} step {step} (lower the learning rate)"
-                )));
-            }
-            model = st.optim.step(lr, model.clone(), grads);
-            loss_sum += f64::from(loss_v) * idx.len() as f64;
-            seen += idx.len();
-            progress.step(&StepInfo {
-                epoch,
-                epochs: cfg.epochs,
-                step,
-                steps,
-                loss: f64::from(loss_v),
-                acc: None,
-                lr,
-                samples_per_s: seen as f64 / te.elapsed().as_secs_f64().max(1e-9),
-            });
-        }
-        st.model = model;
-        let train_s = te.elapsed().as_secs_f64();
-        train_samples += n;
-        train_time += train_s;
-        let eval = st.model.valid();
-        let val = Evaluation::new(&eval, (&a.val, &b.val), cfg.eval_batch_size, &plain)?.metrics();
-        let test =
-            Evaluation::new(&eval, (&a.test, &b.test), cfg.eval_batch_size, &plain)?.metrics();
-        let record = EpochRecord {
-            epoch,
-            train_loss: loss_sum / seen.max(1) as f64,
-            lr_last: lr,
-            val,
-            test,
-            train_samples_per_s: n as f64 / train_s.max(1e-9),
-            wall_s: te.elapsed().as_secs_f64(),
-        };
-        progress.epoch_end(&record);
-        st.curve.push(record);
-        trained += 1;
-        if let Some(dir) = &opts.checkpoint_dir {
-            checkpoint::save(dir, cfg, &st)?;
-        }
-    }
+            optimise(model, optim, loss, lr, epoch, step).map(Some)
+        },
+        |model| {
+            let val =
+                Evaluation::new(model, (&a.val, &b.val), cfg.eval_batch_size, &plain)?.metrics();
+            let test =
+                Evaluation::new(model, (&a.test, &b.test), cfg.eval_batch_size, &plain)?.metrics();
+            Ok((val, test))
+        },
+    )?;
+    let Some(driven) = driven else {
+        return Ok(Outcome::Stopped {
+            epochs_done: st.curve.len(),
+        });
+    };
     let eval = st.model.valid();
     let e = Evaluation::new(&eval, (&a.test, &b.test), cfg.eval_batch_size, &plain)?;
     let final_metrics = FinalMetrics::CrossModal(e.summary(g.dim)?);
-    Ok(Outcome::Finished(Box::new(TrainResult {
-        config: cfg.clone(),
-        curve: st.curve,
+    Ok(Outcome::Finished(Box::new(driven.result(
+        cfg,
+        st,
         final_metrics,
-        params: st.model.num_params(),
-        wall_s: t0.elapsed().as_secs_f64(),
-        train_samples_per_s: train_samples as f64 / train_time.max(1e-9),
-        epochs_this_process: trained,
-    })))
+        t0,
+    ))))
 }
 
 /// Both modalities' unit embeddings of one pair of splits, with their recalls.
@@ -404,6 +341,7 @@ impl Evaluation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trainer::TrainResult;
     use mixlab_core::methods::GeomixConfig;
     use serde::Deserialize as De;
 

@@ -9,16 +9,13 @@
 //! The loop, its random streams and its checkpoints are the classifier's (see [`crate::trainer`]); only the step
 //! and the evaluation differ.
 
-use crate::checkpoint::{self, CheckpointState};
 use crate::error::{Error, Result};
 use crate::metric_loss::{self, MsParams};
 use crate::models::Model;
 use crate::trainer::{
-    EpochRecord, EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal, RunOptions, RunState,
-    Splits, StepInfo, Targets, TrainConfig, TrainData, TrainResult, batch_tensor, split_batches,
-    to_f32,
+    EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal, RunOptions, RunState, Splits, Targets,
+    TrainConfig, TrainData, batch_tensor, drive, optimise, split_batches, start_state, to_f32,
 };
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use mixlab_core::calib;
 use mixlab_core::methods::{
@@ -257,45 +254,18 @@ pub(crate) fn train(
     let plain = cfg.device.device()?;
     let dev = plain.clone().autodiff();
     dev.seed(cfg.seed);
-    let fresh = || -> Result<RunState> {
-        Ok(RunState {
-            model: cfg.model.init(&shape, su.dim, cfg.seed, &dev)?,
-            optim: cfg.optimizer.build(cfg.weight_decay),
-            best: None,
-            curve: Vec::new(),
-        })
-    };
-    let mut st = match (&opts.checkpoint_dir, opts.resume) {
-        (Some(dir), true) => match checkpoint::load(dir, cfg, &shape, su.dim, &dev)? {
-            Some(CheckpointState { state, .. }) => state,
-            None => fresh()?,
-        },
-        _ => fresh()?,
-    };
-    let n = train_set.n;
-    let steps = n.div_ceil(cfg.batch_size);
-    let total = steps * cfg.epochs;
-    let warmup = steps * cfg.warmup_epochs;
-    let start = st.curve.len();
-    let (mut trained, mut train_samples, mut train_time) = (0usize, 0usize, 0f64);
-    for epoch in start..cfg.epochs {
-        if opts.stop_after_epochs.is_some_and(|s| epoch >= s) {
-            return Ok(Outcome::Stopped { epochs_done: epoch });
-        }
-        let te = Instant::now();
-        progress.epoch_start(epoch, cfg.epochs, steps);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut stream(cfg.seed, Purpose::Shuffle, epoch as u64, 0));
-        let (mut loss_sum, mut seen, mut lr) = (0f64, 0usize, cfg.lr);
-        let mut model = st.model;
-        for step in 0..steps {
-            let idx = &order[step * cfg.batch_size..((step + 1) * cfg.batch_size).min(n)];
-            lr = cfg
-                .schedule
-                .lr_at(cfg.lr, epoch * steps + step, total, warmup, steps);
+    let mut st = start_state(cfg, &shape, su.dim, opts, &dev)?;
+    let driven = drive(
+        cfg,
+        train_set.n,
+        &mut st,
+        opts,
+        progress,
+        matches!(su.judge, Judge::Regression { .. }),
+        |model, optim, idx, epoch, step, lr| {
             // A pair loss has nothing to compare in a one-sample batch (a size-1 tail): no step.
             if idx.len() < 2 {
-                continue;
+                return Ok(None);
             }
             let ctx = StepCtx {
                 cfg,
@@ -308,66 +278,23 @@ pub(crate) fn train(
                 step,
                 dev: &dev,
             };
-            let loss = ctx.loss(&model, idx)?;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let loss_v: f32 = loss.into_scalar();
-            if !loss_v.is_finite() {
-                return Err(Error::Incompatible(format!(
-                    "training diverged: loss is {loss_v} at epoch {epoch} step {step} (lower the learning rate)"
-                )));
-            }
-            model = st.optim.step(lr, model.clone(), grads);
-            loss_sum += f64::from(loss_v) * idx.len() as f64;
-            seen += idx.len();
-            progress.step(&StepInfo {
-                epoch,
-                epochs: cfg.epochs,
-                step,
-                steps,
-                loss: f64::from(loss_v),
-                acc: None,
-                lr,
-                samples_per_s: seen as f64 / te.elapsed().as_secs_f64().max(1e-9),
-            });
-        }
-        st.model = model;
-        let train_s = te.elapsed().as_secs_f64();
-        train_samples += n;
-        train_time += train_s;
-        let (val, test) = su.evaluate(&st.model.valid(), cfg.eval_batch_size, &plain)?;
-        if matches!(su.judge, Judge::Regression { .. }) {
-            let v = val.rmse.unwrap_or(f64::INFINITY);
-            // Strictly better only: ties keep the earlier epoch, as the classifier's regression arm does.
-            if st.best.as_ref().is_none_or(|(_, b, _)| v < *b) {
-                st.best = Some((epoch, v, st.model.clone()));
-            }
-        }
-        let record = EpochRecord {
-            epoch,
-            train_loss: loss_sum / seen.max(1) as f64,
-            lr_last: lr,
-            val,
-            test,
-            train_samples_per_s: n as f64 / train_s.max(1e-9),
-            wall_s: te.elapsed().as_secs_f64(),
-        };
-        progress.epoch_end(&record);
-        st.curve.push(record);
-        trained += 1;
-        if let Some(dir) = &opts.checkpoint_dir {
-            checkpoint::save(dir, cfg, &st)?;
-        }
-    }
+            let loss = ctx.loss(model, idx)?;
+            optimise(model, optim, loss, lr, epoch, step).map(Some)
+        },
+        |model| su.evaluate(model, cfg.eval_batch_size, &plain),
+    )?;
+    let Some(driven) = driven else {
+        return Ok(Outcome::Stopped {
+            epochs_done: st.curve.len(),
+        });
+    };
     let final_metrics = su.finish(&st, cfg.eval_batch_size, &plain)?;
-    Ok(Outcome::Finished(Box::new(TrainResult {
-        config: cfg.clone(),
-        curve: st.curve,
+    Ok(Outcome::Finished(Box::new(driven.result(
+        cfg,
+        st,
         final_metrics,
-        params: st.model.num_params(),
-        wall_s: t0.elapsed().as_secs_f64(),
-        train_samples_per_s: train_samples as f64 / train_time.max(1e-9),
-        epochs_this_process: trained,
-    })))
+        t0,
+    ))))
 }
 
 impl Setup {
@@ -753,6 +680,7 @@ impl StepCtx<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::trainer::TrainResult;
     use crate::trainer::tests::{small_cfg, toy_images, toy_splits};
     use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::methods::MethodConfig;

@@ -669,31 +669,124 @@ pub fn train(
     // any backend-side randomness reproducible too. On flex this seed is process-global.
     dev.seed(cfg.seed);
     let aids = StepAids::new(cfg, data, &plain)?;
-    let fresh = || -> Result<RunState> {
-        Ok(RunState {
-            model: cfg.model.init(&shape, outputs, cfg.seed, &dev)?,
-            optim: cfg.optimizer.build(cfg.weight_decay),
-            best: None,
-            curve: Vec::new(),
-        })
-    };
-    let mut st = match (&opts.checkpoint_dir, opts.resume) {
-        (Some(dir), true) => match checkpoint::load(dir, cfg, &shape, outputs, &dev)? {
-            Some(CheckpointState { state, .. }) => state,
-            None => fresh()?,
+    let mut st = start_state(cfg, &shape, outputs, opts, &dev)?;
+    let driven = drive(
+        cfg,
+        data.train.n,
+        &mut st,
+        opts,
+        progress,
+        data.is_regression(),
+        |model, optim, idx, epoch, step, lr| {
+            train_step(cfg, data, &aids, model, optim, idx, epoch, step, lr, &dev).map(Some)
         },
-        _ => fresh()?,
+        |model| {
+            let (val, _) = evaluate(model, &data.val, cfg.eval_batch_size, &plain)?;
+            let (test, _) = evaluate(model, &data.test, cfg.eval_batch_size, &plain)?;
+            Ok((val, test))
+        },
+    )?;
+    let Some(driven) = driven else {
+        return Ok(Outcome::Stopped {
+            epochs_done: st.curve.len(),
+        });
     };
-    let n = data.train.n;
+    let final_metrics = finish(cfg, data, &st, &plain)?;
+    Ok(Outcome::Finished(Box::new(driven.result(
+        cfg,
+        st,
+        final_metrics,
+        t0,
+    ))))
+}
+
+/// A fresh run state (weights from the Init stream), or the one in `opts.checkpoint_dir` when resuming.
+pub(crate) fn start_state(
+    cfg: &TrainConfig,
+    shape: &SampleShape,
+    outputs: usize,
+    opts: &RunOptions,
+    dev: &Device,
+) -> Result<RunState> {
+    if let (Some(dir), true) = (&opts.checkpoint_dir, opts.resume)
+        && let Some(CheckpointState { state, .. }) =
+            checkpoint::load(dir, cfg, shape, outputs, dev)?
+    {
+        return Ok(state);
+    }
+    Ok(RunState {
+        model: cfg.model.init(shape, outputs, cfg.seed, dev)?,
+        optim: cfg.optimizer.build(cfg.weight_decay),
+        best: None,
+        curve: Vec::new(),
+    })
+}
+
+/// What [`drive`] did in this process.
+pub(crate) struct Driven {
+    trained: usize,
+    train_samples: usize,
+    train_time: f64,
+}
+
+impl Driven {
+    /// The run record of a finished run.
+    pub(crate) fn result(
+        &self,
+        cfg: &TrainConfig,
+        st: RunState,
+        final_metrics: FinalMetrics,
+        t0: Instant,
+    ) -> TrainResult {
+        TrainResult {
+            config: cfg.clone(),
+            params: st.model.num_params(),
+            curve: st.curve,
+            final_metrics,
+            wall_s: t0.elapsed().as_secs_f64(),
+            train_samples_per_s: self.train_samples as f64 / self.train_time.max(1e-9),
+            epochs_this_process: self.trained,
+        }
+    }
+}
+
+/// One step's outcome: the new model, the batch's mean loss and, for classification, the arg-max hits.
+pub(crate) type Stepped = (Model, f64, Option<usize>);
+
+/// The epoch loop every kind of run shares: shuffle (`Shuffle` stream), steps over `n` training samples with
+/// the scheduled learning rate, evaluation, best-validation tracking by RMSE (`track_best`), the learning
+/// curve and a checkpoint after every epoch. `step` returns `None` for a batch it skips (a one-sample tail a
+/// pair loss cannot use). Returns `None` when `opts.stop_after_epochs` stopped the run.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn drive(
+    cfg: &TrainConfig,
+    n: usize,
+    st: &mut RunState,
+    opts: &RunOptions,
+    progress: &mut dyn Progress,
+    track_best: bool,
+    mut step: impl FnMut(
+        &Model,
+        &mut ModuleOptimizer,
+        &[usize],
+        usize,
+        usize,
+        f64,
+    ) -> Result<Option<Stepped>>,
+    mut eval: impl FnMut(&Model) -> Result<(EvalMetrics, EvalMetrics)>,
+) -> Result<Option<Driven>> {
     let steps = n.div_ceil(cfg.batch_size);
     let total = steps * cfg.epochs;
     let warmup = steps * cfg.warmup_epochs;
     let start = st.curve.len();
-    let mut trained = 0usize;
-    let (mut train_samples, mut train_time) = (0usize, 0f64);
+    let mut driven = Driven {
+        trained: 0,
+        train_samples: 0,
+        train_time: 0.0,
+    };
     for epoch in start..cfg.epochs {
         if opts.stop_after_epochs.is_some_and(|s| epoch >= s) {
-            return Ok(Outcome::Stopped { epochs_done: epoch });
+            return Ok(None);
         }
         let te = Instant::now();
         progress.epoch_start(epoch, cfg.epochs, steps);
@@ -701,25 +794,15 @@ pub fn train(
         order.shuffle(&mut stream(cfg.seed, Purpose::Shuffle, epoch as u64, 0));
         let (mut loss_sum, mut hits, mut seen) = (0f64, 0usize, 0usize);
         let mut lr = cfg.lr;
-        let mut model = st.model;
-        for step in 0..steps {
-            let idx = &order[step * cfg.batch_size..((step + 1) * cfg.batch_size).min(n)];
+        for k in 0..steps {
+            let idx = &order[k * cfg.batch_size..((k + 1) * cfg.batch_size).min(n)];
             lr = cfg
                 .schedule
-                .lr_at(cfg.lr, epoch * steps + step, total, warmup, steps);
-            let (m, loss, hit) = train_step(
-                cfg,
-                data,
-                &aids,
-                &model,
-                &mut st.optim,
-                idx,
-                epoch,
-                step,
-                lr,
-                &dev,
-            )?;
-            model = m;
+                .lr_at(cfg.lr, epoch * steps + k, total, warmup, steps);
+            let Some((m, loss, hit)) = step(&st.model, &mut st.optim, idx, epoch, k, lr)? else {
+                continue;
+            };
+            st.model = m;
             loss_sum += loss * idx.len() as f64;
             hits += hit.unwrap_or(0);
             seen += idx.len();
@@ -727,7 +810,7 @@ pub fn train(
             progress.step(&StepInfo {
                 epoch,
                 epochs: cfg.epochs,
-                step,
+                step: k,
                 steps,
                 loss,
                 acc: hit.map(|_| hits as f64 / seen as f64),
@@ -735,14 +818,11 @@ pub fn train(
                 samples_per_s: seen as f64 / el.max(1e-9),
             });
         }
-        st.model = model;
         let train_s = te.elapsed().as_secs_f64();
-        train_samples += n;
-        train_time += train_s;
-        let eval_model = st.model.valid();
-        let (val, _) = evaluate(&eval_model, &data.val, cfg.eval_batch_size, &plain)?;
-        let (test, _) = evaluate(&eval_model, &data.test, cfg.eval_batch_size, &plain)?;
-        if data.is_regression() {
+        driven.train_samples += n;
+        driven.train_time += train_s;
+        let (val, test) = eval(&st.model.valid())?;
+        if track_best {
             let v = val.rmse.unwrap_or(f64::INFINITY);
             // Strictly better only, so ties keep the earlier epoch (as C-Mixup's `<` comparison does).
             if st.best.as_ref().is_none_or(|(_, b, _)| v < *b) {
@@ -751,7 +831,8 @@ pub fn train(
         }
         let record = EpochRecord {
             epoch,
-            train_loss: loss_sum / n as f64,
+            // Skipped batches are not in the mean (with none skipped, `seen` is n).
+            train_loss: loss_sum / seen.max(1) as f64,
             lr_last: lr,
             val,
             test,
@@ -760,21 +841,12 @@ pub fn train(
         };
         progress.epoch_end(&record);
         st.curve.push(record);
-        trained += 1;
+        driven.trained += 1;
         if let Some(dir) = &opts.checkpoint_dir {
-            checkpoint::save(dir, cfg, &st)?;
+            checkpoint::save(dir, cfg, st)?;
         }
     }
-    let final_metrics = finish(cfg, data, &st, &plain)?;
-    Ok(Outcome::Finished(Box::new(TrainResult {
-        config: cfg.clone(),
-        curve: st.curve,
-        final_metrics,
-        params: st.model.num_params(),
-        wall_s: t0.elapsed().as_secs_f64(),
-        train_samples_per_s: train_samples as f64 / train_time.max(1e-9),
-        epochs_this_process: trained,
-    })))
+    Ok(Some(driven))
 }
 
 /// What steps need besides the config and data, built once per run: C-Mixup's partner sampler over
@@ -958,6 +1030,19 @@ fn train_step(
             (loss, Some(hits))
         }
     };
+    let (model, loss, _) = optimise(model, optim, loss, lr, epoch, step)?;
+    Ok((model, loss, hits))
+}
+
+/// Backward, a finite-loss check and one optimiser step; returns the new model and the loss.
+pub(crate) fn optimise(
+    model: &Model,
+    optim: &mut ModuleOptimizer,
+    loss: Tensor<1>,
+    lr: f64,
+    epoch: usize,
+    step: usize,
+) -> Result<Stepped> {
     let grads = GradientsParams::from_grads(loss.backward(), model);
     let loss_v: f32 = loss.into_scalar();
     if !loss_v.is_finite() {
@@ -965,8 +1050,11 @@ fn train_step(
             "training diverged: loss is {loss_v} at epoch {epoch} step {step} (lower the learning rate)"
         )));
     }
-    let model = optim.step(lr, model.clone(), grads);
-    Ok((model, f64::from(loss_v), hits))
+    Ok((
+        optim.step(lr, model.clone(), grads),
+        f64::from(loss_v),
+        None,
+    ))
 }
 
 /// RankMixup's objective (Noh et al., ICCV'23; cvlab-yonsei/RankMixup `RankMixup_MRL` / `RankMixup_MNDCG`):
