@@ -5,57 +5,34 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
+use clap::builder::TypedValueParser;
 use mixlab_data::download::{self, Options, Outcome, Set};
 
-/// What to download: one set or all of them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Which {
-    /// Every set below.
-    All,
-    /// MNIST (4 IDX .gz files).
-    Mnist,
-    /// Fashion-MNIST (4 IDX .gz files).
-    FashionMnist,
-    /// CIFAR-10 binary version (tar.gz, unpacked).
-    Cifar10,
-    /// CIFAR-100 binary version (tar.gz, unpacked; no loader reads it yet).
-    Cifar100,
-    /// Free Spoken Digit Dataset (zip of a pinned commit; recordings/ unpacked).
-    Fsdd,
-    /// UCI Airfoil Self-Noise.
-    Airfoil,
-    /// LSTNet exchange rates.
-    ExchangeRate,
-    /// UCI Communities and Crime.
-    CommunitiesCrime,
-    /// UCI SkillCraft1.
-    Skillcraft,
-}
+/// What to download: one set or all of them (`all`), named as the data crate names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Which(pub Vec<Set>);
 
-impl Which {
-    /// The sets it stands for.
-    pub fn sets(self) -> Vec<Set> {
-        match self {
-            Which::All => Set::ALL.to_vec(),
-            Which::Mnist => vec![Set::Mnist],
-            Which::FashionMnist => vec![Set::FashionMnist],
-            Which::Cifar10 => vec![Set::Cifar10],
-            Which::Cifar100 => vec![Set::Cifar100],
-            Which::Fsdd => vec![Set::Fsdd],
-            Which::Airfoil => vec![Set::Airfoil],
-            Which::ExchangeRate => vec![Set::ExchangeRate],
-            Which::CommunitiesCrime => vec![Set::CommunitiesCrime],
-            Which::Skillcraft => vec![Set::Skillcraft],
-        }
-    }
+/// Accepts `all` and every set's name, and lists them in `--help`.
+fn which_parser() -> impl clap::builder::TypedValueParser<Value = Which> {
+    let names: Vec<&'static str> = std::iter::once("all")
+        .chain(Set::ALL.iter().map(|s| s.name()))
+        .collect();
+    clap::builder::PossibleValuesParser::new(names).map(|name| {
+        Which(
+            Set::ALL
+                .into_iter()
+                .filter(|s| name == "all" || s.name() == name)
+                .collect(),
+        )
+    })
 }
 
 /// Options of `mixlab download`.
 #[derive(Args, Debug)]
 pub struct DownloadArgs {
     /// Dataset to download, or `all`.
-    #[arg(value_enum)]
+    #[arg(value_parser = which_parser())]
     pub dataset: Which,
     /// Data directory to download into; each set goes to its usual folder inside it (mnist/, cifar10/, …).
     #[arg(long)]
@@ -75,7 +52,7 @@ pub fn run(args: &DownloadArgs) -> Result<()> {
         .with_mirror(Options::mirror_from(args.mirror.as_deref()))
         .with_retries(args.retries);
     opts.validate()?;
-    for set in args.dataset.sets() {
+    for &set in &args.dataset.0 {
         let folder = args.to.join(set.folder());
         for remote in set.remotes() {
             crate::fsio::out(format_args!(
@@ -140,20 +117,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_choice_is_named_like_its_set() {
-        for w in Which::value_variants() {
-            let name = w
-                .to_possible_value()
-                .map(|p| p.get_name().to_string())
-                .unwrap_or_default();
-            match w {
-                Which::All => assert_eq!(w.sets(), Set::ALL.to_vec()),
-                _ => assert_eq!(
-                    w.sets().iter().map(|s| s.name()).collect::<Vec<_>>(),
-                    [name]
-                ),
-            }
+    fn names_parse_to_their_sets_and_all_to_every_set() {
+        let cmd = clap::Command::new("t");
+        let parse = |v: &str| which_parser().parse_ref(&cmd, None, std::ffi::OsStr::new(v));
+        assert_eq!(parse("all").unwrap(), Which(Set::ALL.to_vec()));
+        for set in Set::ALL {
+            assert_eq!(parse(set.name()).unwrap(), Which(vec![set]));
         }
-        assert_eq!(Which::value_variants().len(), Set::ALL.len() + 1);
+        assert!(parse("cifar-100").is_err() && parse("").is_err());
     }
 }
