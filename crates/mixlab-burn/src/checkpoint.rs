@@ -101,20 +101,27 @@ fn eval_from(b: &[Option<u64>]) -> Option<EvalMetrics> {
     })
 }
 
-/// train_loss, lr_last, train_samples_per_s, wall_s, then validation and test metrics.
+/// train_loss, lr_last, train_samples_per_s, wall_s, then validation and (in epochs that evaluated it)
+/// test metrics.
 fn record_bits(r: &EpochRecord) -> Vec<Option<u64>> {
     [r.train_loss, r.lr_last, r.train_samples_per_s, r.wall_s]
         .map(|v| Some(v.to_bits()))
         .into_iter()
         .chain(eval_bits(&r.val))
-        .chain(eval_bits(&r.test))
+        .chain(r.test.iter().flat_map(eval_bits))
         .collect()
 }
 
 fn record_from_bits(epoch: usize, b: &[Option<u64>]) -> Option<EpochRecord> {
-    let e = [EVAL_FLOATS, EVAL_FLOATS_V1]
-        .into_iter()
-        .find(|&e| b.len() == 4 + 2 * e)?;
+    // Lengths: 4 + 2·EVAL_FLOATS (with test), 4 + EVAL_FLOATS (without), 4 + 2·EVAL_FLOATS_V1 (older layout,
+    // always with test); no two coincide.
+    let (e, with_test) = [
+        (EVAL_FLOATS, true),
+        (EVAL_FLOATS, false),
+        (EVAL_FLOATS_V1, true),
+    ]
+    .into_iter()
+    .find(|&(e, t)| b.len() == 4 + e * (1 + usize::from(t)))?;
     let f = |i: usize| b[i].map(f64::from_bits);
     Some(EpochRecord {
         epoch,
@@ -123,7 +130,10 @@ fn record_from_bits(epoch: usize, b: &[Option<u64>]) -> Option<EpochRecord> {
         train_samples_per_s: f(2)?,
         wall_s: f(3)?,
         val: eval_from(&b[4..4 + e])?,
-        test: eval_from(&b[4 + e..4 + 2 * e])?,
+        test: match with_test {
+            true => Some(eval_from(&b[4 + e..4 + 2 * e])?),
+            false => None,
+        },
     })
 }
 
@@ -466,7 +476,9 @@ pub(crate) fn load(
     let model = load_weights(init()?, &dir.join(&m.model))?;
     let best = match (sf.best, &m.best) {
         (Some((e, v)), Some(f)) => {
-            Some((e, f64::from_bits(v), load_weights(init()?, &dir.join(f))?))
+            // Kept as the run keeps it: an eval-mode snapshot (see `trainer::snapshot`).
+            let m = load_weights(init()?, &dir.join(f))?;
+            Some((e, f64::from_bits(v), crate::trainer::snapshot(&m)))
         }
         (None, None) => None,
         _ => return Err(Error::ckpt(dir, "best-epoch record and file disagree")),
@@ -507,7 +519,7 @@ mod tests {
             train_loss: 0.1 + 0.2,
             lr_last: 1e-3,
             val: ev(Some(vec![0.5, 0.625, 0.75, 1.0 / 3.0])),
-            test: ev(None),
+            test: Some(ev(None)),
             train_samples_per_s: 12.5,
             wall_s: 0.7,
         };
@@ -524,6 +536,14 @@ mod tests {
         let back = record_from_bits(3, &old).unwrap();
         assert_eq!((back.val.recall, back.val.acc), (None, Some(0.75)));
         assert_eq!(record_from_bits(3, &bits[..20]), None);
+        // An epoch without a test evaluation.
+        let untested = EpochRecord {
+            test: None,
+            ..r.clone()
+        };
+        let bits = record_bits(&untested);
+        assert_eq!(bits.len(), 4 + EVAL_FLOATS);
+        assert_eq!(record_from_bits(3, &bits), Some(untested));
     }
     use crate::trainer::tests::{small_cfg, toy_splits};
     use crate::trainer::{NoProgress, Outcome, RunOptions, train};
@@ -549,6 +569,7 @@ mod tests {
                 checkpoint_dir: Some(dir.clone()),
                 resume: false,
                 stop_after_epochs: Some(2),
+                checkpoint_every: 1,
             },
             &mut NoProgress,
         )
@@ -563,6 +584,7 @@ mod tests {
                     checkpoint_dir: Some(dir.clone()),
                     resume: true,
                     stop_after_epochs: None,
+                    checkpoint_every: 1,
                 },
                 &mut NoProgress,
             )
@@ -602,10 +624,43 @@ mod tests {
                     checkpoint_dir: Some(dir),
                     resume: true,
                     stop_after_epochs: None,
+                    checkpoint_every: 1,
                 },
                 &mut NoProgress,
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn a_killed_batchnorm_regression_run_resumes_to_the_uninterrupted_numbers() {
+        let (cfg, data) = crate::trainer::tests::bn_regression();
+        let full = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        let tmp = tempfile::tempdir().unwrap();
+        let mut opts = RunOptions {
+            checkpoint_dir: Some(tmp.path().to_path_buf()),
+            resume: false,
+            stop_after_epochs: Some(3),
+            checkpoint_every: 1,
+        };
+        assert!(matches!(
+            train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
+            Outcome::Stopped { epochs_done: 3 }
+        ));
+        opts.resume = true;
+        opts.stop_after_epochs = None;
+        let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());
+        assert_eq!(resumed.final_metrics, full.final_metrics);
+        assert_eq!(
+            resumed.curve,
+            full.curve
+                .iter()
+                .map(|e| EpochRecord {
+                    wall_s: resumed.curve[e.epoch].wall_s,
+                    train_samples_per_s: resumed.curve[e.epoch].train_samples_per_s,
+                    ..e.clone()
+                })
+                .collect::<Vec<_>>()
         );
     }
 

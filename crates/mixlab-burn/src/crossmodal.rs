@@ -235,11 +235,16 @@ pub fn train_pair(
             }
             optimise(model, optim, loss, lr, epoch, step).map(Some)
         },
-        |model| {
+        |model, with_test| {
             let val =
                 Evaluation::new(model, (&a.val, &b.val), cfg.eval_batch_size, &plain)?.metrics();
-            let test =
-                Evaluation::new(model, (&a.test, &b.test), cfg.eval_batch_size, &plain)?.metrics();
+            let test = match with_test {
+                true => Some(
+                    Evaluation::new(model, (&a.test, &b.test), cfg.eval_batch_size, &plain)?
+                        .metrics(),
+                ),
+                false => None,
+            };
             Ok((val, test))
         },
     )?;
@@ -506,6 +511,7 @@ mod tests {
             checkpoint_dir: Some(dir.path().to_path_buf()),
             resume: true,
             stop_after_epochs: Some(5),
+            checkpoint_every: 1,
         };
         train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap();
         opts.stop_after_epochs = None;

@@ -90,6 +90,18 @@ impl OptimizerConfig {
     }
 }
 
+/// When the learning rate moves: after every optimiser step, or once per epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchedulePer {
+    /// Every step (timm's `t_in_epochs=False`; mixlab's default).
+    #[default]
+    Step,
+    /// Once per epoch, constant within it (mmcv / OpenMixup `by_epoch=True`, PyTorch's
+    /// `CosineAnnealingLR` stepped per epoch as in the common CIFAR code); warm-up also counts epochs.
+    Epoch,
+}
+
 /// Shape of the learning-rate curve after warm-up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -12,7 +12,7 @@ use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::loss::{ClassLoss, RegLoss};
 use crate::models::{Model, ModelConfig};
-use crate::optim::{OptimizerConfig, Schedule};
+use crate::optim::{OptimizerConfig, Schedule, SchedulePer};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use mixlab_core::calib::{self, ClassMetrics, ReliabilityBin};
@@ -45,6 +45,9 @@ pub struct TrainData {
     pub x: Vec<f32>,
     pub targets: Targets,
     pub n: usize,
+    /// The value a raw 0 takes after the input scaling, per channel: what crop augmentation pads with, so
+    /// that padding is black as in torchvision's `RandomCrop(padding=4)` before `Normalize` (`None`: 0).
+    pub zero: Option<Vec<f32>>,
 }
 
 impl TrainData {
@@ -60,6 +63,7 @@ impl TrainData {
             n: labels.len(),
             x,
             targets: Targets::Classes { labels, classes },
+            zero: None,
         };
         d.validate()?;
         Ok(d)
@@ -77,9 +81,23 @@ impl TrainData {
             n: values.len() / dim.max(1),
             x,
             targets: Targets::Regression { values, dim },
+            zero: None,
         };
         d.validate()?;
         Ok(d)
+    }
+
+    /// Sets [`TrainData::zero`] (one value per channel).
+    pub fn with_zero(mut self, zero: Vec<f32>) -> Result<Self> {
+        if zero.len() != self.shape.channels {
+            return Err(Error::SizeMismatch {
+                what: "padding values (one per channel)",
+                expected: self.shape.channels,
+                got: zero.len(),
+            });
+        }
+        self.zero = Some(zero);
+        Ok(self)
     }
 
     /// Checks that buffers, labels and targets agree.
@@ -202,8 +220,15 @@ pub struct TrainConfig {
     pub lr: f64,
     pub optimizer: OptimizerConfig,
     pub schedule: Schedule,
+    /// Whether the schedule (and warm-up) advances per step or per epoch (default per step).
+    pub schedule_per: SchedulePer,
     /// Linear warm-up length in epochs.
     pub warmup_epochs: usize,
+    /// timm's warm-up: linear from this rate at t = 0 to the base rate at t = warm-up length. `None`
+    /// (default): mixlab's `base·(t+1)/W`, which reaches the base rate on the last warm-up step. Either way
+    /// the cosine then spans the steps after warm-up (timm's `warmup_prefix=True`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_lr_init: Option<f64>,
     pub weight_decay: f64,
     pub seed: u64,
     pub mixer: MixerConfig,
@@ -214,6 +239,11 @@ pub struct TrainConfig {
     pub class_loss: ClassLoss,
     pub reg_loss: RegLoss,
     pub eval_batch_size: usize,
+    /// The curve's test-split entries are evaluated in the last `test_last` epochs (default 10: the window
+    /// of OpenMixup's median-of-the-last-10 protocol) and every `test_every` epochs (default 0: no others).
+    /// Validation is evaluated every epoch; the final metrics always use the test split.
+    pub test_last: usize,
+    pub test_every: usize,
     pub device: DeviceKind,
     /// Knowledge distillation: a finished run's teacher gives the targets on the mixed inputs.
     pub kd: Option<KdConfig>,
@@ -277,7 +307,9 @@ impl Default for TrainConfig {
             lr: 0.1,
             optimizer: OptimizerConfig::default(),
             schedule: Schedule::Cosine,
+            schedule_per: SchedulePer::Step,
             warmup_epochs: 0,
+            warmup_lr_init: None,
             weight_decay: 5e-4,
             seed: 0,
             mixer: MixerConfig::default(),
@@ -286,6 +318,8 @@ impl Default for TrainConfig {
             class_loss: ClassLoss::SoftCe,
             reg_loss: RegLoss::Mse,
             eval_batch_size: 512,
+            test_last: DEFAULT_TEST_LAST,
+            test_every: 0,
             device: DeviceKind::Cpu,
             kd: None,
         }
@@ -346,6 +380,29 @@ impl TrainConfig {
         self
     }
 
+    /// Whether the curve evaluates the test split after `epoch` (0-based).
+    pub fn tests_after(&self, epoch: usize) -> bool {
+        epoch + self.test_last >= self.epochs
+            || (self.test_every > 0 && (epoch + 1).is_multiple_of(self.test_every))
+    }
+
+    /// Learning rate of step `k` of `epoch` with `steps` steps per epoch (schedule, `schedule_per`, warm-up).
+    pub fn lr_at(&self, epoch: usize, k: usize, steps: usize) -> f64 {
+        let (t, total, warm, per_epoch) = match self.schedule_per {
+            SchedulePer::Step => (
+                epoch * steps + k,
+                steps * self.epochs,
+                steps * self.warmup_epochs,
+                steps,
+            ),
+            SchedulePer::Epoch => (epoch, self.epochs, self.warmup_epochs, 1),
+        };
+        match self.warmup_lr_init {
+            Some(init) if t < warm => init + t as f64 * (self.lr - init) / warm as f64,
+            _ => self.schedule.lr_at(self.lr, t, total, warm, per_epoch),
+        }
+    }
+
     /// The run's training-level method (ManifoldMix, C-Mixup, DecoupleMix), if the mixer has one.
     pub fn representation(&self) -> Option<&MethodConfig> {
         self.mixer
@@ -395,6 +452,15 @@ impl TrainConfig {
                 "weight decay",
                 "a finite number >= 0",
                 self.weight_decay,
+            ));
+        }
+        if let Some(init) = self.warmup_lr_init
+            && !(init.is_finite() && init >= 0.0)
+        {
+            return Err(Error::param(
+                "warm-up start rate",
+                "a finite number >= 0",
+                init,
             ));
         }
         if self.warmup_epochs > self.epochs {
@@ -508,6 +574,9 @@ impl TrainConfig {
     }
 }
 
+/// Default of [`TrainConfig::test_last`].
+pub const DEFAULT_TEST_LAST: usize = 10;
+
 /// Largest training or evaluation batch.
 pub const MAX_BATCH: usize = 65_536;
 
@@ -520,6 +589,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop (as if killed) after this many epochs in total; for tests and time-boxed jobs.
     pub stop_after_epochs: Option<usize>,
+    /// Write the checkpoint after every `checkpoint_every`-th epoch (0 or 1: every epoch) and after the
+    /// last; a resumed run replays the epochs since, bit-identically.
+    pub checkpoint_every: usize,
 }
 
 /// One training step, for progress bars.
@@ -571,7 +643,9 @@ pub struct EpochRecord {
     pub train_loss: f64,
     pub lr_last: f64,
     pub val: EvalMetrics,
-    pub test: EvalMetrics,
+    /// Test metrics, in the epochs [`TrainConfig::tests_after`] names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<EvalMetrics>,
     pub train_samples_per_s: f64,
     pub wall_s: f64,
 }
@@ -680,9 +754,12 @@ pub fn train(
         |model, optim, idx, epoch, step, lr| {
             train_step(cfg, data, &aids, model, optim, idx, epoch, step, lr, &dev).map(Some)
         },
-        |model| {
+        |model, with_test| {
             let (val, _) = evaluate(model, &data.val, cfg.eval_batch_size, &plain)?;
-            let (test, _) = evaluate(model, &data.test, cfg.eval_batch_size, &plain)?;
+            let test = match with_test {
+                true => Some(evaluate(model, &data.test, cfg.eval_batch_size, &plain)?.0),
+                false => None,
+            };
             Ok((val, test))
         },
     )?;
@@ -755,7 +832,7 @@ pub(crate) type Stepped = (Model, f64, Option<usize>);
 
 /// The epoch loop every kind of run shares: shuffle (`Shuffle` stream), steps over `n` training samples with
 /// the scheduled learning rate, evaluation, best-validation tracking by RMSE (`track_best`), the learning
-/// curve and a checkpoint after every epoch. `step` returns `None` for a batch it skips (a one-sample tail a
+/// curve and a checkpoint on the `opts.checkpoint_every` cadence. `step` returns `None` for a batch it skips (a one-sample tail a
 /// pair loss cannot use). Returns `None` when `opts.stop_after_epochs` stopped the run.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drive(
@@ -773,11 +850,9 @@ pub(crate) fn drive(
         usize,
         f64,
     ) -> Result<Option<Stepped>>,
-    mut eval: impl FnMut(&Model) -> Result<(EvalMetrics, EvalMetrics)>,
+    mut eval: impl FnMut(&Model, bool) -> Result<(EvalMetrics, Option<EvalMetrics>)>,
 ) -> Result<Option<Driven>> {
     let steps = n.div_ceil(cfg.batch_size);
-    let total = steps * cfg.epochs;
-    let warmup = steps * cfg.warmup_epochs;
     let start = st.curve.len();
     let mut driven = Driven {
         trained: 0,
@@ -796,9 +871,7 @@ pub(crate) fn drive(
         let mut lr = cfg.lr;
         for k in 0..steps {
             let idx = &order[k * cfg.batch_size..((k + 1) * cfg.batch_size).min(n)];
-            lr = cfg
-                .schedule
-                .lr_at(cfg.lr, epoch * steps + k, total, warmup, steps);
+            lr = cfg.lr_at(epoch, k, steps);
             let Some((m, loss, hit)) = step(&st.model, &mut st.optim, idx, epoch, k, lr)? else {
                 continue;
             };
@@ -821,12 +894,12 @@ pub(crate) fn drive(
         let train_s = te.elapsed().as_secs_f64();
         driven.train_samples += n;
         driven.train_time += train_s;
-        let (val, test) = eval(&st.model.valid())?;
+        let (val, test) = eval(&st.model.valid(), cfg.tests_after(epoch))?;
         if track_best {
             let v = val.rmse.unwrap_or(f64::INFINITY);
             // Strictly better only, so ties keep the earlier epoch (as C-Mixup's `<` comparison does).
             if st.best.as_ref().is_none_or(|(_, b, _)| v < *b) {
-                st.best = Some((epoch, v, st.model.clone()));
+                st.best = Some((epoch, v, snapshot(&st.model)));
             }
         }
         let record = EpochRecord {
@@ -842,11 +915,25 @@ pub(crate) fn drive(
         progress.epoch_end(&record);
         st.curve.push(record);
         driven.trained += 1;
-        if let Some(dir) = &opts.checkpoint_dir {
+        let every = opts.checkpoint_every.max(1);
+        let done = epoch + 1;
+        let due = done.is_multiple_of(every)
+            || done == cfg.epochs
+            || opts.stop_after_epochs.is_some_and(|s| done >= s);
+        if let (Some(dir), true) = (&opts.checkpoint_dir, due) {
             checkpoint::save(dir, cfg, st)?;
         }
     }
     Ok(Some(driven))
+}
+
+/// A copy of `model` that shares nothing with it. A `clone()` would not do: Burn's `RunningState`
+/// (BatchNorm's running mean and variance) keeps its value behind an `Arc<Mutex<…>>` that clones share
+/// and training updates in place, so a cloned "best epoch" would end with the last epoch's statistics.
+/// `valid()` builds fresh running states from the synchronised values (and drops the autodiff graph,
+/// which a snapshot never needs).
+pub(crate) fn snapshot(model: &Model) -> Model {
+    model.valid()
 }
 
 /// What steps need besides the config and data, built once per run: C-Mixup's partner sampler over
@@ -921,9 +1008,11 @@ fn train_step(
         xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
     }
     if cfg.augment == Augment::CropFlip {
+        let zeros = vec![0.0; shape.channels];
         crop_flip(
             &mut xb,
             &shape,
+            tr.zero.as_deref().unwrap_or(&zeros),
             &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
         );
     }
@@ -1232,16 +1321,32 @@ fn majority_hits(plan: &MixPlan, y: &[usize], pred: &[i64]) -> usize {
         .count()
 }
 
-/// Zero-pad 4, random crop back to H×W, flip horizontally with p = 0.5; draws (dy, dx, flip) per sample.
-fn crop_flip<R: Rng>(x: &mut [f32], shape: &SampleShape, rng: &mut R) {
-    const PAD: usize = 4;
-    let (c, h, w) = (shape.channels, shape.dims[1], shape.dims[2]);
+/// Crop padding on each side.
+const PAD: usize = 4;
+
+/// Pad 4 with `pad[c]` (a raw black pixel), random crop back to H×W, flip horizontally with p = 0.5; draws
+/// (dy, dx, flip) per sample.
+fn crop_flip<R: Rng>(x: &mut [f32], shape: &SampleShape, pad: &[f32], rng: &mut R) {
     let len = shape.sample_len();
     let mut src = vec![0f32; len];
     for sample in x.chunks_exact_mut(len) {
         let dy = rng.random_range(0..=2 * PAD);
         let dx = rng.random_range(0..=2 * PAD);
         let flip = rng.random::<bool>();
+        crop_flip_at(sample, &mut src, shape, pad, (dy, dx, flip));
+    }
+}
+
+/// One sample's crop at offset (dy, dx) of the padded image, flipped or not; `src` is scratch space.
+fn crop_flip_at(
+    sample: &mut [f32],
+    src: &mut [f32],
+    shape: &SampleShape,
+    pad: &[f32],
+    (dy, dx, flip): (usize, usize, bool),
+) {
+    let (c, h, w) = (shape.channels, shape.dims[1], shape.dims[2]);
+    {
         src.copy_from_slice(sample);
         for ch in 0..c {
             for y in 0..h {
@@ -1252,7 +1357,7 @@ fn crop_flip<R: Rng>(x: &mut [f32], shape: &SampleShape, rng: &mut R) {
                     let sx = (xs + dx).checked_sub(PAD).filter(|&v| v < w);
                     sample[(ch * h + y) * w + xo] = match (sy, sx) {
                         (Some(sy), Some(sx)) => src[(ch * h + sy) * w + sx],
-                        _ => 0.0,
+                        _ => pad[ch],
                     };
                 }
             }
@@ -1562,6 +1667,97 @@ pub(crate) mod tests {
         assert!(f.test.rmse.is_finite() && f.best_epoch < 3);
     }
 
+    /// A BatchNorm regression task: 1×16 signals whose target is their sum, for the `cnn1d` model.
+    pub(crate) fn bn_regression() -> (TrainConfig, Splits) {
+        let shape = SampleShape::d1(1, 16).unwrap();
+        let mk = |n: usize, seed: u64| {
+            let mut rng = stream(seed, Purpose::Split, 0, 0);
+            let x: Vec<f32> = (0..n * 16)
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect();
+            let y: Vec<f32> = x.chunks(16).map(|r| r.iter().sum::<f32>() * 0.25).collect();
+            TrainData::regression(shape, x, y, 1).unwrap()
+        };
+        let cfg = TrainConfig::default()
+            .with_model(ModelConfig::Cnn1d(crate::models::Cnn1dConfig {
+                channels: vec![4, 4],
+                first_kernel: 3,
+                first_stride: 1,
+            }))
+            .with_epochs(5)
+            .with_batch_size(8)
+            .with_lr(0.05)
+            .with_schedule(Schedule::Constant)
+            .with_seed(3);
+        let splits = Splits {
+            train: mk(64, 1),
+            val: mk(24, 2),
+            test: mk(24, 3),
+        };
+        (cfg, splits)
+    }
+
+    #[test]
+    fn the_best_epoch_snapshot_keeps_its_batchnorm_statistics() {
+        let (cfg, data) = bn_regression();
+        let dev = Device::flex().autodiff();
+        let model = cfg.model.init(&data.train.shape, 1, 1, &dev).unwrap();
+        let mut optim = cfg.optimizer.build(cfg.weight_decay);
+        let probe = || batch_tensor(data.val.x.clone(), &data.val.shape, &Device::flex());
+        let step = |m: &Model, optim: &mut ModuleOptimizer, k: usize| {
+            let x = batch_tensor(
+                data.train.x[k * 128..(k + 1) * 128].to_vec(),
+                &data.train.shape,
+                &dev,
+            );
+            let out = m.forward(x).unwrap();
+            let loss = (out.clone() * out).mean();
+            optimise(m, optim, loss, 0.05, 0, k).unwrap().0
+        };
+        let model = step(&model, &mut optim, 0);
+        let snap = snapshot(&model);
+        // Eval mode (running statistics); `valid()` of an eval-mode snapshot is itself.
+        let before = to_f32(snap.valid().forward(probe()).unwrap().into_data()).unwrap();
+        // Training goes on: the BatchNorm running statistics of `model` move.
+        let mut m = model;
+        for k in 1..4 {
+            m = step(&m, &mut optim, k);
+        }
+        let moved = to_f32(m.valid().forward(probe()).unwrap().into_data()).unwrap();
+        assert_ne!(
+            moved, before,
+            "the live model's statistics should have moved"
+        );
+        let after = to_f32(snap.valid().forward(probe()).unwrap().into_data()).unwrap();
+        assert_eq!(
+            after, before,
+            "the snapshot shares running statistics with the live model"
+        );
+    }
+
+    #[test]
+    fn a_batchnorm_regression_run_reports_the_best_epochs_test_metrics() {
+        let (cfg, data) = bn_regression();
+        let r = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        let FinalMetrics::Regression(f) = &r.final_metrics else {
+            panic!("regression")
+        };
+        // Epoch 2 is the best of the 5 (validation RMSE 0.364): two more epochs move the statistics after it.
+        assert!(
+            f.best_epoch + 1 < r.curve.len(),
+            "best epoch {}",
+            f.best_epoch
+        );
+        let at_best = r.curve[f.best_epoch].test.as_ref().unwrap();
+        assert_eq!(
+            at_best.rmse,
+            Some(f.test.rmse),
+            "best epoch {}",
+            f.best_epoch
+        );
+        assert_eq!(at_best.mae, Some(f.test.mae));
+    }
+
     pub(crate) fn toy_regression() -> Splits {
         // y = sum of the 5 inputs.
         let shape = SampleShape::d1(5, 1).unwrap();
@@ -1759,14 +1955,76 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn schedules_step_per_epoch_and_warm_up_as_timm() {
+        let cfg = TrainConfig::default().with_lr(0.1).with_epochs(4);
+        let by_epoch = TrainConfig {
+            schedule_per: SchedulePer::Epoch,
+            ..cfg.clone()
+        };
+        let e1 = 0.05 * (1.0 + (std::f64::consts::PI / 4.0).cos());
+        for k in 0..5 {
+            assert!((by_epoch.lr_at(1, k, 5) - e1).abs() < 1e-15);
+        }
+        assert_eq!(by_epoch.lr_at(0, 3, 5), 0.1);
+        assert!(cfg.lr_at(1, 0, 5) > cfg.lr_at(1, 4, 5));
+        assert!((cfg.lr_at(2, 0, 5) - 0.05).abs() < 1e-15);
+        // timm: warmup_lr_init at t = 0, linear to the base rate at t = warm-up length.
+        let warm = TrainConfig {
+            warmup_epochs: 2,
+            warmup_lr_init: Some(1e-4),
+            ..by_epoch
+        };
+        assert_eq!(warm.lr_at(0, 3, 5), 1e-4);
+        assert!((warm.lr_at(1, 0, 5) - (1e-4 + (0.1 - 1e-4) / 2.0)).abs() < 1e-15);
+        assert_eq!(warm.lr_at(2, 0, 5), 0.1);
+        let mixlab_rule = TrainConfig {
+            warmup_lr_init: None,
+            ..warm
+        };
+        assert_eq!(mixlab_rule.lr_at(0, 0, 5), 0.05);
+    }
+
+    #[test]
+    fn crop_pads_with_a_black_pixel_as_torchvision() {
+        // tools/golden/crop_pad.py: torchvision v2 pad(4, fill=0) → crop(top=2, left=5) → hflip →
+        // normalize(mean [0.25, 0.5], std [0.2, 0.3]) of the 2×4×3 image (k+1)/32.
+        let expected = [
+            -1.25, -1.25, -1.25, -1.25, -1.25, -1.25, -1.25, -0.78125, -0.9375, -1.25, -0.3125,
+            -0.46875, -1.6666666, -1.6666666, -1.6666666, -1.6666666, -1.6666666, -1.6666666,
+            -1.6666666, -0.1041667, -0.2083333, -1.6666666, 0.2083333, 0.1041667,
+        ];
+        let shape = SampleShape::d2(2, 4, 3).unwrap();
+        let (mean, std) = ([0.25f32, 0.5], [0.2f32, 0.3]);
+        let mut x: Vec<f32> = (0..24)
+            .map(|k| ((k as f32 + 1.0) / 32.0 - mean[k / 12]) / std[k / 12])
+            .collect();
+        let zero = [-mean[0] / std[0], -mean[1] / std[1]];
+        let mut scratch = vec![0.0; 24];
+        crop_flip_at(&mut x, &mut scratch, &shape, &zero, (2, 5, true));
+        for (k, (a, e)) in x.iter().zip(expected).enumerate() {
+            assert!((a - e).abs() < 1e-6, "pixel {k}: {a} vs torchvision {e}");
+        }
+    }
+
+    #[test]
     fn crop_flip_keeps_values_and_is_reproducible() {
         let shape = SampleShape::d2(2, 6, 5).unwrap();
         let x: Vec<f32> = (0..2 * shape.sample_len())
             .map(|v| v as f32 + 1.0)
             .collect();
         let (mut a, mut b) = (x.clone(), x.clone());
-        crop_flip(&mut a, &shape, &mut stream(1, Purpose::Augment, 0, 0));
-        crop_flip(&mut b, &shape, &mut stream(1, Purpose::Augment, 0, 0));
+        crop_flip(
+            &mut a,
+            &shape,
+            &[0.0, 0.0],
+            &mut stream(1, Purpose::Augment, 0, 0),
+        );
+        crop_flip(
+            &mut b,
+            &shape,
+            &[0.0, 0.0],
+            &mut stream(1, Purpose::Augment, 0, 0),
+        );
         assert_eq!(a, b);
         // Every output value is 0 (padding) or a value of the same sample and channel.
         for (s, chunk) in a.chunks(shape.sample_len()).enumerate() {

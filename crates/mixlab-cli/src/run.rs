@@ -477,6 +477,7 @@ pub fn execute(
         checkpoint_dir: Some(ckpt),
         resume,
         stop_after_epochs,
+        checkpoint_every: 1,
     };
     let mut quiet = NoProgress;
     let progress: &mut dyn Progress = match progress {

@@ -409,3 +409,26 @@ impl Shard {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_suite_expands_into_cells_whose_mixers_validate() {
+        for (name, _) in BUILTIN {
+            let suite = Suite::load(name).unwrap();
+            // Method parameters are merged here: the gpu suite's `smoothmix alpha` failed at this point.
+            let cells = suite
+                .cells(None)
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            assert!(!cells.is_empty(), "{name}");
+            for c in cells {
+                let shape = crate::run::sample_shape(c.config.dataset).unwrap();
+                if let Err(e) = c.config.train.mixer.validate(&shape) {
+                    panic!("{name}: cell {}: {e}", c.id);
+                }
+            }
+        }
+    }
+}

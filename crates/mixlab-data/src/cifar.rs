@@ -172,7 +172,19 @@ pub fn find_cifar_files(dir: &Path) -> Result<CifarFiles> {
 /// Reads a CIFAR-10 folder: the training batches concatenated in order (stopping once `limit` records are read)
 /// and the test batch (at most `limit` records).
 pub fn read_cifar_dir(dir: &Path, limit: Option<usize>) -> Result<(U8Images, U8Images)> {
+    read_cifar_split(dir, limit, limit).map(|(train, test, _)| (train, test))
+}
+
+/// As [`read_cifar_dir`] with separate caps for the training (`train_limit`) and test (`test_limit`) parts;
+/// also returns the files actually read, in reading order (a training batch past the cap is not opened).
+pub fn read_cifar_split(
+    dir: &Path,
+    train_limit: Option<usize>,
+    test_limit: Option<usize>,
+) -> Result<(U8Images, U8Images, Vec<PathBuf>)> {
+    let limit = train_limit;
     let files = find_cifar_files(dir)?;
+    let mut read = Vec::new();
     let mut train = U8Images {
         n: 0,
         shape: [3, 32, 32],
@@ -185,7 +197,9 @@ pub fn read_cifar_dir(dir: &Path, limit: Option<usize>) -> Result<(U8Images, U8I
             break;
         }
         train.extend(read_cifar_file(path, left)?);
+        read.push(path.clone());
     }
-    let test = read_cifar_file(&files.test, limit)?;
-    Ok((train, test))
+    let test = read_cifar_file(&files.test, test_limit)?;
+    read.push(files.test.clone());
+    Ok((train, test, read))
 }

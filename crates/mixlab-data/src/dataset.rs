@@ -221,6 +221,9 @@ pub struct LoadOptions {
     /// Keep at most this many records per split (train, validation, test each); readers of binary formats stop
     /// reading there. For tests and quick CPU runs.
     pub limit: Option<usize>,
+    /// Keep the first this many records of the training split in the dataset's official order (before any
+    /// validation hold-out); the test split stays whole. Combines with `limit` (the smaller wins for training).
+    pub train_limit: Option<usize>,
     /// Seed of the shuffled splits (digits, Airfoil, Communities-and-Crime, SkillCraft).
     pub seed: u64,
     /// Exchange-Rate: days in one input window.
@@ -235,6 +238,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             limit: None,
+            train_limit: None,
             seed: 0,
             window: DEFAULT_WINDOW,
             horizon: DEFAULT_HORIZON,
@@ -248,6 +252,20 @@ impl LoadOptions {
     pub fn with_limit(mut self, limit: Option<usize>) -> Self {
         self.limit = limit;
         self
+    }
+
+    /// Sets [`LoadOptions::train_limit`].
+    pub fn with_train_limit(mut self, n: Option<usize>) -> Self {
+        self.train_limit = n;
+        self
+    }
+
+    /// The most training records kept (`limit` and `train_limit` together).
+    fn train_cap(&self) -> Option<usize> {
+        match (self.limit, self.train_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Sets [`LoadOptions::seed`].
@@ -273,6 +291,9 @@ impl LoadOptions {
     pub fn validate(&self) -> Result<()> {
         if self.limit == Some(0) {
             return Err(Error::param("limit", "at least 1 (or none)", 0));
+        }
+        if self.train_limit == Some(0) {
+            return Err(Error::param("train_limit", "at least 1 (or none)", 0));
         }
         if !(1..=100_000).contains(&self.window) {
             return Err(Error::param("window", "in 1..=100000", self.window));
@@ -424,6 +445,8 @@ pub struct Dataset {
     pub test: Split,
     /// Where the data came from (folder or embedded file), for run records.
     pub source: String,
+    /// The files actually read (paths, or the embedded file's name), for run records.
+    pub files: Vec<String>,
 }
 
 impl Dataset {
@@ -456,7 +479,8 @@ impl Dataset {
 ///   [0.7T, 0.8T) for valid, [0.8T, T) for test (T days, bounds floored); the input is days
 ///   `t−horizon−window+1 ..= t−horizon`, shaped `[8, window]` (series-major).
 ///
-/// `limit` then keeps the first `limit` samples of each split (after the shuffle where there is one).
+/// `limit` then keeps the first `limit` samples of each split (after the shuffle where there is one), and
+/// `train_limit` the first `train_limit` training samples (the test split stays whole).
 pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset> {
     opts.validate()?;
     let (source, folder) = match dir.locate(id) {
@@ -470,16 +494,19 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
         }
     };
     let task = id.task();
+    let files: Vec<String>;
     let (sample_shape, mut train, mut valid, mut test) = match id {
         DatasetId::Mnist | DatasetId::FashionMnist | DatasetId::Cifar10 => {
             let folder = folder_or_missing(id, folder)?;
-            let (tr, te) = read_images(id, &folder, opts.limit)?;
+            let (tr, te, read) = read_images(id, &folder, opts.train_cap(), opts.limit)?;
+            files = read;
             let shape = tr.shape.to_vec();
             (shape, image_split(&tr), None, image_split(&te))
         }
         DatasetId::Fsdd => {
             let folder = folder_or_missing(id, folder)?;
             let (tr, te) = fsdd::read_fsdd_dir(&folder, opts.audio_len, opts.limit)?;
+            files = vec![folder.display().to_string()];
             let audio = |s: fsdd::AudioSet| {
                 let labels = s.labels();
                 Split::classification(s.samples, s.len, labels)
@@ -489,6 +516,7 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
         DatasetId::Digits => {
             let src = table_source(id, folder.as_deref())?;
             let (x, labels) = tabular::read_digits(&src)?;
+            files = vec![src.path().display().to_string()];
             let x: Vec<f32> = x.into_iter().map(|v| v / 16.0).collect();
             let all = Split::classification(x, 64, labels);
             let n = all.n;
@@ -503,6 +531,7 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
         }
         DatasetId::Airfoil | DatasetId::CommunitiesCrime | DatasetId::Skillcraft => {
             let src = table_source(id, folder.as_deref())?;
+            files = vec![src.path().display().to_string()];
             let t: RegressionTable = match id {
                 DatasetId::Airfoil => tabular::read_airfoil(&src)?,
                 DatasetId::CommunitiesCrime => tabular::read_communities_crime(&src)?,
@@ -528,11 +557,12 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
         DatasetId::ExchangeRate => {
             let src = table_source(id, folder.as_deref())?;
             let series = tabular::read_exchange_rate(&src)?;
+            files = vec![src.path().display().to_string()];
             let [tr, v, te] = exchange_windows(&src.path(), &series, opts.window, opts.horizon)?;
             (vec![series.cols, opts.window], tr, Some(v), te)
         }
     };
-    train.truncate(opts.limit);
+    train.truncate(opts.train_cap());
     if let Some(v) = &mut valid {
         v.truncate(opts.limit);
     }
@@ -545,6 +575,7 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
         valid,
         test,
         source,
+        files,
     })
 }
 
@@ -560,7 +591,7 @@ pub fn load_u8(id: DatasetId, dir: &DataDir, limit: Option<usize>) -> Result<(U8
         return Err(Error::param("limit", "at least 1 (or none)", 0));
     }
     match dir.locate(id) {
-        Location::Folder(p) => read_images(id, &p, limit),
+        Location::Folder(p) => read_images(id, &p, limit, limit).map(|(tr, te, _)| (tr, te)),
         Location::Missing { tried } => Err(Error::NotFound {
             dataset: id.name(),
             tried,
@@ -582,7 +613,15 @@ fn folder_or_missing(id: DatasetId, folder: Option<PathBuf>) -> Result<PathBuf> 
     })
 }
 
-fn read_images(id: DatasetId, folder: &Path, limit: Option<usize>) -> Result<(U8Images, U8Images)> {
+/// Reads an image set's training (at most `train_limit` records) and test (at most `test_limit`) parts; also
+/// returns the files read.
+fn read_images(
+    id: DatasetId,
+    folder: &Path,
+    train_limit: Option<usize>,
+    test_limit: Option<usize>,
+) -> Result<(U8Images, U8Images, Vec<String>)> {
+    let shown = |p: &Path| p.display().to_string();
     match id {
         DatasetId::Mnist | DatasetId::FashionMnist => {
             let path = |i: usize| {
@@ -591,11 +630,14 @@ fn read_images(id: DatasetId, folder: &Path, limit: Option<usize>) -> Result<(U8
                 let refs: Vec<&str> = names.iter().map(String::as_str).collect();
                 first_file(folder, &refs).unwrap_or_else(|| folder.join(&names[0]))
             };
-            let train = idx::read_idx_pair(&path(0), &path(1), 10, limit)?;
-            let test = idx::read_idx_pair(&path(2), &path(3), 10, limit)?;
-            Ok((train, test))
+            let train = idx::read_idx_pair(&path(0), &path(1), 10, train_limit)?;
+            let test = idx::read_idx_pair(&path(2), &path(3), 10, test_limit)?;
+            Ok((train, test, (0..4).map(|i| shown(&path(i))).collect()))
         }
-        DatasetId::Cifar10 => cifar::read_cifar_dir(folder, limit),
+        DatasetId::Cifar10 => {
+            let (train, test, read) = cifar::read_cifar_split(folder, train_limit, test_limit)?;
+            Ok((train, test, read.iter().map(|p| shown(p)).collect()))
+        }
         _ => Err(Error::param("dataset", U8_SETS, id)),
     }
 }
