@@ -662,6 +662,9 @@ pub struct ClassFinal {
     /// Neural-collapse measures of the penultimate features on the training split (final model, eval mode).
     #[serde(default)]
     pub collapse: Option<Collapse>,
+    /// Top-1 accuracy of the final model on the training split's own labels (eval mode).
+    #[serde(default)]
+    pub train_acc: Option<f64>,
 }
 
 /// Test-set regression metrics of the best-validation epoch.
@@ -1449,29 +1452,35 @@ fn evaluate(
     Ok((m, out))
 }
 
-/// Neural collapse of the training split's penultimate features; `None` when a class is absent from the
-/// split (a `--limit` subset can miss one), since the measures need every class mean.
-fn train_collapse(
+/// One eval-mode pass over the training split: the accuracy on its own labels (noisy ones under label
+/// noise: memorisation) and the neural collapse of its penultimate features, `None` when a class is absent
+/// from the split (a `--limit` subset can miss one), since the measures need every class mean.
+fn train_pass(
     model: &Model,
     split: &TrainData,
     batch: usize,
     dev: &Device,
-) -> Result<Option<Collapse>> {
+) -> Result<(f64, Option<Collapse>)> {
     let Targets::Classes { labels, classes } = &split.targets else {
-        return Ok(None);
+        return Err(Error::Incompatible(
+            "a training-split pass needs class labels".into(),
+        ));
     };
+    let (mut feats, mut logits, mut dim) = (Vec::new(), Vec::new(), 0);
+    for x in split_batches(split, batch, dev) {
+        let (l, f) = model.forward_features(x)?;
+        dim = f.dims()[1];
+        logits.extend(to_f32(l.into_data())?);
+        feats.extend(to_f32(f.into_data())?);
+    }
+    // Ranking logits ranks probabilities: top-1 needs no softmax.
+    let acc = calib::top_k_accuracy(&logits, labels, *classes, 1)?;
     let mut seen = vec![false; *classes];
     labels.iter().for_each(|&l| seen[l] = true);
     if seen.contains(&false) {
-        return Ok(None);
+        return Ok((acc, None));
     }
-    let (mut feats, mut dim) = (Vec::new(), 0);
-    for x in split_batches(split, batch, dev) {
-        let (_, f) = model.forward_features(x)?;
-        dim = f.dims()[1];
-        feats.extend(to_f32(f.into_data())?);
-    }
-    Ok(Some(neural_collapse(&feats, dim, labels, *classes)?))
+    Ok((acc, Some(neural_collapse(&feats, dim, labels, *classes)?)))
 }
 
 /// Final metrics: calibration with temperature scaling (classification) or the best-validation
@@ -1491,6 +1500,7 @@ fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Resu
             let t = calib::fit_temperature(&val_logits, vl, *classes)?;
             let p0 = calib::softmax(&test_logits, *classes, 1.0)?;
             let p1 = calib::softmax(&test_logits, *classes, t)?;
+            let (train_acc, collapse) = train_pass(&model, &data.train, cfg.eval_batch_size, dev)?;
             let bins = |p: &[f32]| -> Result<Vec<ReliabilityBin>> {
                 let (conf, correct) = calib::confidences(p, tl, *classes)?;
                 Ok(calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?)
@@ -1501,7 +1511,8 @@ fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Resu
                 temperature: t,
                 reliability_before: bins(&p0)?,
                 reliability_after_ts: bins(&p1)?,
-                collapse: train_collapse(&model, &data.train, cfg.eval_batch_size, dev)?,
+                collapse,
+                train_acc: Some(train_acc),
             }))
         }
         (_, Targets::Regression { values, .. }) => {

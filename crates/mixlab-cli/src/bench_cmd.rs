@@ -16,7 +16,7 @@ use std::time::Instant;
 /// Options of `mixlab bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Suite: quick, cpu, gpu, or a path to a suite TOML file.
+    /// Suite: quick, cpu, gpu, representation, converged, or a path to a suite TOML file.
     #[arg(long, default_value = "quick")]
     pub suite: String,
     /// Seeds per cell (default: the suite's).

@@ -12,9 +12,12 @@ use mixlab_burn::trainer::{
     TrainConfig, TrainData, TrainResult, train,
 };
 use mixlab_core::shape::SampleShape;
-use mixlab_data::{DataDir, Dataset, DatasetId, LoadOptions, Scaler, Split, Task, load};
+use mixlab_data::{
+    DataDir, DatasetId, LabelNoise, LoadOptions, Scaler, Split, Task, load, split_validation,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::io::Write as _;
 use std::path::Path;
 
 /// Everything that decides a run: the data, how it is prepared, and the training config.
@@ -26,9 +29,18 @@ pub struct RunConfig {
     /// Keep at most this many records per split (CPU-sized runs); `None` reads everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
-    /// Seed of the dataset's shuffled splits (digits, tabular sets).
+    /// Keep the first this many training records in the dataset's official order; validation is held out of
+    /// them and the test split stays whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
+    /// Seed of the dataset's shuffled splits (digits, tabular sets), of the validation hold-out and of label
+    /// noise.
     #[serde(default)]
     pub data_seed: u64,
+    /// Synthetic label noise on the training and validation labels (classification only; test labels stay
+    /// clean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_noise: Option<LabelNoise>,
     /// Fraction of the training split held out for validation (temperature scaling, model choice) when
     /// the dataset has no reference validation split.
     #[serde(default = "default_val_frac")]
@@ -141,16 +153,76 @@ fn to_train_data(split: &Split, shape: SampleShape, task: Task) -> Result<TrainD
     })
 }
 
-/// Loads the dataset, holds out validation, fits input scaling on the training part only and applies it
-/// to every split (images: per-channel standardisation; Airfoil: min-max as C-Mixup; other tables:
-/// standardisation per feature).
-pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, Dataset)> {
+/// What loading did, recorded in `result.json`: split sizes, where the data came from, label noise.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DataInfo {
+    pub n_train: usize,
+    pub n_val: usize,
+    pub n_test: usize,
+    /// The folder (or embedded file) the set was read from.
+    pub source: String,
+    /// Every file read.
+    pub files: Vec<String>,
+    pub data_seed: u64,
+    /// Where validation came from: `"held-out"` (a fraction of the training split) or `"reference"`.
+    pub validation: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_noise: Option<NoiseInfo>,
+}
+
+/// Label noise as applied.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NoiseInfo {
+    pub rate: f64,
+    pub kind: mixlab_data::NoiseKind,
+    /// Labels replaced among the training records.
+    pub flipped_train: usize,
+    /// Labels replaced among the validation records.
+    pub flipped_val: usize,
+}
+
+/// Loads the dataset, applies label noise, holds out validation, fits input scaling on the training part
+/// only and applies it to every split (images: per-channel standardisation; Airfoil: min-max as C-Mixup;
+/// other tables: standardisation per feature). Image crops pad with the scaled value of a black pixel.
+pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)> {
     let opts = LoadOptions::default()
         .with_limit(cfg.limit)
+        .with_train_limit(cfg.train_limit)
         .with_seed(cfg.data_seed);
-    let ds = load(cfg.dataset, dir, &opts)
-        .with_context(|| format!("loading {}", cfg.dataset))?
-        .with_validation(cfg.validation_fraction, cfg.data_seed)?;
+    let mut ds =
+        load(cfg.dataset, dir, &opts).with_context(|| format!("loading {}", cfg.dataset))?;
+    let held_out = ds.valid.is_none();
+    let noise = match (&cfg.label_noise, ds.task) {
+        (None, _) => None,
+        (Some(_), Task::Regression { .. }) => bail!(
+            "--label-noise flips class labels; {} is a regression dataset",
+            cfg.dataset
+        ),
+        (Some(_), Task::Classification { .. }) if !held_out => bail!(
+            "--label-noise is applied before the validation hold-out; {} has a reference validation split",
+            cfg.dataset
+        ),
+        (Some(noise), Task::Classification { classes }) => {
+            let labels = ds
+                .train
+                .labels
+                .as_mut()
+                .context("classification split without labels")?;
+            // Noise is drawn per record before the hold-out, so validation labels are as noisy as training
+            // ones and a record's noise does not depend on the split.
+            let flipped = noise.apply(labels, classes, cfg.data_seed)?;
+            let (train_idx, val_idx) =
+                split_validation(flipped.len(), cfg.validation_fraction, cfg.data_seed)?;
+            let count = |idx: &[usize]| idx.iter().filter(|&&i| flipped[i]).count();
+            Some(NoiseInfo {
+                rate: noise.rate,
+                kind: noise.kind,
+                flipped_train: count(&train_idx),
+                flipped_val: count(&val_idx),
+            })
+        }
+    };
+    let ds = ds.with_validation(cfg.validation_fraction, cfg.data_seed)?;
     let shape = sample_shape(cfg.dataset)?;
     let valid = ds.valid.clone().context("validation split missing")?;
     for (name, n) in [
@@ -160,13 +232,15 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, Dataset)> 
     ] {
         if n == 0 {
             bail!(
-                "{}: the {name} split is empty (limit {:?} records per split; validation takes {} of the training split): use a larger --limit",
+                "{}: the {name} split is empty (limit {:?} records per split, train limit {:?}; validation takes {} of the training split): use a larger --limit or --train-limit",
                 cfg.dataset,
                 cfg.limit,
+                cfg.train_limit,
                 cfg.validation_fraction
             );
         }
     }
+    let image = cfg.dataset.sample_shape().len() == 3;
     let (channels, plane) = match cfg.dataset.sample_shape().as_slice() {
         [f] => (*f, 1),
         _ => (shape.channels, shape.spatial_len()),
@@ -183,19 +257,38 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, Dataset)> 
     for s in [&mut splits.train, &mut splits.val, &mut splits.test] {
         scaler.apply(&mut s.x)?;
     }
-    Ok((splits, ds))
+    if image {
+        splits.train = splits.train.with_zero(scaler.zero())?;
+    }
+    let info = DataInfo {
+        n_train: ds.train.n,
+        n_val: valid.n,
+        n_test: ds.test.n,
+        source: ds.source.clone(),
+        files: ds.files.clone(),
+        data_seed: cfg.data_seed,
+        validation: if held_out { "held-out" } else { "reference" },
+        label_noise: noise,
+    };
+    Ok((splits, info))
 }
 
-/// Progress bars for one run (or nothing when quiet).
+/// Progress of one run: a bar on a terminal, one line per epoch on a pipe or log file (where a bar would
+/// print nothing until the end), nothing when quiet.
 pub struct Bars {
     bar: Option<ProgressBar>,
     label: String,
+    /// Write one line per finished epoch to stderr.
+    lines: bool,
+    epochs: usize,
 }
 
 impl Bars {
     /// A per-run bar labelled `label`; hidden when `quiet`.
     pub fn new(label: &str, quiet: bool, multi: Option<&indicatif::MultiProgress>) -> Self {
-        let bar = (!quiet).then(|| {
+        use std::io::IsTerminal;
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal).then(|| {
             let b = ProgressBar::new(0);
             let b = match multi {
                 Some(m) => m.add(b),
@@ -212,6 +305,8 @@ impl Bars {
         Self {
             bar,
             label: label.to_string(),
+            lines: !quiet && !terminal,
+            epochs: 0,
         }
     }
     /// Removes the bar.
@@ -224,6 +319,7 @@ impl Bars {
 
 impl Progress for Bars {
     fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        self.epochs = epochs;
         if let Some(b) = &self.bar {
             b.set_length(steps as u64);
             b.set_position(0);
@@ -243,7 +339,34 @@ impl Progress for Bars {
             ));
         }
     }
-    fn epoch_end(&mut self, _record: &EpochRecord) {}
+    fn epoch_end(&mut self, r: &EpochRecord) {
+        if !self.lines {
+            return;
+        }
+        let metric = |name: &str, m: &mixlab_burn::trainer::EvalMetrics| match (m.acc, m.rmse) {
+            (Some(a), _) => format!(" {name} acc {a:.4}"),
+            (None, Some(e)) => format!(" {name} rmse {e:.4}"),
+            (None, None) => String::new(),
+        };
+        let test = r
+            .test
+            .as_ref()
+            .map(|t| metric("test", t))
+            .unwrap_or_default();
+        // A closed pipe must not stop training: the line is best effort.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} epoch {}/{} loss {:.4}{}{test} lr {:.3e} {:.0} samples/s {:.1} s",
+            self.label,
+            r.epoch + 1,
+            self.epochs,
+            r.train_loss,
+            metric("val", &r.val),
+            r.lr_last,
+            r.train_samples_per_s,
+            r.wall_s
+        );
+    }
 }
 
 /// Versions recorded with every result.
@@ -264,7 +387,7 @@ pub fn git_rev() -> Value {
 }
 
 /// The result record (`result.json`) of a finished run.
-pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
+pub fn result_json(cfg: &RunConfig, data: &DataInfo, r: &TrainResult) -> Value {
     let test = match &r.final_metrics {
         FinalMetrics::Classification(c) => json!({
             "acc": c.before.acc,
@@ -278,6 +401,9 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
             "brier_ts": c.after_ts.brier,
             "ece15_ts": c.after_ts.ece15,
             "temperature": c.temperature,
+            // Accuracy of the final model on its own training labels (noisy ones under --label-noise:
+            // how much of the noise it memorised).
+            "train_acc": c.train_acc,
         }),
         FinalMetrics::Regression(g) => json!({
             "rmse": g.test.rmse,
@@ -348,6 +474,7 @@ pub fn result_json(cfg: &RunConfig, r: &TrainResult) -> Value {
             FinalMetrics::Retrieval(_) => "retrieval",
             FinalMetrics::CrossModal(_) => "cross-modal",
         },
+        "data": data,
         "test": test,
         "curve": r.curve,
         "reliability": reliability,
@@ -456,7 +583,7 @@ pub fn execute(
         ),
         _ => {}
     }
-    let (splits, _ds) = load_splits(cfg, dir)?;
+    let (splits, data) = load_splits(cfg, dir)?;
     cfg.train
         .validate(&splits.train.shape, cfg.dataset.task().output_dim())?;
     let paired = match cfg.paired {
@@ -491,7 +618,7 @@ pub fn execute(
     match outcome {
         Outcome::Stopped { .. } => Ok(None),
         Outcome::Finished(r) => {
-            let v = result_json(cfg, &r);
+            let v = result_json(cfg, &data, &r);
             let title = format!(
                 "{} {} {} seed {}",
                 cfg.dataset,

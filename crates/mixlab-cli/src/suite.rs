@@ -5,18 +5,18 @@
 //! config beside its result, so a cell can be replayed on its own.
 
 use crate::run::RunConfig;
-use crate::train_cmd::{DeviceName, OptimName, ScheduleName, merge_params};
+use crate::train_cmd::{DeviceName, OptimName, ScheduleName, SchedulePerName, merge_params};
 use anyhow::{Context, Result, bail};
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
 use mixlab_core::methods::{Method, MethodConfig};
 use mixlab_core::mixer::{Granularity, MixerConfig, Pairing};
-use mixlab_data::DatasetId;
+use mixlab_data::{DatasetId, LabelNoise};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Suites shipped with mixlab (compiled in, so `--suite quick` works from any folder).
-pub const BUILTIN: [(&str, &str); 4] = [
+pub const BUILTIN: [(&str, &str); 5] = [
     ("quick", include_str!("../../../suites/quick.toml")),
     ("cpu", include_str!("../../../suites/cpu.toml")),
     ("gpu", include_str!("../../../suites/gpu.toml")),
@@ -24,6 +24,7 @@ pub const BUILTIN: [(&str, &str); 4] = [
         "representation",
         include_str!("../../../suites/representation.toml"),
     ),
+    ("converged", include_str!("../../../suites/converged.toml")),
 ];
 
 /// Most seeds one experiment may expand to (cells are expanded in memory before anything runs).
@@ -62,13 +63,29 @@ pub struct Experiment {
     pub optimizer: OptimName,
     #[serde(default)]
     pub schedule: ScheduleName,
+    /// `"step"` (default) or `"epoch"`: when the schedule and warm-up advance.
+    #[serde(default)]
+    pub schedule_per: SchedulePerName,
     #[serde(default)]
     pub warmup_epochs: usize,
+    /// timm's warm-up start rate (see `mixlab train --warmup-lr-init`).
+    #[serde(default)]
+    pub warmup_lr_init: Option<f64>,
     #[serde(default = "default_wd")]
     pub weight_decay: f64,
     #[serde(default)]
     pub augment: bool,
     pub limit: Option<usize>,
+    /// Keep the first N training records (the test split stays whole).
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    /// Seed of the data (splits, validation hold-out, label noise): a number (default 0), or `"run"` to use
+    /// each cell's run seed, so that "± over seeds" includes split variance.
+    #[serde(default)]
+    pub data_seed: DataSeed,
+    /// Synthetic label noise on training and validation labels, `{ rate = 0.4, kind = "symmetric" }`.
+    #[serde(default)]
+    pub label_noise: Option<LabelNoise>,
     /// Where to train (default cpu).
     #[serde(default)]
     pub device: DeviceName,
@@ -90,6 +107,41 @@ pub struct Experiment {
     /// Cross-modal experiments (geomix): the second dataset, embedded by the two-tower model's `b` tower.
     #[serde(default)]
     pub paired: Option<DatasetId>,
+}
+
+/// An experiment's data seed: fixed, or the run seed of each cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataSeed {
+    Fixed(u64),
+    Run,
+}
+
+impl Default for DataSeed {
+    fn default() -> Self {
+        DataSeed::Fixed(0)
+    }
+}
+
+impl DataSeed {
+    fn for_run(self, seed: u64) -> u64 {
+        match self {
+            DataSeed::Fixed(s) => s,
+            DataSeed::Run => seed,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DataSeed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(i) if i >= 0 => Ok(DataSeed::Fixed(i as u64)),
+            toml::Value::String(s) if s == "run" => Ok(DataSeed::Run),
+            other => Err(D::Error::custom(format!(
+                "`data_seed` is a non-negative integer or \"run\" (the cell's run seed), got {other}"
+            ))),
+        }
+    }
 }
 
 fn default_wd() -> f64 {
@@ -345,10 +397,15 @@ impl Experiment {
         )?;
         let optimizer = self.optimizer.config();
         let schedule = self.schedule.config(self.epochs);
+        if let Some(n) = &self.label_noise {
+            n.validate().context("label_noise")?;
+        }
         RunConfig {
             dataset: self.dataset,
             limit: self.limit,
-            data_seed: 0,
+            train_limit: self.train_limit,
+            data_seed: self.data_seed.for_run(seed),
+            label_noise: self.label_noise,
             validation_fraction: mixlab_data::DEFAULT_VALIDATION_FRACTION,
             train: TrainConfig {
                 model,
@@ -357,7 +414,9 @@ impl Experiment {
                 lr: self.lr,
                 optimizer,
                 schedule,
+                schedule_per: self.schedule_per.into(),
                 warmup_epochs: self.warmup_epochs,
+                warmup_lr_init: self.warmup_lr_init,
                 weight_decay: self.weight_decay,
                 seed,
                 mixer,
@@ -430,5 +489,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn one_experiment(extra: &str) -> Result<Vec<Cell>> {
+        let text = format!(
+            "name = \"t\"\nseeds = 2\n[[experiment]]\ndataset = \"digits\"\nmodel = \"mlp\"\nepochs = 1\n\
+             batch_size = 8\nlr = 0.1\nlimit = 50\nmethods = [\"none\"]\n{extra}"
+        );
+        let suite: Suite = toml::from_str(&text)?;
+        suite.cells(None)
+    }
+
+    #[test]
+    fn the_data_seed_is_fixed_or_follows_the_run_seed() {
+        let seeds = |cells: Vec<Cell>| -> Vec<(u64, u64)> {
+            cells
+                .iter()
+                .map(|c| (c.config.train.seed, c.config.data_seed))
+                .collect()
+        };
+        assert_eq!(seeds(one_experiment("").unwrap()), [(0, 0), (1, 0)]);
+        assert_eq!(
+            seeds(one_experiment("data_seed = 7").unwrap()),
+            [(0, 7), (1, 7)]
+        );
+        assert_eq!(
+            seeds(one_experiment("data_seed = \"run\"").unwrap()),
+            [(0, 0), (1, 1)]
+        );
+        for bad in ["data_seed = \"walk\"", "data_seed = -1"] {
+            let e = format!("{:#}", one_experiment(bad).unwrap_err());
+            assert!(e.contains("data_seed"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn suites_set_train_limit_label_noise_and_the_schedule_step() {
+        let cells = one_experiment(
+            "train_limit = 40\nlabel_noise = { rate = 0.4, kind = \"symmetric\" }\nschedule_per = \"epoch\"\nwarmup_lr_init = 1e-6",
+        )
+        .unwrap();
+        let c = &cells[0].config;
+        assert_eq!(c.train_limit, Some(40));
+        assert_eq!(c.label_noise, Some(LabelNoise::symmetric(0.4)));
+        assert_eq!(c.train.schedule_per, mixlab_burn::optim::SchedulePer::Epoch);
+        assert_eq!(c.train.warmup_lr_init, Some(1e-6));
+        let e = format!(
+            "{:#}",
+            one_experiment("label_noise = { rate = 1.2 }").unwrap_err()
+        );
+        assert!(e.contains("label"), "{e}");
     }
 }

@@ -6,9 +6,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mixlab_burn::DeviceKind;
 use mixlab_burn::models::ModelConfig;
-use mixlab_burn::optim::{OptimizerConfig, Schedule};
+use mixlab_burn::optim::{OptimizerConfig, Schedule, SchedulePer};
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
-use mixlab_data::{DataDir, DatasetId};
+use mixlab_data::{DataDir, DatasetId, LabelNoise};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -17,9 +17,15 @@ use std::path::PathBuf;
 pub enum ModelName {
     Mlp,
     Cnn,
+    /// ResNet-18 with a CIFAR stem (3×3 conv, no max-pool), as OpenMixup's `ResNet_CIFAR`
     Resnet18,
+    /// Pre-activation ResNet-18 (He et al. 2016) with the paper's final BN-ReLU before pooling; the
+    /// mixup-cifar10 reference's PreActResNet lacks that last BN-ReLU
     PreactResnet18,
     Cnn1d,
+    /// ViT (timm layout, class token, pre-norm blocks). Differs from timm's init: linear layers draw
+    /// U(±1/√fan_in) (PyTorch's default) where timm uses trunc_normal(0.02), and LayerNorm eps is 1e-5
+    /// where timm uses 1e-6
     VitTiny,
     /// Two encoders (cross-modal geomix runs with --paired-dataset)
     TwoTower,
@@ -44,7 +50,8 @@ pub enum OptimName {
     Sgd,
     /// SGD with Nesterov momentum 0.9.
     Nesterov,
-    /// AdamW (β = 0.9, 0.999).
+    /// AdamW (β = 0.9, 0.999, ε 1e-8; weight decay from --weight-decay, default 5e-4, where
+    /// `torch.optim.AdamW` defaults to 0.01).
     Adamw,
 }
 
@@ -57,6 +64,26 @@ pub enum ScheduleName {
     Cosine,
     /// ×0.1 at 50% and 75% of the epochs.
     Step,
+}
+
+/// When the learning rate moves (command line and suite files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchedulePerName {
+    /// After every optimiser step (timm's `t_in_epochs=False`).
+    #[default]
+    Step,
+    /// Once per epoch (OpenMixup/mmcv's `by_epoch=True`).
+    Epoch,
+}
+
+impl From<SchedulePerName> for SchedulePer {
+    fn from(p: SchedulePerName) -> SchedulePer {
+        match p {
+            SchedulePerName::Step => SchedulePer::Step,
+            SchedulePerName::Epoch => SchedulePer::Epoch,
+        }
+    }
 }
 
 /// Device choice (command line and suite files).
@@ -145,24 +172,44 @@ pub struct TrainArgs {
     /// Optimiser.
     #[arg(long, value_enum, default_value = "sgd")]
     pub optimizer: OptimName,
-    /// Weight decay.
+    /// Weight decay, for every optimiser. The default 5e-4 is the CIFAR SGD recipes'; PyTorch's AdamW
+    /// defaults to 0.01, so pass --weight-decay 0.01 to match `torch.optim.AdamW()`.
     #[arg(long, default_value_t = 5e-4, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Learning-rate schedule.
     #[arg(long, value_enum, default_value = "cosine")]
     pub schedule: ScheduleName,
+    /// Whether the schedule advances after every step (timm's default) or once per epoch (OpenMixup/mmcv,
+    /// the common CIFAR code).
+    #[arg(long, value_enum, default_value = "step")]
+    pub schedule_per: SchedulePerName,
     /// Linear warm-up epochs.
     #[arg(long, default_value_t = 0)]
     pub warmup_epochs: usize,
+    /// timm's warm-up: start at this rate at t = 0 (default: mixlab's base·(t+1)/W, which reaches the base
+    /// rate on the last warm-up step).
+    #[arg(long, allow_negative_numbers = true)]
+    pub warmup_lr_init: Option<f64>,
     /// Random crop (4-px padding) + horizontal flip for image datasets.
     #[arg(long)]
     pub augment: bool,
     /// Run seed (init, shuffling, mixing, augmentation streams).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Keep at most this many records per split.
+    /// Keep at most this many records per split (test included; for quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Keep the first N training records in the dataset's official order; validation is held out of them and
+    /// the test split stays whole.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// Seed of the data: shuffled splits (digits, tables), the validation hold-out and label noise.
+    #[arg(long, default_value_t = 0)]
+    pub data_seed: u64,
+    /// Symmetric label noise: each training and validation label is replaced with this probability by a
+    /// class drawn uniformly from the other classes (test labels stay clean).
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
+    pub label_noise: Option<f64>,
     /// Device.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceName,
@@ -246,7 +293,9 @@ impl TrainArgs {
             lr: self.lr,
             optimizer,
             schedule,
+            schedule_per: self.schedule_per.into(),
             warmup_epochs: self.warmup_epochs,
+            warmup_lr_init: self.warmup_lr_init,
             weight_decay: self.weight_decay,
             seed: self.seed,
             mixer,
@@ -269,10 +318,21 @@ impl TrainArgs {
             }),
             ..TrainConfig::default()
         };
+        let label_noise = match self.label_noise {
+            Some(rate) => {
+                let n = LabelNoise::symmetric(rate);
+                n.validate()
+                    .map_err(|e| anyhow::anyhow!("--label-noise: {e}"))?;
+                Some(n)
+            }
+            None => None,
+        };
         RunConfig {
             dataset,
             limit: self.limit,
-            data_seed: 0,
+            train_limit: self.train_limit,
+            data_seed: self.data_seed,
+            label_noise,
             validation_fraction: mixlab_data::DEFAULT_VALIDATION_FRACTION,
             train,
             paired: self.paired_dataset,

@@ -138,3 +138,70 @@ fn train_regression_reports_errors_not_accuracy() {
     assert_eq!(v["task"], "regression");
     assert!(out.join("config.toml").is_file());
 }
+
+#[test]
+fn train_records_split_sizes_files_label_noise_and_the_data_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    // TINY_DIGITS keeps 300 records per split; --train-limit cuts the training part further, not the test.
+    let v = train_digits(&tmp.path().join("a"), &["--train-limit", "200"]);
+    let d = &v["data"];
+    assert_eq!(
+        (
+            d["n_train"].as_u64(),
+            d["n_val"].as_u64(),
+            d["n_test"].as_u64()
+        ),
+        (Some(180), Some(20), Some(300)),
+        "{d}"
+    );
+    assert_eq!(d["validation"], "held-out");
+    assert_eq!(d["data_seed"], 0);
+    assert!(d["files"].as_array().is_some_and(|f| !f.is_empty()), "{d}");
+    assert!(d.get("label_noise").is_none(), "{d}");
+    assert!(v["test"]["train_acc"].as_f64().is_some(), "{}", v["test"]);
+
+    // Half of the 200 labels flipped, split between training and validation; the test labels stay clean,
+    // so the test accuracy changes while the split sizes do not.
+    let w = train_digits(
+        &tmp.path().join("b"),
+        &["--train-limit", "200", "--label-noise", "0.5"],
+    );
+    let n = &w["data"]["label_noise"];
+    let flipped = n["flipped_train"].as_u64().unwrap() + n["flipped_val"].as_u64().unwrap();
+    assert!((70..=130).contains(&flipped), "{n}");
+    assert_eq!(w["data"]["n_train"], d["n_train"]);
+    assert_ne!(w["test"], v["test"]);
+
+    // Another data seed draws another digits split.
+    let x = train_digits(
+        &tmp.path().join("c"),
+        &["--train-limit", "200", "--data-seed", "1"],
+    );
+    assert_eq!(x["data"]["data_seed"], 1);
+    assert_ne!(x["test"], v["test"], "data seeds 0 and 1 gave one split");
+
+    let e = crate::common::fails(&[
+        "train",
+        "--dataset",
+        "airfoil",
+        "--model",
+        "mlp",
+        "--label-noise",
+        "0.2",
+        "--quiet",
+        "--out",
+        s(&tmp.path().join("d")),
+    ]);
+    assert!(e.contains("regression"), "{e}");
+    let e = crate::common::fails(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--label-noise",
+        "1.5",
+        "--quiet",
+        "--out",
+        s(&tmp.path().join("e")),
+    ]);
+    assert!(e.contains("label-noise"), "{e}");
+}

@@ -87,6 +87,16 @@ impl Scaler {
         })
     }
 
+    /// What a raw 0 becomes, one value per channel: the padding of a black border after scaling (torchvision
+    /// pads the raw image before `Normalize`, so its border is −mean/std, not 0).
+    pub fn zero(&self) -> Vec<f32> {
+        self.offset
+            .iter()
+            .zip(&self.scale)
+            .map(|(o, s)| -o / s)
+            .collect()
+    }
+
     /// Values per sample this scaler expects.
     pub fn sample_len(&self) -> usize {
         self.offset.len() * self.plane
@@ -148,6 +158,17 @@ mod tests {
         for (a, b) in y.iter().zip(&x) {
             assert!((a - b).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn zero_is_what_apply_makes_of_a_black_pixel() {
+        let x = vec![1.0, 3.0, 10.0, 12.0, 5.0, 7.0, 10.0, 10.0];
+        let s = Scaler::fit_standard(&x, 2, 2).unwrap();
+        let mut black = vec![0.0; 4];
+        s.apply(&mut black).unwrap();
+        let z = s.zero();
+        assert_eq!(black, vec![z[0], z[0], z[1], z[1]]);
+        assert!(z[0] < 0.0 && z[1] < 0.0);
     }
 
     #[test]
