@@ -26,41 +26,57 @@ fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting failed: {e}")
 }
 
-/// One bar: label, mean, standard deviation.
-pub struct Bar {
+/// One estimate with its interval: label, mean, lower and upper bound.
+pub struct Estimate {
     pub label: String,
     pub mean: f64,
-    pub std: f64,
+    pub lo: f64,
+    pub hi: f64,
 }
 
-/// A bar chart with ±1 std error bars.
-pub fn bar_chart(path: &Path, title: &str, ylabel: &str, bars: &[Bar]) -> Result<()> {
+/// Means as dots with interval whiskers, on a value axis zoomed to the data (a bar from 0 hides a 0.7-point
+/// gap at 98 %), with an optional dashed reference line (the baseline's mean).
+pub fn dot_whisker(
+    path: &Path,
+    title: &str,
+    ylabel: &str,
+    points: &[Estimate],
+    reference: Option<f64>,
+) -> Result<()> {
     init_fonts();
     with_atomic_path(path, |tmp| {
-        let w = (160 + 90 * bars.len()).max(480) as u32;
+        let w = (160 + 90 * points.len()).max(480) as u32;
         let root = BitMapBackend::new(tmp, (w, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let hi = bars.iter().map(|b| b.mean + b.std).fold(f64::MIN, f64::max);
-        let lo = bars
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let lo = points
             .iter()
-            .map(|b| b.mean - b.std)
-            .fold(f64::MAX, f64::min)
-            .min(0.0);
-        let hi = if hi.is_finite() && hi > lo {
-            hi + 0.08 * (hi - lo)
+            .filter_map(|p| finite(p.lo))
+            .chain(reference)
+            .fold(f64::MAX, f64::min);
+        let hi = points
+            .iter()
+            .filter_map(|p| finite(p.hi))
+            .chain(reference)
+            .fold(f64::MIN, f64::max);
+        let (lo, hi) = if lo.is_finite() && hi.is_finite() && hi > lo {
+            let pad = 0.1 * (hi - lo);
+            (lo - pad, hi + pad)
+        } else if lo.is_finite() && lo < f64::MAX {
+            (lo - 0.5, lo + 0.5)
         } else {
-            lo + 1.0
+            (0.0, 1.0)
         };
-        let n = bars.len().max(1);
+        let n = points.len().max(1);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(60)
             .y_label_area_size(70)
-            // A segmented 0..k range has k + 1 slots (its end is a value too): 0..n−1 gives one per bar.
+            // A segmented 0..k range has k + 1 slots (its end is a value too): 0..n−1 gives one per point.
             .build_cartesian_2d((0..n - 1).into_segmented(), lo..hi)
             .map_err(err)?;
-        let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+        let labels: Vec<String> = points.iter().map(|b| b.label.clone()).collect();
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -72,29 +88,34 @@ pub fn bar_chart(path: &Path, title: &str, ylabel: &str, bars: &[Bar]) -> Result
             })
             .draw()
             .map_err(err)?;
+        if let Some(r) = reference {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(SegmentValue::Exact(0), r), (SegmentValue::Exact(n), r)],
+                    6,
+                    4,
+                    RGBColor(120, 120, 120).stroke_width(1),
+                ))
+                .map_err(err)?;
+        }
         chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let color = Palette99::pick(i).mix(0.75);
-                let mut r = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), lo),
-                        (SegmentValue::Exact(i + 1), b.mean),
-                    ],
-                    color.filled(),
-                );
-                r.set_margin(0, 0, 12, 12);
-                r
+            .draw_series(points.iter().enumerate().map(|(i, p)| {
+                ErrorBar::new_vertical(
+                    SegmentValue::CenterOf(i),
+                    p.lo,
+                    p.mean,
+                    p.hi,
+                    Palette99::pick(i).stroke_width(2),
+                    14,
+                )
             }))
             .map_err(err)?;
         chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                ErrorBar::new_vertical(
-                    SegmentValue::CenterOf(i),
-                    b.mean - b.std,
-                    b.mean,
-                    b.mean + b.std,
-                    BLACK.stroke_width(2),
-                    10,
+            .draw_series(points.iter().enumerate().map(|(i, p)| {
+                Circle::new(
+                    (SegmentValue::CenterOf(i), p.mean),
+                    5,
+                    Palette99::pick(i).filled(),
                 )
             }))
             .map_err(err)?;
@@ -194,7 +215,8 @@ pub struct RelBin {
     pub count: usize,
 }
 
-/// A reliability diagram: per-bin accuracy bars against the diagonal, with the gap shaded.
+/// A reliability diagram: per-bin accuracy against the diagonal, the gap to the mean confidence coloured by
+/// its sign.
 pub fn reliability(path: &Path, title: &str, bins: &[RelBin]) -> Result<()> {
     init_fonts();
     with_atomic_path(path, |tmp| {
@@ -213,26 +235,51 @@ pub fn reliability(path: &Path, title: &str, bins: &[RelBin]) -> Result<()> {
             .y_desc("accuracy")
             .draw()
             .map_err(err)?;
+        // Opaque, non-overlapping colours: blue up to the lower of accuracy and confidence, then the gap in
+        // red (over-confident: confidence above accuracy) or green (under-confident).
+        let blue = RGBColor(60, 110, 190);
+        let red = RGBColor(215, 70, 50);
+        let green = RGBColor(60, 160, 80);
+        let shown: Vec<&RelBin> = bins.iter().filter(|b| b.count > 0).collect();
         chart
-            .draw_series(bins.iter().filter(|b| b.count > 0).map(|b| {
+            .draw_series(shown.iter().map(|b| {
                 Rectangle::new(
-                    [(b.lower, 0.0), (b.upper, b.accuracy)],
-                    BLUE.mix(0.6).filled(),
+                    [(b.lower, 0.0), (b.upper, b.accuracy.min(b.confidence))],
+                    blue.filled(),
                 )
             }))
             .map_err(err)?
-            .label("accuracy")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], BLUE.mix(0.6).filled()));
+            .label("accuracy, up to the confidence")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], blue.filled()));
         chart
-            .draw_series(bins.iter().filter(|b| b.count > 0).map(|b| {
+            .draw_series(shown.iter().filter(|b| b.confidence > b.accuracy).map(|b| {
                 Rectangle::new(
                     [(b.lower, b.accuracy), (b.upper, b.confidence)],
-                    RED.mix(0.25).filled(),
+                    red.filled(),
                 )
             }))
             .map_err(err)?
-            .label("gap to confidence")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], RED.mix(0.25).filled()));
+            .label("over-confidence (confidence > accuracy)")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], red.filled()));
+        chart
+            .draw_series(shown.iter().filter(|b| b.accuracy > b.confidence).map(|b| {
+                Rectangle::new(
+                    [(b.lower, b.confidence), (b.upper, b.accuracy)],
+                    green.filled(),
+                )
+            }))
+            .map_err(err)?
+            .label("under-confidence (accuracy > confidence)")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], green.filled()));
+        // Bin outlines keep neighbouring bins apart.
+        chart
+            .draw_series(shown.iter().map(|b| {
+                Rectangle::new(
+                    [(b.lower, 0.0), (b.upper, b.accuracy.max(b.confidence))],
+                    WHITE.stroke_width(1),
+                )
+            }))
+            .map_err(err)?;
         chart
             .draw_series(LineSeries::new(
                 vec![(0.0, 0.0), (1.0, 1.0)],

@@ -2,14 +2,16 @@
 //! mean ± std tables (`results.md`, `results.csv`, `results.json`) and PNG plots under `DIR/plots/`.
 //!
 //! Standard deviations are sample standard deviations over seeds (n − 1 in the denominator); Δ is the
-//! difference of means to the `none` row of the same experiment.
+//! mean difference to the `none` row of the same experiment, paired by seed (same split, label noise and
+//! initialisation), with a 95 % Student-t interval.
 
 use crate::fsio::write_atomic;
-use crate::plots::{Bar, Curve, RelBin, bar_chart, line_chart, reliability};
+use crate::plots::{Curve, Estimate, RelBin, dot_whisker, line_chart, reliability};
 use crate::run::RunConfig;
 use crate::show_cmd::{mix_real_batch, render};
 use anyhow::{Context, Result};
 use clap::Args;
+use mixlab_core::stats::{PairedDiff, paired_diff, t_quantile};
 use mixlab_data::DataDir;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -32,10 +34,15 @@ struct Metric {
     higher_better: bool,
 }
 
-const CLASS_METRICS: [Metric; 7] = [
+const CLASS_METRICS: [Metric; 9] = [
     Metric {
         key: "acc",
         header: "acc ↑",
+        higher_better: true,
+    },
+    Metric {
+        key: "acc_last10",
+        header: "acc, median of last 10 ↑",
         higher_better: true,
     },
     Metric {
@@ -66,6 +73,11 @@ const CLASS_METRICS: [Metric; 7] = [
     Metric {
         key: "nc1",
         header: "NC1 (train)",
+        higher_better: false,
+    },
+    Metric {
+        key: "train_acc",
+        header: "train acc (own labels)",
         higher_better: false,
     },
 ];
@@ -158,7 +170,17 @@ const CROSS_METRICS: [Metric; 7] = [
 fn is_percent(key: &str) -> bool {
     matches!(
         key,
-        "acc" | "r1" | "r2" | "r4" | "r8" | "b2a_r1" | "b2a_r2" | "b2a_r4" | "b2a_r8"
+        "acc"
+            | "acc_last10"
+            | "train_acc"
+            | "r1"
+            | "r2"
+            | "r4"
+            | "r8"
+            | "b2a_r1"
+            | "b2a_r2"
+            | "b2a_r4"
+            | "b2a_r8"
     )
 }
 
@@ -166,7 +188,13 @@ fn is_percent(key: &str) -> bool {
 fn is_descriptive(key: &str) -> bool {
     matches!(
         key,
-        "temperature" | "nc1" | "uniformity" | "alignment" | "uniformity_a" | "uniformity_b"
+        "temperature"
+            | "nc1"
+            | "train_acc"
+            | "uniformity"
+            | "alignment"
+            | "uniformity_a"
+            | "uniformity_b"
     )
 }
 
@@ -184,13 +212,85 @@ struct CellResult {
     result: Value,
 }
 
-/// A metric of a cell's result: test-set numbers, and NC1 from the neural-collapse record.
+/// Epochs in OpenMixup's "median of the last 10 epochs" protocol.
+const LAST_EPOCHS: usize = 10;
+
+/// A metric of a cell's result: test-set numbers, NC1 from the neural-collapse record, and the median test
+/// accuracy of the last 10 epochs that evaluated the test split.
 fn metric_value(result: &Value, key: &str) -> Option<f64> {
     match key {
         "nc1" => result["collapse"]["nc1"].as_f64(),
+        "acc_last10" => {
+            let accs: Vec<f64> = result["curve"]
+                .as_array()?
+                .iter()
+                .filter_map(|r| r["test"]["acc"].as_f64())
+                .collect();
+            median(&accs[accs.len().saturating_sub(LAST_EPOCHS)..])
+        }
         _ => result["test"][key].as_f64(),
     }
 }
+
+/// Median (mean of the middle two for an even count); `None` when empty.
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some(0.5 * (v[n / 2 - 1] + v[n / 2])),
+    }
+}
+
+/// The seeds that pair two cells: the run seed and the data seed (split, label noise).
+fn pair_key(c: &CellResult) -> (u64, u64) {
+    (c.config.train.seed, c.config.data_seed)
+}
+
+/// Δ of `key` between `cells` and the `none` cells of the same seeds, with its 95 % t-interval; `None`
+/// when no seed has both.
+fn paired_vs_none(cells: &[&CellResult], none: &[&CellResult], key: &str) -> Option<PairedDiff> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for c in cells {
+        let partner = none.iter().find(|n| pair_key(n) == pair_key(c));
+        if let (Some(x), Some(y)) = (
+            metric_value(&c.result, key),
+            partner.and_then(|n| metric_value(&n.result, key)),
+        ) {
+            a.push(x);
+            b.push(y);
+        }
+    }
+    if a.is_empty() {
+        return None;
+    }
+    paired_diff(&a, &b, CONFIDENCE).ok()
+}
+
+/// A paired Δ as text: percentage points for percent metrics, with its interval when there is one.
+fn delta_text(key: &str, d: &PairedDiff) -> String {
+    let scale = if is_percent(key) { 100.0 } else { 1.0 };
+    let digits = if is_percent(key) { 2 } else { 4 };
+    let v = |x: f64| format!("{:+.*}", digits, scale * x);
+    match d.interval() {
+        Some((lo, hi)) => format!("{} [{}, {}]", v(d.mean), v(lo), v(hi)),
+        None => format!("{} (1 pair)", v(d.mean)),
+    }
+}
+
+/// The "CI excludes 0" column.
+fn excludes_text(d: Option<&PairedDiff>) -> &'static str {
+    match d.and_then(PairedDiff::excludes_zero) {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "–",
+    }
+}
+
+/// Level of every interval in the report.
+const CONFIDENCE: f64 = 0.95;
 
 /// Mean and sample standard deviation.
 fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -264,12 +364,27 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
         }
     }
     let mut md = String::new();
-    let mut csv = String::from("experiment,dataset,model,method,metric,n,mean,std,delta_vs_none\n");
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "experiment",
+        "dataset",
+        "model",
+        "method",
+        "metric",
+        "n",
+        "mean",
+        "std",
+        "pairs_vs_none",
+        "delta_vs_none",
+        "delta_ci95_lo",
+        "delta_ci95_hi",
+        "ci_excludes_zero",
+    ])?;
     let mut json_rows = Vec::new();
     writeln!(md, "# mixlab benchmark results\n")?;
     writeln!(
         md,
-        "{} finished cells{}. Mean ± sample std over seeds; Δ = difference of means to `none`; best mean per column in bold. \
+        "{} finished cells{}. Mean ± sample std over seeds; Δ = mean of the per-seed differences to `none` (paired by run and data seed) with its 95% Student-t interval; best mean per column in bold; `acc, median of last 10` is OpenMixup's protocol (median test top-1 of the last 10 epochs), `acc` the final epoch's. \
          ECE: 15 equal-width bins, a sample with confidence c falls in bin (b/15, (b+1)/15] (gpleiss's rule); TS = temperature scaling fitted on the validation split.\n",
         cells.len(),
         if unfinished.is_empty() {
@@ -358,12 +473,33 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
             })
             .collect();
         let primary = 0;
+        let none_cells: Vec<&CellResult> =
+            none_idx.map(|n| methods[n].1.clone()).unwrap_or_default();
+        // paired[method][metric]: Δ to `none` over the seeds both have.
+        let paired: Vec<Vec<Option<PairedDiff>>> = methods
+            .iter()
+            .enumerate()
+            .map(|(i, (_, cs))| {
+                metrics
+                    .iter()
+                    .map(|m| {
+                        (Some(i) != none_idx)
+                            .then(|| paired_vs_none(cs, &none_cells, m.key))
+                            .flatten()
+                    })
+                    .collect()
+            })
+            .collect();
         write!(md, "| method |")?;
         for m in metrics {
             write!(md, " {} |", m.header)?;
         }
-        writeln!(md, " Δ{} vs none |", metrics[primary].key)?;
-        writeln!(md, "|---|{}---|", "---|".repeat(metrics.len()))?;
+        writeln!(
+            md,
+            " Δ{} vs none, paired (95% CI) | CI excludes 0 |",
+            metrics[primary].key
+        )?;
+        writeln!(md, "|---|{}---|---|", "---|".repeat(metrics.len()))?;
         for (i, (label, _)) in methods.iter().enumerate() {
             write!(md, "| {label} |")?;
             for (k, m) in metrics.iter().enumerate() {
@@ -384,32 +520,72 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
                 };
                 write!(md, " {cell} |")?;
             }
-            let delta = match (none_idx, stats[i][primary]) {
-                (Some(n), Some((m, _, _))) if n != i => stats[n][primary].map(|(b, _, _)| m - b),
-                _ => None,
-            };
-            let dtext = match delta {
-                Some(d) if is_percent(metrics[primary].key) => format!("{:+.2}", 100.0 * d),
-                Some(d) => format!("{d:+.4}"),
-                None => "–".into(),
-            };
-            writeln!(md, " {dtext} |")?;
+            let d = paired[i][primary];
+            writeln!(
+                md,
+                " {} | {} |",
+                d.map_or("–".into(), |d| delta_text(metrics[primary].key, &d)),
+                excludes_text(d.as_ref())
+            )?;
             for (k, m) in metrics.iter().enumerate() {
                 if let Some((mean, std, n)) = stats[i][k] {
-                    let d = none_idx
-                        .filter(|&n| n != i)
-                        .and_then(|ni| stats[ni][k].map(|(b, _, _)| mean - b));
-                    writeln!(
-                        csv,
-                        "{exp},{},{},{label},{},{n},{mean},{std},{}",
-                        cfg.dataset,
+                    let d = paired[i][k];
+                    let (lo, hi) = d.and_then(|d| d.interval()).unzip();
+                    csv.write_record([
+                        exp.as_str(),
+                        &cfg.dataset.to_string(),
                         cfg.train.model.name(),
+                        label,
                         m.key,
-                        d.map(|d| d.to_string()).unwrap_or_default()
-                    )?;
+                        &n.to_string(),
+                        &mean.to_string(),
+                        &std.to_string(),
+                        &d.map(|d| d.n.to_string()).unwrap_or_default(),
+                        &d.map(|d| d.mean.to_string()).unwrap_or_default(),
+                        &lo.map(|v| v.to_string()).unwrap_or_default(),
+                        &hi.map(|v| v.to_string()).unwrap_or_default(),
+                        &d.and_then(|d| d.excludes_zero())
+                            .map(|v| v.to_string())
+                            .unwrap_or_default(),
+                    ])?;
                     json_rows.push(json!({"experiment": exp, "dataset": cfg.dataset, "model": cfg.train.model.name(),
-                        "method": label, "metric": m.key, "n": n, "mean": mean, "std": std, "delta_vs_none": d}));
+                        "method": label, "metric": m.key, "n": n, "mean": mean, "std": std,
+                        "paired_vs_none": d.map(|d| json!({"pairs": d.n, "delta": d.mean, "sd": d.sd,
+                            "ci95": d.interval().map(|(lo, hi)| [lo, hi]), "excludes_zero": d.excludes_zero()}))}));
                 }
+            }
+        }
+        // Every judged metric, paired: calibration differences are what mixing is said to change most.
+        let judged: Vec<usize> = (0..metrics.len())
+            .filter(|&k| !is_descriptive(metrics[k].key) && k != primary)
+            .collect();
+        if none_idx.is_some() && methods.len() > 1 && !judged.is_empty() {
+            writeln!(
+                md,
+                "\nPaired Δ to `none` (same seed: same split, noise and initialisation), mean [95% t-interval]; * where the interval excludes 0.\n"
+            )?;
+            write!(md, "| method |")?;
+            for &k in &judged {
+                write!(md, " Δ {} |", metrics[k].header)?;
+            }
+            writeln!(md, "\n|---|{}", "---|".repeat(judged.len()))?;
+            for (i, (label, _)) in methods.iter().enumerate() {
+                if Some(i) == none_idx {
+                    continue;
+                }
+                write!(md, "| {label} |")?;
+                for &k in &judged {
+                    let text = paired[i][k].map_or("–".into(), |d| {
+                        let star = if d.excludes_zero() == Some(true) {
+                            " *"
+                        } else {
+                            ""
+                        };
+                        format!("{}{star}", delta_text(metrics[k].key, &d))
+                    });
+                    write!(md, " {text} |")?;
+                }
+                writeln!(md)?;
             }
         }
         if cross {
@@ -453,7 +629,8 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
         writeln!(md, "Plots: `plots/{exp}/`\n")?;
     }
     write_atomic(&dir.join("results.md"), md.as_bytes())?;
-    write_atomic(&dir.join("results.csv"), csv.as_bytes())?;
+    let csv = csv.into_inner().context("writing the CSV table")?;
+    write_atomic(&dir.join("results.csv"), &csv)?;
     let all = json!({"cells": cells.len(), "unfinished": unfinished, "rows": json_rows,
         "raw": cells.iter().map(|c| json!({"experiment": c.experiment, "method": c.label, "seed": c.config.train.seed, "test": c.result["test"]})).collect::<Vec<_>>()});
     write_atomic(
@@ -492,39 +669,62 @@ fn plots_for(
     task: Task,
 ) -> Result<()> {
     let regression = task == Task::Regression;
-    let bars = |k: usize, scale: f64| -> Vec<Bar> {
+    // Mean ± 95 % t-interval of the mean over seeds (one seed: the dot alone).
+    let points = |k: usize, scale: f64| -> Vec<Estimate> {
         methods
             .iter()
             .zip(stats)
             .filter_map(|((l, _), s)| {
-                s[k].map(|(m, sd, _)| Bar {
-                    label: l.clone(),
-                    mean: m * scale,
-                    std: sd * scale,
+                s[k].map(|(m, sd, n)| {
+                    let h = if n > 1 {
+                        t_quantile(0.5 + CONFIDENCE / 2.0, (n - 1) as f64).unwrap_or(f64::NAN) * sd
+                            / (n as f64).sqrt()
+                    } else {
+                        0.0
+                    };
+                    Estimate {
+                        label: l.clone(),
+                        mean: m * scale,
+                        lo: (m - h) * scale,
+                        hi: (m + h) * scale,
+                    }
                 })
             })
             .collect()
     };
+    // The dashed line marks the `none` mean.
+    let reference = |k: usize, scale: f64| -> Option<f64> {
+        methods
+            .iter()
+            .zip(stats)
+            .find(|((l, _), _)| l == "none")
+            .and_then(|(_, s)| s[k].map(|(m, _, _)| m * scale))
+    };
+    let seeds = methods.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    let what = format!("mean, 95% interval over {seeds} seeds");
     if regression {
-        bar_chart(
+        dot_whisker(
             &plot_dir.join("rmse.png"),
-            &format!("{exp}: test RMSE (mean ± std)"),
+            &format!("{exp}: test RMSE ({what})"),
             "RMSE",
-            &bars(0, 1.0),
+            &points(0, 1.0),
+            reference(0, 1.0),
         )?;
     } else if task == Task::Retrieval {
-        bar_chart(
+        dot_whisker(
             &plot_dir.join("recall.png"),
-            &format!("{exp}: test Recall@1 (mean ± std)"),
+            &format!("{exp}: test Recall@1 ({what})"),
             "Recall@1 %",
-            &bars(0, 100.0),
+            &points(0, 100.0),
+            reference(0, 100.0),
         )?;
     } else {
-        bar_chart(
+        dot_whisker(
             &plot_dir.join("accuracy.png"),
-            &format!("{exp}: test accuracy (mean ± std)"),
+            &format!("{exp}: test accuracy ({what})"),
             "accuracy %",
-            &bars(0, 100.0),
+            &points(0, 100.0),
+            reference(0, 100.0),
         )?;
         let ece = metrics.iter().position(|m| m.key == "ece15").unwrap_or(3);
         let ece_ts = metrics
@@ -532,18 +732,19 @@ fn plots_for(
             .position(|m| m.key == "ece15_ts")
             .unwrap_or(4);
         let mut both = Vec::new();
-        for (b, a) in bars(ece, 1.0).into_iter().zip(bars(ece_ts, 1.0)) {
+        for (b, a) in points(ece, 1.0).into_iter().zip(points(ece_ts, 1.0)) {
             both.push(b);
-            both.push(Bar {
+            both.push(Estimate {
                 label: format!("{}+TS", a.label),
                 ..a
             });
         }
-        bar_chart(
+        dot_whisker(
             &plot_dir.join("ece.png"),
-            &format!("{exp}: test ECE₁₅ before / after TS"),
+            &format!("{exp}: test ECE₁₅ before / after TS ({what})"),
             "ECE",
             &both,
+            reference(ece, 1.0),
         )?;
     }
     // Learning curves: validation accuracy (or RMSE) per epoch, mean ± std over seeds.
@@ -662,4 +863,94 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     )?;
     crate::fsio::outln(format_args!("{md}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap (house rule)
+mod tests {
+    use super::*;
+    use crate::suite::Suite;
+
+    /// Writes one finished cell as the bench would, with a given final accuracy and last-epochs curve.
+    fn write_cell(dir: &Path, index: usize, label: &str, seed: u64, acc: f64, last: &[f64]) {
+        let suite: Suite = toml::from_str(&format!(
+            "name = \"t\"\nseeds = 1\n[[experiment]]\nname = \"e\"\ndataset = \"digits\"\nmodel = \"mlp\"\n\
+             epochs = 1\nbatch_size = 8\nlr = 0.1\nmethods = [{{ label = \"{label}\", method = \"{}\" }}]\n",
+            if label == "none" { "none" } else { "mixup" }
+        ))
+        .unwrap();
+        let mut cfg = suite.cells(None).unwrap().remove(0).config;
+        cfg.train.seed = seed;
+        cfg.data_seed = seed;
+        let id = format!("cell{index}");
+        let d = dir.join("cells").join(&id);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("config.toml"), cfg.to_toml().unwrap()).unwrap();
+        let meta =
+            json!({"id": id, "index": index, "experiment": "e", "label": label, "seed": seed});
+        std::fs::write(d.join("cell.json"), meta.to_string()).unwrap();
+        let curve: Vec<Value> = last.iter().map(|a| json!({"test": {"acc": a}})).collect();
+        let result = json!({"task": "classification", "test": {"acc": acc, "nll": 1.0 - acc},
+            "curve": curve});
+        std::fs::write(d.join("result.json"), result.to_string()).unwrap();
+    }
+
+    #[test]
+    fn deltas_are_paired_by_seed_with_t_intervals_and_the_csv_survives_a_comma() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Seeds move both methods by ±3 points; mixup is 1 point (±0.1) better on each seed. Unpaired, the
+        // gap would drown in the seed spread; paired, its interval excludes 0. Seed 3 has no `none` cell and
+        // must not enter the pairs.
+        let offsets = [0.03, -0.03, 0.0];
+        let gains = [0.009, 0.011, 0.010];
+        let mut i = 0;
+        for (seed, off) in offsets.iter().enumerate() {
+            write_cell(
+                tmp.path(),
+                i,
+                "none",
+                seed as u64,
+                0.8 + off,
+                &[0.5, 0.7, 0.6],
+            );
+            i += 1;
+        }
+        for (seed, (off, g)) in offsets.iter().zip(gains).enumerate() {
+            let acc = 0.8 + off + g;
+            write_cell(tmp.path(), i, "mixup, α=1", seed as u64, acc, &[0.9]);
+            i += 1;
+        }
+        write_cell(tmp.path(), i, "mixup, α=1", 3, 0.2, &[0.9]);
+        let md = report(tmp.path(), &DataDir::resolve(None), true).unwrap();
+        let d = [0.009, 0.011, 0.010];
+        let mean = d.iter().sum::<f64>() / 3.0;
+        let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        let h = 4.302_652_729_911_275 * sd / 3f64.sqrt(); // scipy.stats.t.ppf(0.975, 2)
+        let want = format!(
+            "{:+.2} [{:+.2}, {:+.2}] | yes |",
+            100.0 * mean,
+            100.0 * (mean - h),
+            100.0 * (mean + h)
+        );
+        assert!(md.contains(&want), "want {want} in\n{md}");
+        // The median of the last epochs' test accuracies: 0.6 for none.
+        assert!(
+            md.contains("| none | ") && md.contains("60.00 ± 0.00"),
+            "{md}"
+        );
+
+        let mut r = csv::Reader::from_path(tmp.path().join("results.csv")).unwrap();
+        let headers = r.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        let acc = rows
+            .iter()
+            .find(|row| &row[col("method")] == "mixup, α=1" && &row[col("metric")] == "acc")
+            .unwrap();
+        assert_eq!(&acc[col("n")], "4");
+        assert_eq!(&acc[col("pairs_vs_none")], "3");
+        assert_eq!(&acc[col("ci_excludes_zero")], "true");
+        let lo: f64 = acc[col("delta_ci95_lo")].parse().unwrap();
+        assert!((lo - (mean - h)).abs() < 1e-12, "{lo}");
+    }
 }

@@ -31,5 +31,6 @@ pub mod retrieval;
 pub mod ridge;
 pub mod rng;
 pub mod shape;
+pub mod stats;
 
 pub use error::{Error, Result};
