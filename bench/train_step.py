@@ -23,6 +23,7 @@ overhead share. Both step pools are random data of Fashion-MNIST's shape (60 000
     python3 bench/train_step.py                        # 3 rounds, builds the example first
     python3 bench/train_step.py --rounds 1 --steps 20 --epoch-limit 0 --skip-build
     python3 bench/train_step.py --json-out bench/runs/train_step.json
+    python3 bench/train_step.py --fashion2k 3 --rounds 1 --skip-build   # fashion-2k end to end, 1 and 2 threads
 """
 
 import argparse
@@ -157,6 +158,115 @@ def mixlab_epoch(cli, method, data_dir, limit):
     return r["curve"][0]["train_samples_per_s"], r["wall_s"]
 
 
+def load_fashion(data_dir, train_limit):
+    d = Path(data_dir) / "fashion-mnist"
+    def images(name, n=None):
+        x = read_idx_gz(d / name, 16)
+        x = x[: n * 784] if n else x
+        return torch.from_numpy(x.reshape(-1, 1, 28, 28).astype(np.float32)) / 255.0
+    def labels(name, n=None):
+        y = read_idx_gz(d / name, 8)
+        return torch.from_numpy((y[:n] if n else y).astype(np.int64))
+    return (images("train-images-idx3-ubyte.gz", train_limit), labels("train-labels-idx1-ubyte.gz", train_limit),
+            images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz"))
+
+
+def torch_fashion2k(method, data_dir, epochs, threads, batch=128, eval_batch=512):
+    """The converged suite's fashion-2k cell end to end in PyTorch + timm, as mixlab runs it: the first 2000
+    training images, 200 held out for validation, standardised on the training part; SGD 0.05 momentum 0.9
+    wd 5e-4, cosine to 0 over all steps (stepped per iteration); validation every epoch, the 10 000-image
+    test split in the last min(10, epochs) epochs, then a final validation + test + training pass (mixlab's
+    temperature scaling and neural-collapse passes). Returns (wall s, training samples/s)."""
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    x, y, tx, ty = load_fashion(data_dir, 2000)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    vi, ti = perm[:200], perm[200:]
+    vx, vy, x, y = x[vi], y[vi], x[ti], y[ti]
+    mean, std = x.mean(), x.std()
+    x, vx, tx = (x - mean) / std, (vx - mean) / std, (tx - mean) / std
+    run = TorchRun(method)
+    if method == "mixup":
+        run.mix = Mixup(mixup_alpha=1.0, cutmix_alpha=0.0, mode="batch", label_smoothing=0.0, num_classes=10)
+    steps = epochs * -(-len(x) // batch)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(run.opt, T_max=steps)
+    g = torch.Generator().manual_seed(1)
+
+    def evaluate(ex, ey):
+        run.model.eval()
+        with torch.no_grad():
+            hits = sum(int((run.model(ex[k:k + eval_batch]).argmax(1) == ey[k:k + eval_batch]).sum())
+                       for k in range(0, len(ex), eval_batch))
+        run.model.train()
+        return hits / len(ex)
+
+    train_s = 0.0
+    for e in range(epochs):
+        te = time.perf_counter()
+        order = torch.randperm(len(x), generator=g)
+        for k in range(0, len(x), batch):
+            idx = order[k:k + batch]
+            if len(idx) % 2 and run.mix is not None:
+                idx = idx[:-1]  # timm's Mixup needs an even batch
+            run.step(x[idx], y[idx])
+            sched.step()
+        train_s += time.perf_counter() - te
+        evaluate(vx, vy)
+        if e >= epochs - min(10, epochs):
+            evaluate(tx, ty)
+    for ex, ey in ((vx, vy), (tx, ty), (x, y)):
+        evaluate(ex, ey)
+    return time.perf_counter() - t0, epochs * len(x) / train_s
+
+
+def mixlab_fashion2k(cli, method, data_dir, epochs, threads):
+    """The same cell as `mixlab train` (what the converged suite runs). Returns (wall s, training samples/s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(cli), "train", "--dataset", "fashion-mnist", "--model", "cnn", "--train-limit", "2000",
+               "--epochs", str(epochs), "--method", method, "--lr", "0.05", "--batch-size", "128",
+               "--optimizer", "sgd", "--weight-decay", "5e-4", "--data-dir", str(data_dir),
+               "--out", str(Path(tmp) / "run"), "--quiet"]
+        if method == "mixup":
+            cmd += ["--alpha", "1.0"]
+        env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - t0
+        r = json.loads((Path(tmp) / "run" / "result.json").read_text())
+    sps = statistics.mean(c["train_samples_per_s"] for c in r["curve"])
+    return wall, sps
+
+
+def fashion2k(cli, data_dir, epochs, rounds, json_out):
+    load0 = os.getloadavg()
+    rows = {}
+    for _ in range(rounds):
+        for threads in (1, 2):
+            for m in ("none", "mixup"):
+                for side, f in (("torch", torch_fashion2k), ("mixlab", lambda *a: mixlab_fashion2k(cli, *a))):
+                    rows.setdefault((threads, m, side), []).append(f(m, data_dir, epochs, threads))
+    load1 = os.getloadavg()
+    med = statistics.median
+    print(f"fashion-2k end to end, {epochs} epochs (test split in the last {min(10, epochs)}), {rounds} rounds; "
+          f"torch {torch.__version__}; load average {load0[0]:.2f} -> {load1[0]:.2f}")
+    print("| threads | method | PyTorch+timm wall s | mixlab wall s | mixlab throughput / PyTorch (whole run) "
+          "| PyTorch train samples/s | mixlab train samples/s |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    out = []
+    for (threads, m, side), v in rows.items():
+        if side != "torch":
+            continue
+        t, x = rows[(threads, m, "torch")], rows[(threads, m, "mixlab")]
+        tw, xw = med([a for a, _ in t]), med([a for a, _ in x])
+        ts, xs = med([b for _, b in t]), med([b for _, b in x])
+        print(f"| {threads} | {m} | {tw:.1f} | {xw:.1f} | {tw / xw:.2f}× | {ts:.0f} | {xs:.0f} |")
+        out.append({"threads": threads, "method": m, "torch_wall_s": tw, "mixlab_wall_s": xw,
+                    "throughput_ratio": tw / xw, "torch_train_sps": ts, "mixlab_train_sps": xs})
+    if json_out:
+        Path(json_out).write_text(json.dumps({"epochs": epochs, "rounds": rounds, "load": [load0, load1],
+                                              "rows": out, "raw": {str(k): v for k, v in rows.items()}}, indent=1))
+
+
 def spread(v):
     return max(v) / min(v) - 1.0 if min(v) > 0 else float("nan")
 
@@ -174,6 +284,9 @@ def main():
     ap.add_argument("--data-dir", default=os.environ.get("MIXLAB_DATA", "/work/shared/data"))
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--json-out")
+    ap.add_argument("--fashion2k", type=int, default=0, metavar="EPOCHS",
+                    help="only the converged suite's fashion-2k cell end to end (this many epochs), PyTorch "
+                         "and mixlab at 1 and 2 threads")
     a = ap.parse_args()
 
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
@@ -184,6 +297,8 @@ def main():
                        cwd=REPO, check=True)
     exe = target / "release" / "examples" / "step_bench"
     cli = target / "release" / "mixlab"
+    if a.fashion2k > 0:
+        return fashion2k(cli, a.data_dir, a.fashion2k, a.rounds, a.json_out)
     do_epoch = a.epoch_limit > 0
     if do_epoch and not cli.exists():
         print(f"note: {cli} missing (cargo build --release -p mixlab-cli); skipping the epoch comparison")
