@@ -171,6 +171,20 @@ fn train_records_split_sizes_files_label_noise_and_the_data_seed() {
     assert!((70..=130).contains(&flipped), "{n}");
     assert_eq!(w["data"]["n_train"], d["n_train"]);
     assert_ne!(w["test"], v["test"]);
+    // Another method of the same data seed sees the same noisy labels.
+    let u = train_digits(
+        &tmp.path().join("b2"),
+        &[
+            "--train-limit",
+            "200",
+            "--label-noise",
+            "0.5",
+            "--method",
+            "cutmix",
+        ],
+    );
+    assert_eq!(u["data"]["label_noise"], w["data"]["label_noise"]);
+    assert!(u["test"]["train_acc"].is_number());
 
     // Another data seed draws another digits split.
     let x = train_digits(
