@@ -164,10 +164,20 @@ pub struct DataInfo {
     /// Every file read.
     pub files: Vec<String>,
     pub data_seed: u64,
-    /// Where validation came from: `"held-out"` (a fraction of the training split) or `"reference"`.
-    pub validation: &'static str,
+    /// Where validation came from.
+    pub validation: ValidationSource,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_noise: Option<NoiseInfo>,
+}
+
+/// Where a run's validation split came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValidationSource {
+    /// `validation_fraction` of the training split, chosen by the data seed.
+    HeldOut,
+    /// The dataset's reference validation split.
+    Reference,
 }
 
 /// Label noise as applied.
@@ -267,7 +277,11 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
         source: ds.source.clone(),
         files: ds.files.clone(),
         data_seed: cfg.data_seed,
-        validation: if held_out { "held-out" } else { "reference" },
+        validation: if held_out {
+            ValidationSource::HeldOut
+        } else {
+            ValidationSource::Reference
+        },
         label_noise: noise,
     };
     Ok((splits, info))
