@@ -12,9 +12,11 @@
 //! its metadata (`mixlab.param_ids`, a JSON map path → id) and loading restores them. Our random streams
 //! are functions of (seed, purpose, epoch, step), so the epoch count is the whole RNG position.
 
+use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::models::Model;
-use crate::trainer::{EpochRecord, EvalMetrics, RunState, TrainConfig};
+use crate::records::{EpochRecord, EvalMetrics};
+use crate::state::RunState;
 use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
@@ -421,7 +423,7 @@ pub fn load_teacher(
             ),
         ));
     }
-    if crate::embed::trains_embedding(&sf.config)
+    if sf.config.trains_embedding()
         || matches!(sf.config.model, crate::models::ModelConfig::TwoTower(_))
     {
         return Err(Error::ckpt(
@@ -478,7 +480,7 @@ pub(crate) fn load(
         (Some((e, v)), Some(f)) => {
             // Kept as the run keeps it: an eval-mode snapshot (see `trainer::snapshot`).
             let m = load_weights(init()?, &dir.join(f))?;
-            Some((e, f64::from_bits(v), crate::trainer::snapshot(&m)))
+            Some((e, f64::from_bits(v), crate::state::snapshot(&m)))
         }
         (None, None) => None,
         _ => return Err(Error::ckpt(dir, "best-epoch record and file disagree")),
@@ -545,7 +547,7 @@ mod tests {
         assert_eq!(bits.len(), 4 + EVAL_FLOATS);
         assert_eq!(record_from_bits(3, &bits), Some(untested));
     }
-    use crate::trainer::tests::{small_cfg, toy_splits};
+    use crate::supervised::tests::{small_cfg, toy_splits};
     use crate::trainer::{NoProgress, Outcome, RunOptions, train};
 
     fn done(o: Outcome) -> crate::trainer::TrainResult {
@@ -634,7 +636,7 @@ mod tests {
 
     #[test]
     fn a_killed_batchnorm_regression_run_resumes_to_the_uninterrupted_numbers() {
-        let (cfg, data) = crate::trainer::tests::bn_regression();
+        let (cfg, data) = crate::supervised::tests::bn_regression();
         let full = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
         let tmp = tempfile::tempdir().unwrap();
         let mut opts = RunOptions {

@@ -5,41 +5,26 @@
 //! by cross-modal Recall@K on the test splits (a query retrieves the other modality; a hit shares its class),
 //! and by Wang & Isola's alignment of same-class pairs and uniformity of each modality.
 //!
-//! The loop, random streams and checkpoints are the classifier's (see [`crate::trainer`]).
+//! The loop, random streams and checkpoints are the classifier's (see [`crate::engine`]).
 
+use crate::config::{RunOptions, TrainConfig};
+use crate::data::{Splits, Targets, TrainData};
 use crate::embed::{RECALL_KS, l2_normalise};
+use crate::engine::{batch_tensor, drive, optimise, split_batches, start_state, to_f32};
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig, TwoTower};
-use crate::trainer::{
-    EvalMetrics, FinalMetrics, Outcome, Progress, RunOptions, Splits, Targets, TrainConfig,
-    TrainData, batch_tensor, drive, optimise, split_batches, start_state, to_f32,
-};
+pub use crate::records::CrossModalFinal;
+use crate::records::{EvalMetrics, FinalMetrics, Outcome, Progress};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use mixlab_core::methods::{DrawCtx, MethodConfig};
 use mixlab_core::retrieval;
 use mixlab_core::rng::{Purpose, stream};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Keeps cos θ inside (−1, 1) so that acos and 1/sin θ stay finite.
 const COS_CLAMP: f64 = 1.0 - 1e-6;
-
-/// Cross-modal metrics of the final model on the test splits.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CrossModalFinal {
-    /// The K of the recalls.
-    pub ks: Vec<usize>,
-    /// Run dataset → paired dataset (e.g. audio → image) and back.
-    pub a_to_b: Vec<f64>,
-    pub b_to_a: Vec<f64>,
-    /// Mean ‖f(a) − g(b)‖² over same-class test pairs (lower = better aligned).
-    pub alignment: f64,
-    /// log E exp(−2‖u − v‖²) within each modality's test embeddings (lower = more uniform).
-    pub uniformity_a: f64,
-    pub uniformity_b: f64,
-}
 
 /// `sin(sθ)/sin θ · a + sin((1 − s)θ)/sin θ · b` row by row, θ = arccos(a·b): the geodesic between unit rows
 /// (the reference's `sph_inter`; s = 1 gives a).
@@ -454,7 +439,7 @@ mod tests {
 
     fn pair_cfg(g: GeomixConfig) -> TrainConfig {
         use crate::models::{CnnConfig, MlpConfig, TwoTowerConfig};
-        crate::trainer::tests::small_cfg()
+        crate::supervised::tests::small_cfg()
             .with_model(ModelConfig::TwoTower(TwoTowerConfig {
                 a: Box::new(ModelConfig::Cnn(CnnConfig {
                     channels: vec![4, 8],
@@ -466,7 +451,7 @@ mod tests {
             .with_mixer(mixlab_core::mixer::MixerConfig::single(
                 MethodConfig::Geomix(g),
             ))
-            .with_augment(crate::trainer::Augment::None)
+            .with_augment(crate::config::Augment::None)
             .with_lr(0.01)
             .with_optimizer(crate::optim::OptimizerConfig::adamw())
             .with_schedule(crate::optim::Schedule::Constant)
@@ -483,7 +468,7 @@ mod tests {
     #[test]
     fn pairs_train_deterministically_resume_and_learn_to_retrieve() {
         use crate::trainer::NoProgress;
-        let a = crate::trainer::tests::toy_splits();
+        let a = crate::supervised::tests::toy_splits();
         let b = Splits {
             train: toy_vectors(80, 11),
             val: toy_vectors(40, 12),

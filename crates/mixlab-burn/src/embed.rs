@@ -6,16 +6,18 @@
 //! - For regression (SupReMix) it trains on the whole training split; every epoch a ridge head is fitted on the
 //!   frozen training embeddings and scored on validation and test, and the best-validation epoch is kept.
 //!
-//! The loop, its random streams and its checkpoints are the classifier's (see [`crate::trainer`]); only the step
+//! The loop, its random streams and its checkpoints are the classifier's (see [`crate::engine`]); only the step
 //! and the evaluation differ.
 
+use crate::config::{RunOptions, TrainConfig};
+use crate::data::{Splits, Targets, TrainData};
+use crate::engine::{batch_tensor, drive, optimise, split_batches, start_state, to_f32};
 use crate::error::{Error, Result};
 use crate::metric_loss::{self, MsParams};
 use crate::models::Model;
-use crate::trainer::{
-    EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal, RunOptions, RunState, Splits, Targets,
-    TrainConfig, TrainData, batch_tensor, drive, optimise, split_batches, start_state, to_f32,
-};
+pub use crate::records::RetrievalFinal;
+use crate::records::{EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal};
+use crate::state::RunState;
 use burn::prelude::*;
 use mixlab_core::calib;
 use mixlab_core::methods::{
@@ -27,28 +29,10 @@ use mixlab_core::ridge;
 use mixlab_core::rng::{Purpose, stream};
 use rand::Rng;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// The K of the reported Recall@K (the metric-learning literature's 1, 2, 4, 8).
 pub const RECALL_KS: [usize; 4] = [1, 2, 4, 8];
-
-/// Retrieval metrics of the final model on the held-out classes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RetrievalFinal {
-    /// Classes `0..train_classes` trained; the rest were retrieved.
-    pub train_classes: usize,
-    pub classes: usize,
-    /// The K of `test_recall` / `val_recall`.
-    pub ks: Vec<usize>,
-    /// Recall@K on the held-out classes of the test split (each query against the rest of the split).
-    pub test_recall: Vec<f64>,
-    pub val_recall: Vec<f64>,
-    /// Wang & Isola's uniformity (t = 2) of the test embeddings: lower is more uniform on the sphere.
-    pub test_uniformity: f64,
-    /// Held-out test queries.
-    pub test_queries: usize,
-}
 
 /// The classes of a split's labels.
 fn class_labels(d: &TrainData, what: &str) -> Result<(Vec<usize>, usize)> {
@@ -80,12 +64,6 @@ pub fn embedding_method(cfg: &TrainConfig) -> Option<(&MethodConfig, EmbeddingTa
         .and_then(|m| m.embedding_task().map(|t| (m, t)))
 }
 
-/// True when the run trains an embedding (Metrix, MI-Mix, SupReMix) rather than a classifier or regressor.
-pub fn trains_embedding(cfg: &TrainConfig) -> bool {
-    embedding_method(cfg).is_some()
-        || matches!(cfg.representation(), Some(MethodConfig::Supremix(_)))
-}
-
 /// What the embedding is judged by, with the splits it trains and evaluates on.
 enum Judge {
     /// Recall@K on the held-out classes `k..classes`.
@@ -113,7 +91,7 @@ pub(crate) fn check_unused_settings(cfg: &TrainConfig, name: &str) -> Result<()>
     let m = &cfg.mixer;
     let unused = [
         (
-            cfg.augment != crate::trainer::Augment::None,
+            cfg.augment != crate::config::Augment::None,
             "crop-flip augmentation",
         ),
         (m.prob != 1.0, "a mixing probability below 1"),
@@ -129,7 +107,7 @@ pub(crate) fn check_unused_settings(cfg: &TrainConfig, name: &str) -> Result<()>
 }
 
 fn setup(cfg: &TrainConfig, data: &Splits) -> Result<Setup> {
-    let Some(method) = cfg.representation().filter(|_| trains_embedding(cfg)) else {
+    let Some(method) = cfg.representation().filter(|_| cfg.trains_embedding()) else {
         return Err(Error::Incompatible(
             "not an embedding method (metrix, mimix, supremix)".into(),
         ));
@@ -685,8 +663,8 @@ impl StepCtx<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::supervised::tests::{small_cfg, toy_images, toy_splits};
     use crate::trainer::TrainResult;
-    use crate::trainer::tests::{small_cfg, toy_images, toy_splits};
     use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::methods::MethodConfig;
     use mixlab_core::mixer::MixerConfig;
@@ -694,7 +672,7 @@ pub(crate) mod tests {
     fn cfg_with(m: MethodConfig) -> TrainConfig {
         small_cfg()
             .with_mixer(MixerConfig::single(m))
-            .with_augment(crate::trainer::Augment::None)
+            .with_augment(crate::config::Augment::None)
             .with_epochs(3)
             .with_lr(0.02)
     }
@@ -912,7 +890,7 @@ pub(crate) mod tests {
 
     #[test]
     fn supremix_trains_a_head_keeps_the_best_epoch_and_resumes() {
-        use crate::trainer::tests::{mlp_cfg, toy_regression};
+        use crate::supervised::tests::{mlp_cfg, toy_regression};
         use mixlab_core::methods::SupremixConfig;
         let data = toy_regression();
         let cfg = mlp_cfg(MethodConfig::Supremix(SupremixConfig {
@@ -979,7 +957,7 @@ pub(crate) mod tests {
         );
         // Settings the embedding loop does not apply are refused rather than recorded.
         let e = train_any(
-            &cfg.clone().with_augment(crate::trainer::Augment::CropFlip),
+            &cfg.clone().with_augment(crate::config::Augment::CropFlip),
             &data,
             &RunOptions::default(),
             &mut NoProgress,

@@ -3,7 +3,9 @@
 //! - [`apply`]: a mixlab-core `MixPlan` applied to device tensors, differentiable (manifold mixup).
 //! - [`models`]: MLP, small CNN, (pre-act) ResNet-18, 1-D CNN, ViT-Tiny, with mixing points.
 //! - [`loss`], [`optim`]: soft-target losses, SGD/AdamW and per-step LR schedules.
-//! - [`trainer`]: an in-memory training loop with per-epoch evaluation, calibration and a run record.
+//! - [`trainer`]: the entry of a run, above the tasks: [`supervised`] (classification / regression with
+//!   calibration), [`embed`] and [`crossmodal`]; all drive [`engine`]'s epoch loop over the shared types in
+//!   [`config`], [`data`], [`records`] and [`state`].
 //! - [`embed`], [`metric_loss`], [`supcr`]: embeddings trained for retrieval on held-out classes (Metrix,
 //!   MI-Mix) or for regression through a linear head (SupReMix); [`crossmodal`]: two towers, two datasets
 //!   (geomix).
@@ -15,15 +17,21 @@
 
 pub mod apply;
 pub mod checkpoint;
+pub mod config;
 pub mod crossmodal;
+pub mod data;
 pub mod device;
 pub mod embed;
+pub mod engine;
 pub mod error;
 pub mod loss;
 pub mod metric_loss;
 pub mod models;
 pub mod optim;
+pub mod records;
+pub mod state;
 pub mod supcr;
+pub mod supervised;
 pub mod trainer;
 
 pub use burn;

@@ -1,0 +1,455 @@
+//! What decides a training run (`TrainConfig`, distillation, augmentation) and how it keeps its
+//! checkpoints (`RunOptions`): plain data, checked by `TrainConfig::validate`.
+
+use crate::device::DeviceKind;
+use crate::error::{Error, Result};
+use crate::loss::{ClassLoss, RegLoss};
+use crate::models::ModelConfig;
+use crate::optim::{OptimizerConfig, Schedule, SchedulePer};
+use mixlab_core::methods::MethodConfig;
+use mixlab_core::mixer::MixerConfig;
+use mixlab_core::shape::SampleShape;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Host-side augmentation before mixing (images only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Augment {
+    #[default]
+    None,
+    /// Random crop after zero-padding 4 pixels on each side, then a horizontal flip with p = 0.5 (the
+    /// CIFAR recipe of the mixup papers).
+    CropFlip,
+}
+
+/// Everything that decides a training run. Defaults: small CNN, 10 epochs, batch 128, lr 0.1, SGD
+/// momentum 0.9, cosine schedule, no warm-up, weight decay 5e-4, seed 0, no mixing, input-level only,
+/// no augmentation, soft CE / MSE, eval batch 512, CPU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub optimizer: OptimizerConfig,
+    pub schedule: Schedule,
+    /// Whether the schedule (and warm-up) advances per step or per epoch (default per step).
+    pub schedule_per: SchedulePer,
+    /// Linear warm-up length in epochs.
+    pub warmup_epochs: usize,
+    /// timm's warm-up: linear from this rate at t = 0 to the base rate at t = warm-up length. `None`
+    /// (default): mixlab's `base·(t+1)/W`, which reaches the base rate on the last warm-up step. Either way
+    /// the cosine then spans the steps after warm-up (timm's `warmup_prefix=True`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_lr_init: Option<f64>,
+    pub weight_decay: f64,
+    pub seed: u64,
+    pub mixer: MixerConfig,
+    /// Manifold mixup: the mixing points to draw from (uniformly, per step, from the Mix stream);
+    /// `None` mixes the input (point 0).
+    pub mix_at: Option<Vec<usize>>,
+    pub augment: Augment,
+    pub class_loss: ClassLoss,
+    pub reg_loss: RegLoss,
+    pub eval_batch_size: usize,
+    /// The curve's test-split entries are evaluated in the last `test_last` epochs (default 10: the window
+    /// of OpenMixup's median-of-the-last-10 protocol) and every `test_every` epochs (default 0: no others).
+    /// Validation is evaluated every epoch; the final metrics always use the test split.
+    pub test_last: usize,
+    pub test_every: usize,
+    pub device: DeviceKind,
+    /// Knowledge distillation: a finished run's teacher gives the targets on the mixed inputs.
+    pub kd: Option<KdConfig>,
+}
+
+/// Mixup in knowledge distillation: the student is trained on the mixed inputs against the teacher's
+/// temperature-softened outputs on the same inputs (Hinton et al. 2015; "function matching" on mixed
+/// images, Beyer et al. CVPR'22): `w·T²·CE(softmax(t/T), log_softmax(s/T)) + (1 − w)·CE(mixed labels, s)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KdConfig {
+    /// Checkpoint folder of the teacher's finished run (`<run>/checkpoint`).
+    pub teacher: PathBuf,
+    /// Softening temperature T (> 0; default 4).
+    #[serde(default = "default_kd_temperature")]
+    pub temperature: f64,
+    /// Weight w of the distillation term (in [0, 1]; default 1: the teacher alone, as in function matching).
+    #[serde(default = "default_kd_weight")]
+    pub weight: f64,
+}
+
+fn default_kd_temperature() -> f64 {
+    4.0
+}
+
+fn default_kd_weight() -> f64 {
+    1.0
+}
+
+impl KdConfig {
+    /// A teacher checkpoint with the default temperature and weight.
+    pub fn new(teacher: PathBuf) -> Self {
+        Self {
+            teacher,
+            temperature: default_kd_temperature(),
+            weight: default_kd_weight(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(Error::param(
+                "kd temperature",
+                "a finite number > 0",
+                self.temperature,
+            ));
+        }
+        if !(self.weight.is_finite() && (0.0..=1.0).contains(&self.weight)) {
+            return Err(Error::param("kd weight", "in [0, 1]", self.weight));
+        }
+        Ok(())
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig::default(),
+            epochs: 10,
+            batch_size: 128,
+            lr: 0.1,
+            optimizer: OptimizerConfig::default(),
+            schedule: Schedule::Cosine,
+            schedule_per: SchedulePer::Step,
+            warmup_epochs: 0,
+            warmup_lr_init: None,
+            weight_decay: 5e-4,
+            seed: 0,
+            mixer: MixerConfig::default(),
+            mix_at: None,
+            augment: Augment::None,
+            class_loss: ClassLoss::SoftCe,
+            reg_loss: RegLoss::Mse,
+            eval_batch_size: 512,
+            test_last: DEFAULT_TEST_LAST,
+            test_every: 0,
+            device: DeviceKind::Cpu,
+            kd: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// True when the run trains an embedding (Metrix, MI-Mix, SupReMix) rather than a classifier or
+    /// regressor.
+    pub fn trains_embedding(&self) -> bool {
+        self.representation()
+            .is_some_and(|m| m.embedding_task().is_some() || matches!(m, MethodConfig::Supremix(_)))
+    }
+}
+
+impl TrainConfig {
+    pub fn with_model(mut self, m: ModelConfig) -> Self {
+        self.model = m;
+        self
+    }
+    pub fn with_epochs(mut self, e: usize) -> Self {
+        self.epochs = e;
+        self
+    }
+    pub fn with_batch_size(mut self, b: usize) -> Self {
+        self.batch_size = b;
+        self
+    }
+    pub fn with_lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+    pub fn with_optimizer(mut self, o: OptimizerConfig) -> Self {
+        self.optimizer = o;
+        self
+    }
+    pub fn with_schedule(mut self, s: Schedule) -> Self {
+        self.schedule = s;
+        self
+    }
+    pub fn with_warmup_epochs(mut self, w: usize) -> Self {
+        self.warmup_epochs = w;
+        self
+    }
+    pub fn with_weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+    pub fn with_seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+    pub fn with_mixer(mut self, m: MixerConfig) -> Self {
+        self.mixer = m;
+        self
+    }
+    pub fn with_mix_at(mut self, m: Option<Vec<usize>>) -> Self {
+        self.mix_at = m;
+        self
+    }
+    pub fn with_augment(mut self, a: Augment) -> Self {
+        self.augment = a;
+        self
+    }
+    pub fn with_device(mut self, d: DeviceKind) -> Self {
+        self.device = d;
+        self
+    }
+
+    /// Whether the curve evaluates the test split after `epoch` (0-based).
+    pub fn tests_after(&self, epoch: usize) -> bool {
+        epoch + self.test_last >= self.epochs
+            || (self.test_every > 0 && (epoch + 1).is_multiple_of(self.test_every))
+    }
+
+    /// Learning rate of step `k` of `epoch` with `steps` steps per epoch (schedule, `schedule_per`, warm-up).
+    pub fn lr_at(&self, epoch: usize, k: usize, steps: usize) -> f64 {
+        let (t, total, warm, per_epoch) = match self.schedule_per {
+            SchedulePer::Step => (
+                epoch * steps + k,
+                steps * self.epochs,
+                steps * self.warmup_epochs,
+                steps,
+            ),
+            SchedulePer::Epoch => (epoch, self.epochs, self.warmup_epochs, 1),
+        };
+        match self.warmup_lr_init {
+            Some(init) if t < warm => init + t as f64 * (self.lr - init) / warm as f64,
+            _ => self.schedule.lr_at(self.lr, t, total, warm, per_epoch),
+        }
+    }
+
+    /// The run's training-level method (ManifoldMix, C-Mixup, DecoupleMix), if the mixer has one.
+    pub fn representation(&self) -> Option<&MethodConfig> {
+        self.mixer
+            .methods
+            .iter()
+            .map(|m| &m.config)
+            .find(|c| !c.method().is_input_level())
+    }
+
+    /// The mixing points a step draws from: the method's `layers`, else `mix_at`; `None` = the input.
+    pub fn mix_points(&self) -> Option<&[usize]> {
+        match self.representation() {
+            Some(MethodConfig::Manifoldmix(c)) => Some(&c.layers),
+            Some(MethodConfig::CMixup(c)) => Some(&c.layers),
+            Some(MethodConfig::Mimix(c)) => Some(&c.layers),
+            _ => self.mix_at.as_deref(),
+        }
+    }
+
+    /// Checks the config against the data before any work starts.
+    pub fn validate(&self, shape: &SampleShape, outputs: usize) -> Result<()> {
+        self.model.validate(shape, outputs)?;
+        self.mixer.validate(shape)?;
+        self.optimizer.validate()?;
+        self.schedule.validate()?;
+        if self.epochs == 0 {
+            return Err(Error::param("epochs", ">= 1", 0));
+        }
+        // The batch is assembled in memory before anything else happens: cap it (as `plan --batch`).
+        for (name, v) in [
+            ("batch size", self.batch_size),
+            ("eval batch size", self.eval_batch_size),
+        ] {
+            if !(1..=MAX_BATCH).contains(&v) {
+                return Err(Error::param(name, "in 1..=65536", v));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::param(
+                "learning rate",
+                "a finite number > 0",
+                self.lr,
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::param(
+                "weight decay",
+                "a finite number >= 0",
+                self.weight_decay,
+            ));
+        }
+        if let Some(init) = self.warmup_lr_init
+            && !(init.is_finite() && init >= 0.0)
+        {
+            return Err(Error::param(
+                "warm-up start rate",
+                "a finite number >= 0",
+                init,
+            ));
+        }
+        if self.warmup_epochs > self.epochs {
+            return Err(Error::param(
+                "warm-up epochs",
+                "at most the number of epochs",
+                self.warmup_epochs,
+            ));
+        }
+        if self.augment == Augment::CropFlip && shape.rank != 2 {
+            return Err(Error::Incompatible(format!(
+                "crop-flip augmentation needs 2-D samples, got {shape}"
+            )));
+        }
+        if let Some(rep) = self.representation() {
+            let name = rep.method().name();
+            if self.mixer.methods.len() > 1 {
+                return Err(Error::Incompatible(format!(
+                    "{name} must be the run's only method (it is combined with {} others)",
+                    self.mixer.methods.len() - 1
+                )));
+            }
+            if self.mix_at.is_some()
+                && matches!(
+                    rep,
+                    MethodConfig::Manifoldmix(_)
+                        | MethodConfig::CMixup(_)
+                        | MethodConfig::Mimix(_)
+                        | MethodConfig::Metrix(_)
+                        | MethodConfig::Supremix(_)
+                )
+            {
+                return Err(Error::Incompatible(format!(
+                    "{name} takes its mixing points from its own `layers` / `level`; do not also set mix_at"
+                )));
+            }
+            if self.mix_at.is_some() && matches!(rep, MethodConfig::Rankmixup(_)) {
+                return Err(Error::Incompatible(
+                    "rankmixup mixes inputs (the reference's layer_mix = 0): drop mix_at".into(),
+                ));
+            }
+            if self.mixer.label_smoothing > 0.0
+                && matches!(
+                    rep,
+                    MethodConfig::Decouplemix(_) | MethodConfig::Rankmixup(_)
+                )
+            {
+                return Err(Error::Incompatible(format!(
+                    "{name} reads the classes of each mixed pair from the targets: label smoothing must be 0"
+                )));
+            }
+        }
+        if let Some(kd) = &self.kd {
+            kd.validate()?;
+            if self.mix_points().is_some_and(|p| p.iter().any(|&k| k > 0)) {
+                return Err(Error::Incompatible(
+                    "knowledge distillation mixes inputs only: the teacher must see the student's inputs \
+                     (drop mix_at / layers above 0)"
+                        .into(),
+                ));
+            }
+            if matches!(
+                self.representation(),
+                Some(MethodConfig::Decouplemix(_) | MethodConfig::CMixup(_))
+            ) {
+                return Err(Error::Incompatible(
+                    "knowledge distillation replaces the loss: use it with an input-level method"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(stages) = self.mix_points() {
+            let points = self.model.num_mix_points();
+            if stages.is_empty() {
+                return Err(Error::param(
+                    "mix_at",
+                    "a non-empty set of mixing points",
+                    "[]",
+                ));
+            }
+            if let Some(&k) = stages.iter().find(|&&k| k >= points) {
+                return Err(Error::param(
+                    "mixing layer",
+                    "below the model's number of mixing points (0 = input)",
+                    format!(
+                        "{k}, past the depth of {} (mixing points 0..={})",
+                        self.model.name(),
+                        points - 1
+                    ),
+                ));
+            }
+            let scalar_only = self.mixer.methods.iter().all(|m| match &m.config {
+                MethodConfig::Mixup(_)
+                | MethodConfig::None
+                | MethodConfig::Manifoldmix(_)
+                | MethodConfig::CMixup(_)
+                | MethodConfig::Mimix(_) => true,
+                MethodConfig::Decouplemix(d) => matches!(*d.base, MethodConfig::Mixup(_)),
+                _ => false,
+            });
+            if stages.iter().any(|&k| k > 0) && !scalar_only {
+                return Err(Error::Incompatible(
+                    "mixing hidden features (mix_at > 0) needs mixup-only methods: boxes and masks \
+                     describe input pixels"
+                        .into(),
+                ));
+            }
+        }
+        self.device.device()?;
+        Ok(())
+    }
+}
+
+/// Default of [`TrainConfig::test_last`].
+pub const DEFAULT_TEST_LAST: usize = 10;
+
+/// Largest training or evaluation batch.
+pub const MAX_BATCH: usize = 65_536;
+
+/// Where and how a run keeps its checkpoints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunOptions {
+    /// Write a checkpoint after every epoch into this folder.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `checkpoint_dir` when there is one.
+    pub resume: bool,
+    /// Stop (as if killed) after this many epochs in total; for tests and time-boxed jobs.
+    pub stop_after_epochs: Option<usize>,
+    /// Write the checkpoint after every `checkpoint_every`-th epoch (0 or 1: every epoch) and after the
+    /// last; a resumed run replays the epochs since, bit-identically.
+    pub checkpoint_every: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::SchedulePer;
+
+    #[test]
+    fn schedules_step_per_epoch_and_warm_up_as_timm() {
+        let cfg = TrainConfig::default().with_lr(0.1).with_epochs(4);
+        let by_epoch = TrainConfig {
+            schedule_per: SchedulePer::Epoch,
+            ..cfg.clone()
+        };
+        let e1 = 0.05 * (1.0 + (std::f64::consts::PI / 4.0).cos());
+        for k in 0..5 {
+            assert!((by_epoch.lr_at(1, k, 5) - e1).abs() < 1e-15);
+        }
+        assert_eq!(by_epoch.lr_at(0, 3, 5), 0.1);
+        assert!(cfg.lr_at(1, 0, 5) > cfg.lr_at(1, 4, 5));
+        assert!((cfg.lr_at(2, 0, 5) - 0.05).abs() < 1e-15);
+        // timm: warmup_lr_init at t = 0, linear to the base rate at t = warm-up length.
+        let warm = TrainConfig {
+            warmup_epochs: 2,
+            warmup_lr_init: Some(1e-4),
+            ..by_epoch
+        };
+        assert_eq!(warm.lr_at(0, 3, 5), 1e-4);
+        assert!((warm.lr_at(1, 0, 5) - (1e-4 + (0.1 - 1e-4) / 2.0)).abs() < 1e-15);
+        assert_eq!(warm.lr_at(2, 0, 5), 0.1);
+        let mixlab_rule = TrainConfig {
+            warmup_lr_init: None,
+            ..warm
+        };
+        assert_eq!(mixlab_rule.lr_at(0, 0, 5), 0.05);
+    }
+}

@@ -1,0 +1,24 @@
+//! The mutable state of a run between epochs (weights, optimiser, best-validation snapshot, curve):
+//! what the engine advances and a checkpoint stores.
+
+use crate::models::Model;
+use crate::records::EpochRecord;
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+
+/// Mutable state of a run between epochs (what a checkpoint stores besides the weights).
+pub(crate) struct RunState {
+    pub model: Model,
+    pub optim: ModuleOptimizer,
+    pub best: Option<(usize, f64, Model)>,
+    pub curve: Vec<EpochRecord>,
+}
+
+/// A copy of `model` that shares nothing with it. A `clone()` would not do: Burn's `RunningState`
+/// (BatchNorm's running mean and variance) keeps its value behind an `Arc<Mutex<…>>` that clones share
+/// and training updates in place, so a cloned "best epoch" would end with the last epoch's statistics.
+/// `valid()` builds fresh running states from the synchronised values (and drops the autodiff graph,
+/// which a snapshot never needs).
+pub(crate) fn snapshot(model: &Model) -> Model {
+    model.valid()
+}

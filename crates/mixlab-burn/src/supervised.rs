@@ -1,0 +1,1110 @@
+//! The classification / regression task: shuffle, augment, plan, mix on the device, soft targets, loss,
+//! step; validation every epoch and the test split where the curve needs it; temperature scaling and
+//! calibration at the end. Method logic that needs the model in the loop (RankMixup's extra forward,
+//! C-Mixup's partner rows, distillation) is here, until it gets rooms of its own.
+//!
+//! Every random draw is a named stream: `Shuffle(epoch)`, `Augment(epoch, step)`, `Mix(epoch, step)`
+//! (which also picks the manifold-mixup stage), `Init` for the weights. A step therefore depends only
+//! on (seed, epoch, step, weights, optimiser state), which is what makes checkpoints resume
+//! bit-identically (see [`crate::checkpoint`]).
+
+use crate::apply::apply_flat;
+use crate::checkpoint::{self};
+use crate::config::{Augment, RunOptions, TrainConfig};
+use crate::data::{Splits, Targets, TrainData};
+use crate::engine::{batch_tensor, drive, optimise, predict, split_batches, start_state, to_f32};
+use crate::error::{Error, Result};
+use crate::models::Model;
+use crate::records::{ClassFinal, EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal};
+use crate::state::RunState;
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use mixlab_core::calib::{self, ReliabilityBin};
+use mixlab_core::cmixup::CMixupSampler;
+use mixlab_core::collapse::{Collapse, neural_collapse};
+use mixlab_core::methods::MethodConfig;
+use mixlab_core::mixer::{BatchInfo, MixerConfig};
+use mixlab_core::plan::MixPlan;
+use mixlab_core::rng::{Purpose, stream};
+use mixlab_core::shape::SampleShape;
+use rand::Rng;
+use std::time::Instant;
+
+/// Trains a classifier or regressor (the caller, [`crate::trainer::train`], has checked the splits).
+pub(crate) fn train(
+    cfg: &TrainConfig,
+    data: &Splits,
+    opts: &RunOptions,
+    progress: &mut dyn Progress,
+) -> Result<Outcome> {
+    let shape = data.train.shape;
+    let outputs = data.train.outputs();
+    cfg.validate(&shape, outputs)?;
+    let t0 = Instant::now();
+    let plain = cfg.device.device()?;
+    let dev = plain.clone().autodiff();
+    // Nothing in our models draws from Burn's RNG (weights come from the Init stream); seeding it keeps
+    // any backend-side randomness reproducible too. On flex this seed is process-global.
+    dev.seed(cfg.seed);
+    let aids = StepAids::new(cfg, data, &plain)?;
+    let mut st = start_state(cfg, &shape, outputs, opts, &dev)?;
+    let driven = drive(
+        cfg,
+        data.train.n,
+        &mut st,
+        opts,
+        progress,
+        data.is_regression(),
+        |model, optim, idx, epoch, step, lr| {
+            train_step(cfg, data, &aids, model, optim, idx, epoch, step, lr, &dev).map(Some)
+        },
+        |model, with_test| {
+            let (val, _) = evaluate(model, &data.val, cfg.eval_batch_size, &plain)?;
+            let test = match with_test {
+                true => Some(evaluate(model, &data.test, cfg.eval_batch_size, &plain)?.0),
+                false => None,
+            };
+            Ok((val, test))
+        },
+    )?;
+    let Some(driven) = driven else {
+        return Ok(Outcome::Stopped {
+            epochs_done: st.curve.len(),
+        });
+    };
+    let final_metrics = finish(cfg, data, &st, &plain)?;
+    Ok(Outcome::Finished(Box::new(driven.result(
+        cfg,
+        st,
+        final_metrics,
+        t0,
+    ))))
+}
+
+/// What steps need besides the config and data, built once per run: C-Mixup's partner sampler over
+/// the training targets and the distillation teacher (on the plain device, no gradients).
+struct StepAids {
+    cmixup: Option<CMixupSampler>,
+    teacher: Option<Model>,
+    plain: Device,
+}
+
+impl StepAids {
+    fn new(cfg: &TrainConfig, data: &Splits, plain: &Device) -> Result<Self> {
+        let cmixup = match (cfg.representation(), &data.train.targets) {
+            (Some(MethodConfig::CMixup(c)), Targets::Regression { values, dim }) => {
+                Some(CMixupSampler::new(values, *dim, c.bandwidth)?)
+            }
+            (Some(MethodConfig::CMixup(_)), Targets::Classes { .. }) => {
+                return Err(Error::Incompatible(
+                    "c-mixup is a regression method (partners chosen by target distance), but this \
+                     dataset's targets are class labels"
+                        .into(),
+                ));
+            }
+            _ => None,
+        };
+        let teacher = match &cfg.kd {
+            Some(kd) => {
+                if data.is_regression() {
+                    return Err(Error::Incompatible(
+                        "knowledge distillation needs a classification task".into(),
+                    ));
+                }
+                let (m, _) = checkpoint::load_teacher(
+                    &kd.teacher,
+                    &data.train.shape,
+                    data.train.outputs(),
+                    plain,
+                )?;
+                Some(m)
+            }
+            None => None,
+        };
+        Ok(Self {
+            cmixup,
+            teacher,
+            plain: plain.clone(),
+        })
+    }
+}
+
+/// One optimisation step on the samples `idx`; returns the new model, the loss and, for
+/// classification, how many arg-max predictions hit the majority label.
+#[allow(clippy::too_many_arguments)]
+fn train_step(
+    cfg: &TrainConfig,
+    data: &Splits,
+    aids: &StepAids,
+    model: &Model,
+    optim: &mut ModuleOptimizer,
+    idx: &[usize],
+    epoch: usize,
+    step: usize,
+    lr: f64,
+    dev: &Device,
+) -> Result<(Model, f64, Option<usize>)> {
+    let tr = &data.train;
+    let shape = tr.shape;
+    let len = shape.sample_len();
+    let b = idx.len();
+    let mut xb = Vec::with_capacity(b * len);
+    for &i in idx {
+        xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
+    }
+    if cfg.augment == Augment::CropFlip {
+        let zeros = vec![0.0; shape.channels];
+        crop_flip(
+            &mut xb,
+            &shape,
+            tr.zero.as_deref().unwrap_or(&zeros),
+            &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
+        );
+    }
+    let mut mix_rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
+    let info = BatchInfo {
+        batch: b,
+        shape,
+        epoch: epoch as u64,
+        data: Some(&xb),
+    };
+    let plan = cfg.mixer.sample(&info, &mut mix_rng)?;
+    let stage = match cfg.mix_points() {
+        Some(stages) if stages.len() > 1 => stages[mix_rng.random_range(0..stages.len())],
+        Some(stages) => stages[0],
+        None => 0,
+    };
+    let (loss, hits) = match &tr.targets {
+        Targets::Regression { values, dim } => {
+            let (out, t) = match &aids.cmixup {
+                Some(sampler) => {
+                    let partners = sampler.partners(idx, &mut mix_rng)?;
+                    cmixup_forward(
+                        model, &plan, xb, &tr.x, values, *dim, idx, &partners, stage, dev,
+                    )?
+                }
+                None => {
+                    let out = forward_planned(model, batch_tensor(xb, &shape, dev), &plan, stage)?;
+                    let mut yb = Vec::with_capacity(b * dim);
+                    for &i in idx {
+                        yb.extend_from_slice(&values[i * dim..(i + 1) * dim]);
+                    }
+                    (out, plan.mix_regression(&yb, *dim)?)
+                }
+            };
+            let t = Tensor::<2>::from_data(TensorData::new(t, [b, *dim]), dev);
+            (cfg.reg_loss.eval(out, t), None)
+        }
+        Targets::Classes { labels, classes }
+            if matches!(cfg.representation(), Some(MethodConfig::Rankmixup(_))) =>
+        {
+            let Some(MethodConfig::Rankmixup(rc)) = cfg.representation() else {
+                unreachable!("guarded by the match arm")
+            };
+            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+            let (loss, hits) = rankmixup_loss(
+                model,
+                &cfg.mixer,
+                rc,
+                plan,
+                &xb,
+                &yb,
+                *classes,
+                epoch,
+                &mut mix_rng,
+                dev,
+            )?;
+            (loss, Some(hits))
+        }
+        Targets::Classes { labels, classes } => {
+            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+            let soft = plan.soft_targets(&yb, *classes, cfg.mixer.label_smoothing)?;
+            let t = Tensor::<2>::from_data(TensorData::new(soft, [b, *classes]), dev);
+            let (out, teacher_out) = match (&aids.teacher, &cfg.kd) {
+                (Some(teacher), Some(kd)) => {
+                    // The teacher must see exactly the student's (mixed) inputs: mix once on the host.
+                    let mixed = mixlab_core::apply::apply_to_vec(&plan, &xb)?;
+                    let tx = batch_tensor(mixed.clone(), &shape, &aids.plain);
+                    let tl = to_f32(teacher.forward(tx)?.into_data())?;
+                    let soft_t = calib::softmax(&tl, *classes, kd.temperature)?;
+                    let x = batch_tensor(mixed, &shape, dev);
+                    let tt = Tensor::<2>::from_data(TensorData::new(soft_t, [b, *classes]), dev);
+                    (model.forward(x)?, Some((tt, kd)))
+                }
+                _ => (
+                    forward_planned(model, batch_tensor(xb, &shape, dev), &plan, stage)?,
+                    None,
+                ),
+            };
+            let pred: Vec<i64> = to_i64(out.clone().argmax(1).into_data())?;
+            let hits = majority_hits(&plan, &yb, &pred);
+            let loss = match (teacher_out, cfg.representation()) {
+                (Some((tt, kd)), _) => {
+                    let distil = crate::loss::distillation(out.clone(), tt, kd.temperature);
+                    if kd.weight >= 1.0 {
+                        distil
+                    } else {
+                        distil.mul_scalar(kd.weight)
+                            + cfg.class_loss.eval(out, t).mul_scalar(1.0 - kd.weight)
+                    }
+                }
+                (None, Some(MethodConfig::Decouplemix(d))) => {
+                    let partner_labels: Vec<usize> = plan.partner.iter().map(|&j| yb[j]).collect();
+                    crate::loss::decoupled_mix_ce(
+                        out,
+                        t,
+                        &yb,
+                        &partner_labels,
+                        &plan.lam_label,
+                        d.eta,
+                    )?
+                }
+                _ => cfg.class_loss.eval(out, t),
+            };
+            (loss, Some(hits))
+        }
+    };
+    let (model, loss, _) = optimise(model, optim, loss, lr, epoch, step)?;
+    Ok((model, loss, hits))
+}
+
+/// RankMixup's objective (Noh et al., ICCV'23; cvlab-yonsei/RankMixup `RankMixup_MRL` / `RankMixup_MNDCG`):
+/// cross-entropy on the raw batch plus `weight` × the ranking term over `M` mixes of it (each its own λ and
+/// permutation: `first` and M − 1 more plans from the Mix stream). Returns the loss and the raw batch's hits;
+/// the ranking term is [`crate::loss::rank_mixup_term`].
+#[allow(clippy::too_many_arguments)]
+fn rankmixup_loss(
+    model: &Model,
+    mixer: &MixerConfig,
+    rc: &mixlab_core::methods::RankmixupConfig,
+    first: MixPlan,
+    xb: &[f32],
+    yb: &[usize],
+    classes: usize,
+    epoch: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    dev: &Device,
+) -> Result<(Tensor<1>, usize)> {
+    let shape = first.shape;
+    let b = yb.len();
+    let m = rc.num_mixes();
+    let mut onehot = vec![0f32; b * classes];
+    for (i, &y) in yb.iter().enumerate() {
+        onehot[i * classes + y] = 1.0;
+    }
+    let z = model.forward(batch_tensor(xb.to_vec(), &shape, dev))?;
+    let pred: Vec<i64> = to_i64(z.clone().argmax(1).into_data())?;
+    let hits = pred
+        .iter()
+        .zip(yb)
+        .filter(|(p, y)| **p == **y as i64)
+        .count();
+    let ce = crate::loss::soft_cross_entropy(
+        z.clone(),
+        Tensor::<2>::from_data(TensorData::new(onehot, [b, classes]), dev),
+    );
+    // Mix-major rows (m·B + i), as the reference stacks them; relevance = max label weight per row.
+    let mut xm = Vec::with_capacity(m * xb.len());
+    let mut rel = Vec::with_capacity(m * b);
+    let mut plan = first;
+    for k in 0..m {
+        if k > 0 {
+            let info = BatchInfo {
+                batch: b,
+                shape,
+                epoch: epoch as u64,
+                data: Some(xb),
+            };
+            plan = mixer.sample(&info, rng)?;
+        }
+        xm.extend(mixlab_core::apply::apply_to_vec(&plan, xb)?);
+        let t = plan.soft_targets(yb, classes, 0.0)?;
+        rel.extend(
+            t.chunks_exact(classes)
+                .map(|row| row.iter().copied().fold(0.0, f32::max)),
+        );
+    }
+    let zm = model.forward(batch_tensor(xm, &shape, dev))?;
+    let term = crate::loss::rank_mixup_term(rc.loss, rc.margin, z, zm, &rel)?;
+    Ok((ce + term.mul_scalar(rc.rank_weight), hits))
+}
+
+/// C-Mixup's forward pass: sample i (rows `idx` of the training set) mixes with training sample
+/// `partners[i]` using the plan's λ (its `Blend` weights; `Keep` stays unmixed). At the input the mix
+/// happens on the host and the model sees B rows; at a hidden point the partners ride along as rows
+/// B..2B so that their features exist, and only rows 0..B are returned. Returns outputs and mixed
+/// targets.
+#[allow(clippy::too_many_arguments)]
+fn cmixup_forward(
+    model: &Model,
+    plan: &MixPlan,
+    mut xb: Vec<f32>,
+    train_x: &[f32],
+    values: &[f32],
+    dim: usize,
+    idx: &[usize],
+    partners: &[usize],
+    stage: usize,
+    dev: &Device,
+) -> Result<(Tensor<2>, Vec<f32>)> {
+    let shape = plan.shape;
+    let len = shape.sample_len();
+    let b = idx.len();
+    let lam: Vec<Option<f32>> = plan
+        .weights
+        .iter()
+        .map(|w| match w {
+            mixlab_core::plan::SampleWeight::Blend { lam } => Some(*lam),
+            mixlab_core::plan::SampleWeight::Keep => None,
+            other => {
+                debug_assert!(false, "c-mixup draws blends, got {other:?}");
+                None
+            }
+        })
+        .collect();
+    let mut targets = Vec::with_capacity(b * dim);
+    for (i, (&a, &p)) in idx.iter().zip(partners).enumerate() {
+        let (ya, yp) = (
+            &values[a * dim..(a + 1) * dim],
+            &values[p * dim..(p + 1) * dim],
+        );
+        match lam[i] {
+            Some(l) => targets.extend(ya.iter().zip(yp).map(|(&u, &v)| l * u + (1.0 - l) * v)),
+            None => targets.extend_from_slice(ya),
+        }
+    }
+    if stage == 0 {
+        for (i, &p) in partners.iter().enumerate() {
+            if let Some(l) = lam[i] {
+                let src = &train_x[p * len..(p + 1) * len];
+                for (o, &v) in xb[i * len..(i + 1) * len].iter_mut().zip(src) {
+                    *o = l * *o + (1.0 - l) * v;
+                }
+            }
+        }
+        return Ok((model.forward(batch_tensor(xb, &shape, dev))?, targets));
+    }
+    for &p in partners {
+        xb.extend_from_slice(&train_x[p * len..(p + 1) * len]);
+    }
+    let wide = MixPlan {
+        shape,
+        partner: (0..b).map(|i| b + i).chain(b..2 * b).collect(),
+        weights: plan
+            .weights
+            .iter()
+            .cloned()
+            .chain(std::iter::repeat_n(
+                mixlab_core::plan::SampleWeight::Keep,
+                b,
+            ))
+            .collect(),
+        lam_label: plan
+            .lam_label
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(1.0, b))
+            .collect(),
+        method: plan
+            .method
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(mixlab_core::methods::Method::None, b))
+            .collect(),
+    };
+    let out = model.forward_mixed(batch_tensor(xb, &shape, dev), stage, |f| {
+        apply_flat(&wide, f)
+    })?;
+    let outputs = out.dims()[1];
+    Ok((out.slice([0..b, 0..outputs]), targets))
+}
+
+fn to_i64(d: TensorData) -> Result<Vec<i64>> {
+    d.try_into_vec_as::<i64>()
+        .map_err(|e| Error::Data(format!("{e:?}")))
+}
+
+/// Arg-max hits against the label with the larger weight in each mixed sample.
+fn majority_hits(plan: &MixPlan, y: &[usize], pred: &[i64]) -> usize {
+    (0..y.len())
+        .filter(|&i| {
+            let target = if plan.lam_label[i] >= 0.5 {
+                y[i]
+            } else {
+                y[plan.partner[i]]
+            };
+            pred[i] == target as i64
+        })
+        .count()
+}
+
+/// Crop padding on each side.
+const PAD: usize = 4;
+
+/// Pad 4 with `pad[c]` (a raw black pixel), random crop back to H×W, flip horizontally with p = 0.5; draws
+/// (dy, dx, flip) per sample.
+fn crop_flip<R: Rng>(x: &mut [f32], shape: &SampleShape, pad: &[f32], rng: &mut R) {
+    let len = shape.sample_len();
+    let mut src = vec![0f32; len];
+    for sample in x.chunks_exact_mut(len) {
+        let dy = rng.random_range(0..=2 * PAD);
+        let dx = rng.random_range(0..=2 * PAD);
+        let flip = rng.random::<bool>();
+        crop_flip_at(sample, &mut src, shape, pad, (dy, dx, flip));
+    }
+}
+
+/// One sample's crop at offset (dy, dx) of the padded image, flipped or not; `src` is scratch space.
+fn crop_flip_at(
+    sample: &mut [f32],
+    src: &mut [f32],
+    shape: &SampleShape,
+    pad: &[f32],
+    (dy, dx, flip): (usize, usize, bool),
+) {
+    let (c, h, w) = (shape.channels, shape.dims[1], shape.dims[2]);
+    {
+        src.copy_from_slice(sample);
+        for ch in 0..c {
+            for y in 0..h {
+                // Output (y, x) reads padded (y + dy, x' + dx), i.e. source (y + dy − 4, x' + dx − 4).
+                let sy = (y + dy).checked_sub(PAD).filter(|&v| v < h);
+                for xo in 0..w {
+                    let xs = if flip { w - 1 - xo } else { xo };
+                    let sx = (xs + dx).checked_sub(PAD).filter(|&v| v < w);
+                    sample[(ch * h + y) * w + xo] = match (sy, sx) {
+                        (Some(sy), Some(sx)) => src[(ch * h + sy) * w + sx],
+                        _ => pad[ch],
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Logits of a batch under its plan: a plain forward when the plan keeps every sample.
+fn forward_planned(model: &Model, x: Tensor<3>, plan: &MixPlan, stage: usize) -> Result<Tensor<2>> {
+    if plan
+        .weights
+        .iter()
+        .all(|w| matches!(w, mixlab_core::plan::SampleWeight::Keep))
+    {
+        model.forward(x)
+    } else {
+        model.forward_mixed(x, stage, |f| apply_flat(plan, f))
+    }
+}
+
+/// Evaluates a split; returns the metrics and the raw outputs.
+fn evaluate(
+    model: &Model,
+    split: &TrainData,
+    batch: usize,
+    dev: &Device,
+) -> Result<(EvalMetrics, Vec<f32>)> {
+    let out = predict(model, split, batch, dev)?;
+    let m = match &split.targets {
+        Targets::Classes { labels, classes } => {
+            let p = calib::softmax(&out, *classes, 1.0)?;
+            let (conf, correct) = calib::confidences(&p, labels, *classes)?;
+            EvalMetrics {
+                loss: calib::nll(&p, labels, *classes)?,
+                acc: Some(correct.iter().filter(|&&c| c).count() as f64 / labels.len() as f64),
+                ece15: Some(calib::ece_from_bins(
+                    &calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?,
+                    labels.len(),
+                )),
+                rmse: None,
+                mae: None,
+                mape_pct: None,
+                recall: None,
+            }
+        }
+        Targets::Regression { values, .. } => {
+            let r = calib::regression_metrics(&out, values, calib::MAPE_EPS)?;
+            EvalMetrics {
+                loss: r.rmse * r.rmse,
+                acc: None,
+                ece15: None,
+                rmse: Some(r.rmse),
+                mae: Some(r.mae),
+                mape_pct: Some(r.mape_pct),
+                recall: None,
+            }
+        }
+    };
+    Ok((m, out))
+}
+
+/// One eval-mode pass over the training split: the accuracy on its own labels (noisy ones under label
+/// noise: memorisation) and the neural collapse of its penultimate features, `None` when a class is absent
+/// from the split (a `--limit` subset can miss one), since the measures need every class mean.
+fn train_pass(
+    model: &Model,
+    split: &TrainData,
+    batch: usize,
+    dev: &Device,
+) -> Result<(f64, Option<Collapse>)> {
+    let Targets::Classes { labels, classes } = &split.targets else {
+        return Err(Error::Incompatible(
+            "a training-split pass needs class labels".into(),
+        ));
+    };
+    let (mut feats, mut logits, mut dim) = (Vec::new(), Vec::new(), 0);
+    for x in split_batches(split, batch, dev) {
+        let (l, f) = model.forward_features(x)?;
+        dim = f.dims()[1];
+        logits.extend(to_f32(l.into_data())?);
+        feats.extend(to_f32(f.into_data())?);
+    }
+    // Ranking logits ranks probabilities: top-1 needs no softmax.
+    let acc = calib::top_k_accuracy(&logits, labels, *classes, 1)?;
+    let mut seen = vec![false; *classes];
+    labels.iter().for_each(|&l| seen[l] = true);
+    if seen.contains(&false) {
+        return Ok((acc, None));
+    }
+    Ok((acc, Some(neural_collapse(&feats, dim, labels, *classes)?)))
+}
+
+/// Final metrics: calibration with temperature scaling (classification) or the best-validation
+/// epoch's test errors (regression).
+fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Result<FinalMetrics> {
+    match (&data.val.targets, &data.test.targets) {
+        (
+            Targets::Classes {
+                labels: vl,
+                classes,
+            },
+            Targets::Classes { labels: tl, .. },
+        ) => {
+            let model = st.model.valid();
+            let val_logits = predict(&model, &data.val, cfg.eval_batch_size, dev)?;
+            let test_logits = predict(&model, &data.test, cfg.eval_batch_size, dev)?;
+            let t = calib::fit_temperature(&val_logits, vl, *classes)?;
+            let p0 = calib::softmax(&test_logits, *classes, 1.0)?;
+            let p1 = calib::softmax(&test_logits, *classes, t)?;
+            let (train_acc, collapse) = train_pass(&model, &data.train, cfg.eval_batch_size, dev)?;
+            let bins = |p: &[f32]| -> Result<Vec<ReliabilityBin>> {
+                let (conf, correct) = calib::confidences(p, tl, *classes)?;
+                Ok(calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?)
+            };
+            Ok(FinalMetrics::Classification(ClassFinal {
+                before: calib::class_metrics(&p0, tl, *classes)?,
+                after_ts: calib::class_metrics(&p1, tl, *classes)?,
+                temperature: t,
+                reliability_before: bins(&p0)?,
+                reliability_after_ts: bins(&p1)?,
+                collapse,
+                train_acc: Some(train_acc),
+            }))
+        }
+        (_, Targets::Regression { values, .. }) => {
+            let (best_epoch, val_rmse, model) = match &st.best {
+                Some((e, v, m)) => (*e, *v, m.valid()),
+                None => {
+                    return Err(Error::Incompatible(
+                        "regression run finished without an epoch".into(),
+                    ));
+                }
+            };
+            let out = predict(&model, &data.test, cfg.eval_batch_size, dev)?;
+            Ok(FinalMetrics::Regression(RegFinal {
+                best_epoch,
+                val_rmse,
+                test: calib::regression_metrics(&out, values, calib::MAPE_EPS)?,
+            }))
+        }
+        _ => Err(Error::Incompatible("splits disagree on the task".into())),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::KdConfig;
+    use crate::device::DeviceKind;
+    use crate::models::{CnnConfig, MlpConfig, ModelConfig};
+    use crate::optim::{OptimizerConfig, Schedule};
+    use crate::records::{NoProgress, TrainResult};
+    use crate::state::snapshot;
+    use mixlab_core::methods::{CutmixConfig, MixupConfig};
+
+    /// A learnable toy task: class = which quadrant of an 8×8 image holds a bright blob, plus noise.
+    pub(crate) fn toy_images(n: usize, seed: u64) -> TrainData {
+        let shape = SampleShape::d2(1, 8, 8).unwrap();
+        let mut rng = stream(seed, Purpose::Split, 0, 0);
+        let mut x = Vec::with_capacity(n * 64);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let c = rng.random_range(0..4usize);
+            let (oy, ox) = ((c / 2) * 4, (c % 2) * 4);
+            for r in 0..8 {
+                for q in 0..8 {
+                    let inside = (oy..oy + 4).contains(&r) && (ox..ox + 4).contains(&q);
+                    x.push(if inside { 1.0 } else { 0.0 } + rng.random_range(-0.5f32..0.5));
+                }
+            }
+            y.push(c);
+        }
+        TrainData::classification(shape, x, y, 4).unwrap()
+    }
+
+    pub(crate) fn toy_splits() -> Splits {
+        Splits {
+            train: toy_images(96, 1),
+            val: toy_images(40, 2),
+            test: toy_images(40, 3),
+        }
+    }
+
+    pub(crate) fn small_cfg() -> TrainConfig {
+        TrainConfig::default()
+            .with_model(ModelConfig::Cnn(CnnConfig {
+                channels: vec![4, 8],
+                hidden: 16,
+            }))
+            .with_epochs(3)
+            .with_batch_size(16)
+            .with_lr(0.05)
+            .with_mixer(MixerConfig::single(MethodConfig::Cutmix(
+                CutmixConfig::default(),
+            )))
+            .with_augment(Augment::CropFlip)
+            .with_seed(7)
+    }
+
+    fn finished(o: Outcome) -> TrainResult {
+        match o {
+            Outcome::Finished(r) => *r,
+            Outcome::Stopped { .. } => panic!("stopped"),
+        }
+    }
+
+    #[test]
+    fn tiny_run_learns_and_is_deterministic() {
+        let data = toy_splits();
+        // No crop: shifting an 8x8 image by up to 4 pixels moves the blob to another quadrant.
+        let cfg = small_cfg()
+            .with_mixer(MixerConfig::default())
+            .with_augment(Augment::None)
+            .with_schedule(Schedule::Constant)
+            .with_lr(0.1)
+            .with_epochs(12);
+        let a = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        let first = a.curve[0].train_loss;
+        let last = a.curve[a.curve.len() - 1].train_loss;
+        assert!(last < first * 0.8, "loss {first} -> {last}");
+        let FinalMetrics::Classification(f) = &a.final_metrics else {
+            panic!("classification")
+        };
+        assert!(f.temperature > 0.0 && f.before.acc > 0.5, "{f:?}");
+        let b = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        assert_eq!(
+            a.curve
+                .iter()
+                .map(|r| (&r.val, &r.test, r.train_loss))
+                .collect::<Vec<_>>(),
+            b.curve
+                .iter()
+                .map(|r| (&r.val, &r.test, r.train_loss))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(a.final_metrics, b.final_metrics);
+    }
+
+    #[test]
+    fn manifold_mixup_and_regression_run() {
+        let data = toy_splits();
+        let cfg = small_cfg()
+            .with_epochs(1)
+            .with_augment(Augment::None)
+            .with_mixer(MixerConfig::single(MethodConfig::Mixup(
+                MixupConfig::default(),
+            )))
+            .with_mix_at(Some(vec![0, 1, 2]));
+        assert!(matches!(
+            train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap(),
+            Outcome::Finished(_)
+        ));
+        // Cutmix on hidden features is refused before training.
+        let bad = cfg
+            .clone()
+            .with_mixer(MixerConfig::single(MethodConfig::Cutmix(
+                CutmixConfig::default(),
+            )));
+        assert!(train(&bad, &data, &RunOptions::default(), &mut NoProgress).is_err());
+        // Regression: y = sum of the 5 inputs.
+        let shape = SampleShape::d1(5, 1).unwrap();
+        let mk = |n: usize, seed: u64| {
+            let mut rng = stream(seed, Purpose::Split, 0, 0);
+            let x: Vec<f32> = (0..n * 5).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let y: Vec<f32> = x.chunks(5).map(|r| r.iter().sum()).collect();
+            TrainData::regression(shape, x, y, 1).unwrap()
+        };
+        let reg = Splits {
+            train: mk(64, 1),
+            val: mk(32, 2),
+            test: mk(32, 3),
+        };
+        let cfg = TrainConfig::default()
+            .with_model(ModelConfig::Mlp(
+                MlpConfig::default()
+                    .with_hidden(vec![16])
+                    .with_activation(crate::models::Activation::LeakyRelu),
+            ))
+            .with_epochs(3)
+            .with_batch_size(16)
+            .with_lr(0.01)
+            .with_optimizer(OptimizerConfig::adamw())
+            .with_mixer(MixerConfig::single(MethodConfig::Mixup(
+                MixupConfig::default(),
+            )));
+        let r = finished(train(&cfg, &reg, &RunOptions::default(), &mut NoProgress).unwrap());
+        let FinalMetrics::Regression(f) = &r.final_metrics else {
+            panic!("regression")
+        };
+        assert!(f.test.rmse.is_finite() && f.best_epoch < 3);
+    }
+
+    /// A BatchNorm regression task: 1×16 signals whose target is their sum, for the `cnn1d` model.
+    pub(crate) fn bn_regression() -> (TrainConfig, Splits) {
+        let shape = SampleShape::d1(1, 16).unwrap();
+        let mk = |n: usize, seed: u64| {
+            let mut rng = stream(seed, Purpose::Split, 0, 0);
+            let x: Vec<f32> = (0..n * 16)
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect();
+            let y: Vec<f32> = x.chunks(16).map(|r| r.iter().sum::<f32>() * 0.25).collect();
+            TrainData::regression(shape, x, y, 1).unwrap()
+        };
+        let cfg = TrainConfig::default()
+            .with_model(ModelConfig::Cnn1d(crate::models::Cnn1dConfig {
+                channels: vec![4, 4],
+                first_kernel: 3,
+                first_stride: 1,
+            }))
+            .with_epochs(5)
+            .with_batch_size(8)
+            .with_lr(0.05)
+            .with_schedule(Schedule::Constant)
+            .with_seed(3);
+        let splits = Splits {
+            train: mk(64, 1),
+            val: mk(24, 2),
+            test: mk(24, 3),
+        };
+        (cfg, splits)
+    }
+
+    #[test]
+    fn the_best_epoch_snapshot_keeps_its_batchnorm_statistics() {
+        let (cfg, data) = bn_regression();
+        let dev = Device::flex().autodiff();
+        let model = cfg.model.init(&data.train.shape, 1, 1, &dev).unwrap();
+        let mut optim = cfg.optimizer.build(cfg.weight_decay);
+        let probe = || batch_tensor(data.val.x.clone(), &data.val.shape, &Device::flex());
+        let step = |m: &Model, optim: &mut ModuleOptimizer, k: usize| {
+            let x = batch_tensor(
+                data.train.x[k * 128..(k + 1) * 128].to_vec(),
+                &data.train.shape,
+                &dev,
+            );
+            let out = m.forward(x).unwrap();
+            let loss = (out.clone() * out).mean();
+            optimise(m, optim, loss, 0.05, 0, k).unwrap().0
+        };
+        let model = step(&model, &mut optim, 0);
+        let snap = snapshot(&model);
+        // Eval mode (running statistics); `valid()` of an eval-mode snapshot is itself.
+        let before = to_f32(snap.valid().forward(probe()).unwrap().into_data()).unwrap();
+        // Training goes on: the BatchNorm running statistics of `model` move.
+        let mut m = model;
+        for k in 1..4 {
+            m = step(&m, &mut optim, k);
+        }
+        let moved = to_f32(m.valid().forward(probe()).unwrap().into_data()).unwrap();
+        assert_ne!(
+            moved, before,
+            "the live model's statistics should have moved"
+        );
+        let after = to_f32(snap.valid().forward(probe()).unwrap().into_data()).unwrap();
+        assert_eq!(
+            after, before,
+            "the snapshot shares running statistics with the live model"
+        );
+    }
+
+    #[test]
+    fn a_batchnorm_regression_run_reports_the_best_epochs_test_metrics() {
+        let (cfg, data) = bn_regression();
+        let r = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        let FinalMetrics::Regression(f) = &r.final_metrics else {
+            panic!("regression")
+        };
+        // Epoch 2 is the best of the 5 (validation RMSE 0.364): two more epochs move the statistics after it.
+        assert!(
+            f.best_epoch + 1 < r.curve.len(),
+            "best epoch {}",
+            f.best_epoch
+        );
+        let at_best = r.curve[f.best_epoch].test.as_ref().unwrap();
+        assert_eq!(
+            at_best.rmse,
+            Some(f.test.rmse),
+            "best epoch {}",
+            f.best_epoch
+        );
+        assert_eq!(at_best.mae, Some(f.test.mae));
+    }
+
+    pub(crate) fn toy_regression() -> Splits {
+        // y = sum of the 5 inputs.
+        let shape = SampleShape::d1(5, 1).unwrap();
+        let mk = |n: usize, seed: u64| {
+            let mut rng = stream(seed, Purpose::Split, 0, 0);
+            let x: Vec<f32> = (0..n * 5).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let y: Vec<f32> = x.chunks(5).map(|r| r.iter().sum()).collect();
+            TrainData::regression(shape, x, y, 1).unwrap()
+        };
+        Splits {
+            train: mk(64, 1),
+            val: mk(32, 2),
+            test: mk(32, 3),
+        }
+    }
+
+    pub(crate) fn mlp_cfg(method: MethodConfig) -> TrainConfig {
+        TrainConfig::default()
+            .with_model(ModelConfig::Mlp(
+                MlpConfig::default()
+                    .with_hidden(vec![16, 16])
+                    .with_activation(crate::models::Activation::LeakyRelu),
+            ))
+            .with_epochs(2)
+            .with_batch_size(16)
+            .with_lr(0.01)
+            .with_optimizer(OptimizerConfig::adamw())
+            .with_mixer(MixerConfig::single(method))
+    }
+
+    #[test]
+    fn representation_methods_train_deterministically() {
+        use mixlab_core::methods::{
+            CmixupConfig, DecouplemixConfig, ManifoldmixConfig, RankLoss, RankmixupConfig,
+        };
+        let data = toy_splits();
+        let class_methods = [
+            MethodConfig::Manifoldmix(ManifoldmixConfig::default()),
+            MethodConfig::Decouplemix(DecouplemixConfig {
+                eta: 0.1,
+                base: Box::new(MethodConfig::Cutmix(CutmixConfig::default())),
+            }),
+            MethodConfig::Rankmixup(RankmixupConfig::default()),
+            MethodConfig::Rankmixup(RankmixupConfig {
+                loss: RankLoss::Mndcg,
+                ..Default::default()
+            }),
+        ];
+        for m in class_methods {
+            let cfg = small_cfg()
+                .with_epochs(2)
+                .with_augment(Augment::None)
+                .with_mixer(MixerConfig::single(m.clone()));
+            let a = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            let b = finished(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            assert_eq!(
+                a.curve[1].train_loss.to_bits(),
+                b.curve[1].train_loss.to_bits(),
+                "{m:?}"
+            );
+            assert!(a.curve.iter().all(|r| r.train_loss.is_finite()), "{m:?}");
+            let FinalMetrics::Classification(f) = &a.final_metrics else {
+                panic!("classification")
+            };
+            let nc = f
+                .collapse
+                .expect("every class is in the toy training split");
+            assert!(nc.nc1.is_finite() && nc.nc1 >= 0.0 && nc.etf_distance >= 0.0);
+        }
+        // C-Mixup on inputs and after the first block, against plain mixup on the same data.
+        let reg = toy_regression();
+        for layers in [vec![0], vec![1]] {
+            let cfg = mlp_cfg(MethodConfig::CMixup(CmixupConfig {
+                bandwidth: 0.5,
+                layers,
+                ..Default::default()
+            }));
+            let a = finished(train(&cfg, &reg, &RunOptions::default(), &mut NoProgress).unwrap());
+            let b = finished(train(&cfg, &reg, &RunOptions::default(), &mut NoProgress).unwrap());
+            let losses = |r: &TrainResult| -> Vec<u64> {
+                r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
+            };
+            assert_eq!(losses(&a), losses(&b));
+            assert_eq!(a.final_metrics, b.final_metrics);
+            let FinalMetrics::Regression(f) = &a.final_metrics else {
+                panic!("regression")
+            };
+            assert!(f.test.rmse.is_finite());
+        }
+    }
+
+    #[test]
+    fn representation_misconfigurations_fail_before_training() {
+        use mixlab_core::methods::{CmixupConfig, ManifoldmixConfig};
+        let data = toy_splits();
+        // A layer past the model's depth (the small CNN has mixing points 0..=2).
+        let deep = small_cfg().with_mixer(MixerConfig::single(MethodConfig::Manifoldmix(
+            ManifoldmixConfig {
+                layers: vec![0, 5],
+                ..Default::default()
+            },
+        )));
+        let e = train(&deep, &data, &RunOptions::default(), &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("5, past the depth of cnn"), "{e}");
+        // A regression method on a classification set.
+        let cm = small_cfg().with_mixer(MixerConfig::single(MethodConfig::CMixup(
+            CmixupConfig::default(),
+        )));
+        let e = train(&cm, &data, &RunOptions::default(), &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("regression method"), "{e}");
+        // σ ≤ 0.
+        let bad = mlp_cfg(MethodConfig::CMixup(CmixupConfig {
+            bandwidth: -1.0,
+            ..Default::default()
+        }));
+        let e = train(
+            &bad,
+            &toy_regression(),
+            &RunOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("bandwidth must be a finite number > 0, got -1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn distillation_from_a_finished_teacher() {
+        let data = toy_splits();
+        let dir = tempfile::tempdir().unwrap();
+        let teacher_dir = dir.path().join("teacher");
+        let teacher = small_cfg().with_epochs(2).with_augment(Augment::None);
+        let opts = RunOptions {
+            checkpoint_dir: Some(teacher_dir.clone()),
+            ..Default::default()
+        };
+        finished(train(&teacher, &data, &opts, &mut NoProgress).unwrap());
+        let mut student = small_cfg()
+            .with_epochs(2)
+            .with_augment(Augment::None)
+            .with_model(ModelConfig::Cnn(CnnConfig {
+                channels: vec![2, 4],
+                hidden: 8,
+            }));
+        student.kd = Some(KdConfig::new(teacher_dir.clone()));
+        let r = finished(train(&student, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+        assert!(r.curve.iter().all(|e| e.train_loss.is_finite()));
+        // A folder without a checkpoint, and a bad temperature, are refused.
+        student.kd = Some(KdConfig::new(dir.path().join("nothing")));
+        assert!(train(&student, &data, &RunOptions::default(), &mut NoProgress).is_err());
+        student.kd = Some(KdConfig {
+            temperature: 0.0,
+            ..KdConfig::new(teacher_dir)
+        });
+        let e = train(&student, &data, &RunOptions::default(), &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kd temperature"), "{e}");
+    }
+
+    #[test]
+    fn bad_configs_are_typed_errors() {
+        let data = toy_splits();
+        let shape = data.train.shape;
+        assert!(small_cfg().with_epochs(0).validate(&shape, 4).is_err());
+        assert!(small_cfg().with_lr(-1.0).validate(&shape, 4).is_err());
+        assert!(
+            small_cfg()
+                .with_mix_at(Some(vec![9]))
+                .validate(&shape, 4)
+                .is_err()
+        );
+        assert!(
+            small_cfg()
+                .with_model(ModelConfig::Cnn1d(Default::default()))
+                .validate(&shape, 4)
+                .is_err()
+        );
+        if !cfg!(feature = "cuda") {
+            assert!(
+                small_cfg()
+                    .with_device(DeviceKind::Cuda)
+                    .validate(&shape, 4)
+                    .is_err()
+            );
+        }
+        assert!(TrainData::classification(shape, vec![0.0; 64], vec![7], 4).is_err());
+    }
+
+    #[test]
+    fn crop_pads_with_a_black_pixel_as_torchvision() {
+        // tools/golden/crop_pad.py: torchvision v2 pad(4, fill=0) → crop(top=2, left=5) → hflip →
+        // normalize(mean [0.25, 0.5], std [0.2, 0.3]) of the 2×4×3 image (k+1)/32.
+        let expected = [
+            -1.25, -1.25, -1.25, -1.25, -1.25, -1.25, -1.25, -0.78125, -0.9375, -1.25, -0.3125,
+            -0.46875, -1.6666666, -1.6666666, -1.6666666, -1.6666666, -1.6666666, -1.6666666,
+            -1.6666666, -0.1041667, -0.2083333, -1.6666666, 0.2083333, 0.1041667,
+        ];
+        let shape = SampleShape::d2(2, 4, 3).unwrap();
+        let (mean, std) = ([0.25f32, 0.5], [0.2f32, 0.3]);
+        let mut x: Vec<f32> = (0..24)
+            .map(|k| ((k as f32 + 1.0) / 32.0 - mean[k / 12]) / std[k / 12])
+            .collect();
+        let zero = [-mean[0] / std[0], -mean[1] / std[1]];
+        let mut scratch = vec![0.0; 24];
+        crop_flip_at(&mut x, &mut scratch, &shape, &zero, (2, 5, true));
+        for (k, (a, e)) in x.iter().zip(expected).enumerate() {
+            assert!((a - e).abs() < 1e-6, "pixel {k}: {a} vs torchvision {e}");
+        }
+    }
+
+    #[test]
+    fn crop_flip_keeps_values_and_is_reproducible() {
+        let shape = SampleShape::d2(2, 6, 5).unwrap();
+        let x: Vec<f32> = (0..2 * shape.sample_len())
+            .map(|v| v as f32 + 1.0)
+            .collect();
+        let (mut a, mut b) = (x.clone(), x.clone());
+        crop_flip(
+            &mut a,
+            &shape,
+            &[0.0, 0.0],
+            &mut stream(1, Purpose::Augment, 0, 0),
+        );
+        crop_flip(
+            &mut b,
+            &shape,
+            &[0.0, 0.0],
+            &mut stream(1, Purpose::Augment, 0, 0),
+        );
+        assert_eq!(a, b);
+        // Every output value is 0 (padding) or a value of the same sample and channel.
+        for (s, chunk) in a.chunks(shape.sample_len()).enumerate() {
+            for (ci, ch) in chunk.chunks(30).enumerate() {
+                let base = (s * 60 + ci * 30) as f32;
+                assert!(
+                    ch.iter()
+                        .all(|&v| v == 0.0 || (v > base && v <= base + 30.0))
+                );
+            }
+        }
+    }
+}
