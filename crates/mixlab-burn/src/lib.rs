@@ -30,6 +30,7 @@ pub mod models;
 pub mod optim;
 pub mod records;
 pub mod state;
+pub(crate) mod strategy;
 pub mod supcr;
 pub mod supervised;
 pub mod trainer;

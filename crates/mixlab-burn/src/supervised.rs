@@ -1,30 +1,26 @@
 //! The classification / regression task: shuffle, augment, plan, mix on the device, soft targets, loss,
 //! step; validation every epoch and the test split where the curve needs it; temperature scaling and
-//! calibration at the end. Method logic that needs the model in the loop (RankMixup's extra forward,
-//! C-Mixup's partner rows, distillation) is here, until it gets rooms of its own.
+//! calibration at the end. What a step computes from its planned batch is the run's strategy
+//! ([`crate::strategy`]: soft targets, RankMixup, C-Mixup, DecoupleMix, distillation).
 //!
 //! Every random draw is a named stream: `Shuffle(epoch)`, `Augment(epoch, step)`, `Mix(epoch, step)`
 //! (which also picks the manifold-mixup stage), `Init` for the weights. A step therefore depends only
 //! on (seed, epoch, step, weights, optimiser state), which is what makes checkpoints resume
 //! bit-identically (see [`crate::checkpoint`]).
 
-use crate::apply::apply_flat;
-use crate::checkpoint::{self};
 use crate::config::{Augment, RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
-use crate::engine::{batch_tensor, drive, optimise, predict, split_batches, start_state, to_f32};
+use crate::engine::{drive, optimise, predict, split_batches, start_state, to_f32};
 use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::records::{ClassFinal, EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal};
 use crate::state::RunState;
+use crate::strategy::{StepInput, Strategy};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use mixlab_core::calib::{self, ReliabilityBin};
-use mixlab_core::cmixup::CMixupSampler;
 use mixlab_core::collapse::{Collapse, neural_collapse};
-use mixlab_core::methods::MethodConfig;
-use mixlab_core::mixer::{BatchInfo, MixerConfig};
-use mixlab_core::plan::MixPlan;
+use mixlab_core::mixer::BatchInfo;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
 use rand::Rng;
@@ -46,7 +42,7 @@ pub(crate) fn train(
     // Nothing in our models draws from Burn's RNG (weights come from the Init stream); seeding it keeps
     // any backend-side randomness reproducible too. On flex this seed is process-global.
     dev.seed(cfg.seed);
-    let aids = StepAids::new(cfg, data, &plain)?;
+    let strategy = crate::strategy::for_run(cfg, data, &plain)?;
     let mut st = start_state(cfg, &shape, outputs, opts, &dev)?;
     let driven = drive(
         cfg,
@@ -56,7 +52,19 @@ pub(crate) fn train(
         progress,
         data.is_regression(),
         |model, optim, idx, epoch, step, lr| {
-            train_step(cfg, data, &aids, model, optim, idx, epoch, step, lr, &dev).map(Some)
+            train_step(
+                cfg,
+                data,
+                strategy.as_ref(),
+                model,
+                optim,
+                idx,
+                epoch,
+                step,
+                lr,
+                &dev,
+            )
+            .map(Some)
         },
         |model, with_test| {
             let (val, _) = evaluate(model, &data.val, cfg.eval_batch_size, &plain)?;
@@ -81,61 +89,14 @@ pub(crate) fn train(
     ))))
 }
 
-/// What steps need besides the config and data, built once per run: C-Mixup's partner sampler over
-/// the training targets and the distillation teacher (on the plain device, no gradients).
-struct StepAids {
-    cmixup: Option<CMixupSampler>,
-    teacher: Option<Model>,
-    plain: Device,
-}
-
-impl StepAids {
-    fn new(cfg: &TrainConfig, data: &Splits, plain: &Device) -> Result<Self> {
-        let cmixup = match (cfg.representation(), &data.train.targets) {
-            (Some(MethodConfig::CMixup(c)), Targets::Regression { values, dim }) => {
-                Some(CMixupSampler::new(values, *dim, c.bandwidth)?)
-            }
-            (Some(MethodConfig::CMixup(_)), Targets::Classes { .. }) => {
-                return Err(Error::Incompatible(
-                    "c-mixup is a regression method (partners chosen by target distance), but this \
-                     dataset's targets are class labels"
-                        .into(),
-                ));
-            }
-            _ => None,
-        };
-        let teacher = match &cfg.kd {
-            Some(kd) => {
-                if data.is_regression() {
-                    return Err(Error::Incompatible(
-                        "knowledge distillation needs a classification task".into(),
-                    ));
-                }
-                let (m, _) = checkpoint::load_teacher(
-                    &kd.teacher,
-                    &data.train.shape,
-                    data.train.outputs(),
-                    plain,
-                )?;
-                Some(m)
-            }
-            None => None,
-        };
-        Ok(Self {
-            cmixup,
-            teacher,
-            plain: plain.clone(),
-        })
-    }
-}
-
-/// One optimisation step on the samples `idx`; returns the new model, the loss and, for
-/// classification, how many arg-max predictions hit the majority label.
+/// One optimisation step on the samples `idx`: gather and augment the batch on the host, draw its plan
+/// and mixing point from the step's `Mix` stream, let the run's strategy compute the loss, step the
+/// optimiser. Returns the new model, the loss and, for classification, the strategy's arg-max hits.
 #[allow(clippy::too_many_arguments)]
 fn train_step(
     cfg: &TrainConfig,
     data: &Splits,
-    aids: &StepAids,
+    strategy: &dyn Strategy,
     model: &Model,
     optim: &mut ModuleOptimizer,
     idx: &[usize],
@@ -174,268 +135,19 @@ fn train_step(
         Some(stages) => stages[0],
         None => 0,
     };
-    let (loss, hits) = match &tr.targets {
-        Targets::Regression { values, dim } => {
-            let (out, t) = match &aids.cmixup {
-                Some(sampler) => {
-                    let partners = sampler.partners(idx, &mut mix_rng)?;
-                    cmixup_forward(
-                        model, &plan, xb, &tr.x, values, *dim, idx, &partners, stage, dev,
-                    )?
-                }
-                None => {
-                    let out = forward_planned(model, batch_tensor(xb, &shape, dev), &plan, stage)?;
-                    let mut yb = Vec::with_capacity(b * dim);
-                    for &i in idx {
-                        yb.extend_from_slice(&values[i * dim..(i + 1) * dim]);
-                    }
-                    (out, plan.mix_regression(&yb, *dim)?)
-                }
-            };
-            let t = Tensor::<2>::from_data(TensorData::new(t, [b, *dim]), dev);
-            (cfg.reg_loss.eval(out, t), None)
-        }
-        Targets::Classes { labels, classes }
-            if matches!(cfg.representation(), Some(MethodConfig::Rankmixup(_))) =>
-        {
-            let Some(MethodConfig::Rankmixup(rc)) = cfg.representation() else {
-                unreachable!("guarded by the match arm")
-            };
-            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
-            let (loss, hits) = rankmixup_loss(
-                model,
-                &cfg.mixer,
-                rc,
-                plan,
-                &xb,
-                &yb,
-                *classes,
-                epoch,
-                &mut mix_rng,
-                dev,
-            )?;
-            (loss, Some(hits))
-        }
-        Targets::Classes { labels, classes } => {
-            let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
-            let soft = plan.soft_targets(&yb, *classes, cfg.mixer.label_smoothing)?;
-            let t = Tensor::<2>::from_data(TensorData::new(soft, [b, *classes]), dev);
-            let (out, teacher_out) = match (&aids.teacher, &cfg.kd) {
-                (Some(teacher), Some(kd)) => {
-                    // The teacher must see exactly the student's (mixed) inputs: mix once on the host.
-                    let mixed = mixlab_core::apply::apply_to_vec(&plan, &xb)?;
-                    let tx = batch_tensor(mixed.clone(), &shape, &aids.plain);
-                    let tl = to_f32(teacher.forward(tx)?.into_data())?;
-                    let soft_t = calib::softmax(&tl, *classes, kd.temperature)?;
-                    let x = batch_tensor(mixed, &shape, dev);
-                    let tt = Tensor::<2>::from_data(TensorData::new(soft_t, [b, *classes]), dev);
-                    (model.forward(x)?, Some((tt, kd)))
-                }
-                _ => (
-                    forward_planned(model, batch_tensor(xb, &shape, dev), &plan, stage)?,
-                    None,
-                ),
-            };
-            let pred: Vec<i64> = to_i64(out.clone().argmax(1).into_data())?;
-            let hits = majority_hits(&plan, &yb, &pred);
-            let loss = match (teacher_out, cfg.representation()) {
-                (Some((tt, kd)), _) => {
-                    let distil = crate::loss::distillation(out.clone(), tt, kd.temperature);
-                    if kd.weight >= 1.0 {
-                        distil
-                    } else {
-                        distil.mul_scalar(kd.weight)
-                            + cfg.class_loss.eval(out, t).mul_scalar(1.0 - kd.weight)
-                    }
-                }
-                (None, Some(MethodConfig::Decouplemix(d))) => {
-                    let partner_labels: Vec<usize> = plan.partner.iter().map(|&j| yb[j]).collect();
-                    crate::loss::decoupled_mix_ce(
-                        out,
-                        t,
-                        &yb,
-                        &partner_labels,
-                        &plan.lam_label,
-                        d.eta,
-                    )?
-                }
-                _ => cfg.class_loss.eval(out, t),
-            };
-            (loss, Some(hits))
-        }
+    let input = StepInput {
+        cfg,
+        data,
+        idx,
+        xb,
+        plan,
+        stage,
+        epoch,
+        dev,
     };
+    let (loss, hits) = strategy.loss(model, input, &mut mix_rng)?;
     let (model, loss, _) = optimise(model, optim, loss, lr, epoch, step)?;
     Ok((model, loss, hits))
-}
-
-/// RankMixup's objective (Noh et al., ICCV'23; cvlab-yonsei/RankMixup `RankMixup_MRL` / `RankMixup_MNDCG`):
-/// cross-entropy on the raw batch plus `weight` × the ranking term over `M` mixes of it (each its own λ and
-/// permutation: `first` and M − 1 more plans from the Mix stream). Returns the loss and the raw batch's hits;
-/// the ranking term is [`crate::loss::rank_mixup_term`].
-#[allow(clippy::too_many_arguments)]
-fn rankmixup_loss(
-    model: &Model,
-    mixer: &MixerConfig,
-    rc: &mixlab_core::methods::RankmixupConfig,
-    first: MixPlan,
-    xb: &[f32],
-    yb: &[usize],
-    classes: usize,
-    epoch: usize,
-    rng: &mut rand_chacha::ChaCha8Rng,
-    dev: &Device,
-) -> Result<(Tensor<1>, usize)> {
-    let shape = first.shape;
-    let b = yb.len();
-    let m = rc.num_mixes();
-    let mut onehot = vec![0f32; b * classes];
-    for (i, &y) in yb.iter().enumerate() {
-        onehot[i * classes + y] = 1.0;
-    }
-    let z = model.forward(batch_tensor(xb.to_vec(), &shape, dev))?;
-    let pred: Vec<i64> = to_i64(z.clone().argmax(1).into_data())?;
-    let hits = pred
-        .iter()
-        .zip(yb)
-        .filter(|(p, y)| **p == **y as i64)
-        .count();
-    let ce = crate::loss::soft_cross_entropy(
-        z.clone(),
-        Tensor::<2>::from_data(TensorData::new(onehot, [b, classes]), dev),
-    );
-    // Mix-major rows (m·B + i), as the reference stacks them; relevance = max label weight per row.
-    let mut xm = Vec::with_capacity(m * xb.len());
-    let mut rel = Vec::with_capacity(m * b);
-    let mut plan = first;
-    for k in 0..m {
-        if k > 0 {
-            let info = BatchInfo {
-                batch: b,
-                shape,
-                epoch: epoch as u64,
-                data: Some(xb),
-            };
-            plan = mixer.sample(&info, rng)?;
-        }
-        xm.extend(mixlab_core::apply::apply_to_vec(&plan, xb)?);
-        let t = plan.soft_targets(yb, classes, 0.0)?;
-        rel.extend(
-            t.chunks_exact(classes)
-                .map(|row| row.iter().copied().fold(0.0, f32::max)),
-        );
-    }
-    let zm = model.forward(batch_tensor(xm, &shape, dev))?;
-    let term = crate::loss::rank_mixup_term(rc.loss, rc.margin, z, zm, &rel)?;
-    Ok((ce + term.mul_scalar(rc.rank_weight), hits))
-}
-
-/// C-Mixup's forward pass: sample i (rows `idx` of the training set) mixes with training sample
-/// `partners[i]` using the plan's λ (its `Blend` weights; `Keep` stays unmixed). At the input the mix
-/// happens on the host and the model sees B rows; at a hidden point the partners ride along as rows
-/// B..2B so that their features exist, and only rows 0..B are returned. Returns outputs and mixed
-/// targets.
-#[allow(clippy::too_many_arguments)]
-fn cmixup_forward(
-    model: &Model,
-    plan: &MixPlan,
-    mut xb: Vec<f32>,
-    train_x: &[f32],
-    values: &[f32],
-    dim: usize,
-    idx: &[usize],
-    partners: &[usize],
-    stage: usize,
-    dev: &Device,
-) -> Result<(Tensor<2>, Vec<f32>)> {
-    let shape = plan.shape;
-    let len = shape.sample_len();
-    let b = idx.len();
-    let lam: Vec<Option<f32>> = plan
-        .weights
-        .iter()
-        .map(|w| match w {
-            mixlab_core::plan::SampleWeight::Blend { lam } => Some(*lam),
-            mixlab_core::plan::SampleWeight::Keep => None,
-            other => {
-                debug_assert!(false, "c-mixup draws blends, got {other:?}");
-                None
-            }
-        })
-        .collect();
-    let mut targets = Vec::with_capacity(b * dim);
-    for (i, (&a, &p)) in idx.iter().zip(partners).enumerate() {
-        let (ya, yp) = (
-            &values[a * dim..(a + 1) * dim],
-            &values[p * dim..(p + 1) * dim],
-        );
-        match lam[i] {
-            Some(l) => targets.extend(ya.iter().zip(yp).map(|(&u, &v)| l * u + (1.0 - l) * v)),
-            None => targets.extend_from_slice(ya),
-        }
-    }
-    if stage == 0 {
-        for (i, &p) in partners.iter().enumerate() {
-            if let Some(l) = lam[i] {
-                let src = &train_x[p * len..(p + 1) * len];
-                for (o, &v) in xb[i * len..(i + 1) * len].iter_mut().zip(src) {
-                    *o = l * *o + (1.0 - l) * v;
-                }
-            }
-        }
-        return Ok((model.forward(batch_tensor(xb, &shape, dev))?, targets));
-    }
-    for &p in partners {
-        xb.extend_from_slice(&train_x[p * len..(p + 1) * len]);
-    }
-    let wide = MixPlan {
-        shape,
-        partner: (0..b).map(|i| b + i).chain(b..2 * b).collect(),
-        weights: plan
-            .weights
-            .iter()
-            .cloned()
-            .chain(std::iter::repeat_n(
-                mixlab_core::plan::SampleWeight::Keep,
-                b,
-            ))
-            .collect(),
-        lam_label: plan
-            .lam_label
-            .iter()
-            .copied()
-            .chain(std::iter::repeat_n(1.0, b))
-            .collect(),
-        method: plan
-            .method
-            .iter()
-            .copied()
-            .chain(std::iter::repeat_n(mixlab_core::methods::Method::None, b))
-            .collect(),
-    };
-    let out = model.forward_mixed(batch_tensor(xb, &shape, dev), stage, |f| {
-        apply_flat(&wide, f)
-    })?;
-    let outputs = out.dims()[1];
-    Ok((out.slice([0..b, 0..outputs]), targets))
-}
-
-fn to_i64(d: TensorData) -> Result<Vec<i64>> {
-    d.try_into_vec_as::<i64>()
-        .map_err(|e| Error::Data(format!("{e:?}")))
-}
-
-/// Arg-max hits against the label with the larger weight in each mixed sample.
-fn majority_hits(plan: &MixPlan, y: &[usize], pred: &[i64]) -> usize {
-    (0..y.len())
-        .filter(|&i| {
-            let target = if plan.lam_label[i] >= 0.5 {
-                y[i]
-            } else {
-                y[plan.partner[i]]
-            };
-            pred[i] == target as i64
-        })
-        .count()
 }
 
 /// Crop padding on each side.
@@ -479,19 +191,6 @@ fn crop_flip_at(
                 }
             }
         }
-    }
-}
-
-/// Logits of a batch under its plan: a plain forward when the plan keeps every sample.
-fn forward_planned(model: &Model, x: Tensor<3>, plan: &MixPlan, stage: usize) -> Result<Tensor<2>> {
-    if plan
-        .weights
-        .iter()
-        .all(|w| matches!(w, mixlab_core::plan::SampleWeight::Keep))
-    {
-        model.forward(x)
-    } else {
-        model.forward_mixed(x, stage, |f| apply_flat(plan, f))
     }
 }
 
@@ -624,11 +323,14 @@ pub(crate) mod tests {
     use super::*;
     use crate::config::KdConfig;
     use crate::device::DeviceKind;
+    use crate::engine::batch_tensor;
     use crate::models::{CnnConfig, MlpConfig, ModelConfig};
     use crate::optim::{OptimizerConfig, Schedule};
     use crate::records::{NoProgress, TrainResult};
     use crate::state::snapshot;
+    use mixlab_core::methods::MethodConfig;
     use mixlab_core::methods::{CutmixConfig, MixupConfig};
+    use mixlab_core::mixer::MixerConfig;
 
     /// A learnable toy task: class = which quadrant of an 8×8 image holds a bright blob, plus noise.
     pub(crate) fn toy_images(n: usize, seed: u64) -> TrainData {

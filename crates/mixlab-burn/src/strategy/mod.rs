@@ -1,0 +1,139 @@
+//! Training strategies of the classification / regression task: what one step computes from the host
+//! batch and its plan (the loss and, for classification, the arg-max hits). One room per strategy that
+//! needs more than the plan: the model in the loop (RankMixup's extra forward), other training rows
+//! (C-Mixup's partners), another model (distillation) or its own loss (DecoupleMix). The task's step
+//! gathers, augments and plans the batch, asks the strategy for the loss, and takes the optimiser step;
+//! the strategy never sees the optimiser.
+//!
+//! A strategy may draw from the step's `Mix` stream after the plan and the mixing point were drawn
+//! (C-Mixup's partners, RankMixup's further plans), so a step stays a function of (seed, epoch, step).
+
+mod cmixup;
+mod decouple;
+mod distill;
+mod plain;
+mod rankmixup;
+
+use crate::apply::apply_flat;
+use crate::config::TrainConfig;
+use crate::data::{Splits, Targets};
+use crate::error::{Error, Result};
+use crate::models::Model;
+use burn::prelude::*;
+use mixlab_core::methods::MethodConfig;
+use mixlab_core::plan::MixPlan;
+use rand_chacha::ChaCha8Rng;
+
+/// One step's batch as the task prepared it.
+pub(crate) struct StepInput<'a> {
+    pub cfg: &'a TrainConfig,
+    pub data: &'a Splits,
+    /// Training rows of the batch.
+    pub idx: &'a [usize],
+    /// The batch on the host (augmented, not yet mixed), `idx.len()` samples.
+    pub xb: Vec<f32>,
+    pub plan: MixPlan,
+    /// The mixing point drawn for this step (0 = input).
+    pub stage: usize,
+    pub epoch: usize,
+    /// The autodiff device.
+    pub dev: &'a Device,
+}
+
+/// What a training strategy does in one step.
+pub(crate) trait Strategy {
+    /// The batch's loss on the autodiff device and, for classification, how many arg-max predictions hit
+    /// the label the strategy scores against.
+    fn loss(
+        &self,
+        model: &Model,
+        input: StepInput<'_>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Tensor<1>, Option<usize>)>;
+}
+
+/// The strategy a run's config asks for; `plain` is the device without autodiff (for a teacher).
+pub(crate) fn for_run(
+    cfg: &TrainConfig,
+    data: &Splits,
+    plain: &Device,
+) -> Result<Box<dyn Strategy>> {
+    let regression = data.is_regression();
+    if cfg.kd.is_some() && regression {
+        return Err(Error::Incompatible(
+            "knowledge distillation needs a classification task".into(),
+        ));
+    }
+    Ok(match (&data.train.targets, cfg.representation()) {
+        (Targets::Regression { values, dim }, Some(MethodConfig::CMixup(c))) => {
+            Box::new(cmixup::CMixup::new(values, *dim, c.bandwidth)?)
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::CMixup(_))) => {
+            return Err(Error::Incompatible(
+                "c-mixup is a regression method (partners chosen by target distance), but this \
+                 dataset's targets are class labels"
+                    .into(),
+            ));
+        }
+        (Targets::Regression { .. }, _) => Box::new(plain::PlainRegression),
+        (Targets::Classes { .. }, Some(MethodConfig::Rankmixup(rc))) => {
+            Box::new(rankmixup::Rankmixup::new(rc.clone()))
+        }
+        (Targets::Classes { .. }, representation) => match (&cfg.kd, representation) {
+            (Some(kd), _) => Box::new(distill::Distill::new(kd, data, plain)?),
+            (None, Some(MethodConfig::Decouplemix(d))) => {
+                Box::new(decouple::Decouple { eta: d.eta })
+            }
+            (None, _) => Box::new(plain::SoftTargets),
+        },
+    })
+}
+
+/// Labels of the batch rows.
+pub(crate) fn batch_labels(data: &Splits, idx: &[usize]) -> Result<(Vec<usize>, usize)> {
+    match &data.train.targets {
+        Targets::Classes { labels, classes } => {
+            Ok((idx.iter().map(|&i| labels[i]).collect(), *classes))
+        }
+        Targets::Regression { .. } => Err(Error::Incompatible(
+            "a classification strategy got regression targets".into(),
+        )),
+    }
+}
+
+pub(crate) fn to_i64(d: TensorData) -> Result<Vec<i64>> {
+    d.try_into_vec_as::<i64>()
+        .map_err(|e| Error::Data(format!("{e:?}")))
+}
+
+/// Arg-max hits against the label with the larger weight in each mixed sample.
+pub(crate) fn majority_hits(plan: &MixPlan, y: &[usize], pred: &[i64]) -> usize {
+    (0..y.len())
+        .filter(|&i| {
+            let target = if plan.lam_label[i] >= 0.5 {
+                y[i]
+            } else {
+                y[plan.partner[i]]
+            };
+            pred[i] == target as i64
+        })
+        .count()
+}
+
+/// Logits of a batch under its plan: a plain forward when the plan keeps every sample.
+pub(crate) fn forward_planned(
+    model: &Model,
+    x: Tensor<3>,
+    plan: &MixPlan,
+    stage: usize,
+) -> Result<Tensor<2>> {
+    if plan
+        .weights
+        .iter()
+        .all(|w| matches!(w, mixlab_core::plan::SampleWeight::Keep))
+    {
+        model.forward(x)
+    } else {
+        model.forward_mixed(x, stage, |f| apply_flat(plan, f))
+    }
+}
