@@ -142,6 +142,14 @@ fn distillation_cells_learn_from_their_teacher_cell() {
         );
         assert!(cell.join("result.json").exists());
     }
+    // Three cells at once: students wait for their teachers, and the tables are the sequential run's.
+    let par = tmp.path().join("kd-jobs");
+    let text = bench("bench_kd.toml", &par, &["--jobs", "3"]);
+    assert!(text.contains("6 cells (6 run"), "{text}");
+    assert_eq!(
+        read_text(&par.join("results.csv")),
+        read_text(&out.join("results.csv"))
+    );
     // The distilled cell replays from its recorded config alone.
     let again = tmp.path().join("again");
     let cell = out.join("cells").join("student-kd-mixup-s1");
