@@ -45,7 +45,10 @@ pub fn dot_whisker(
 ) -> Result<()> {
     init_fonts();
     with_atomic_path(path, |tmp| {
-        let w = (160 + 90 * points.len()).max(480) as u32;
+        // Wide enough for the points and for the caption (about 11 px per character at 20 px).
+        let w = (160 + 90 * points.len())
+            .max(480)
+            .max(40 + 11 * title.chars().count()) as u32;
         let root = BitMapBackend::new(tmp, (w, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let finite = |v: f64| v.is_finite().then_some(v);
