@@ -19,6 +19,14 @@ pub enum Error {
     /// A method does not support the given layout (e.g. 3-D for a 2-D-only method).
     #[error("method {method} does not support {rank}-D samples")]
     UnsupportedRank { method: &'static str, rank: usize },
+    /// A method does not support the sample's layout at this rank (e.g. a non-square image for a method on
+    /// a square block grid).
+    #[error("method {method} does not support {shape} samples: {why}")]
+    UnsupportedLayout {
+        method: &'static str,
+        shape: String,
+        why: &'static str,
+    },
     /// Buffers, labels or plans disagree in size.
     #[error("size mismatch: {what}: expected {expected}, got {got}")]
     SizeMismatch {

@@ -31,6 +31,7 @@ pub mod retrieval;
 pub mod ridge;
 pub mod rng;
 pub mod shape;
+pub mod solvers;
 pub mod stats;
 
 pub use error::{Error, Result};

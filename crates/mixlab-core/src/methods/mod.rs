@@ -9,6 +9,7 @@ pub mod fmix;
 pub mod gridmix;
 pub mod maskmix;
 pub mod mixup;
+pub mod puzzlemix;
 pub mod representation;
 pub mod resizemix;
 pub mod saliencymix;
@@ -29,6 +30,7 @@ pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
 pub use maskmix::MaskmixConfig;
 pub use mixup::MixupConfig;
+pub use puzzlemix::PuzzlemixConfig;
 pub use representation::{
     CmixupConfig, DecouplemixConfig, ManifoldmixConfig, RankLoss, RankmixupConfig,
 };
@@ -100,6 +102,9 @@ pub enum Method {
     /// SupReMix: contrastive regression with mixed hard positives and negatives, then a linear head
     /// (training only).
     Supremix,
+    /// PuzzleMix: block masks by graph cut over input-gradient saliency, with block transport (training
+    /// only: the saliency comes from the model).
+    Puzzlemix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -107,7 +112,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 17] = [
+    pub const ALL: [Method; 18] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -125,6 +130,7 @@ impl Method {
         Method::Mimix,
         Method::Supremix,
         Method::Geomix,
+        Method::Puzzlemix,
     ];
 
     /// The kebab-case name.
@@ -143,6 +149,7 @@ impl Method {
             Method::CMixup => CmixupConfig::NAME,
             Method::Decouplemix => DecouplemixConfig::NAME,
             Method::Rankmixup => RankmixupConfig::NAME,
+            Method::Puzzlemix => PuzzlemixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -166,6 +173,7 @@ impl Method {
             Method::CMixup => MethodConfig::CMixup(Default::default()),
             Method::Decouplemix => MethodConfig::Decouplemix(Default::default()),
             Method::Rankmixup => MethodConfig::Rankmixup(Default::default()),
+            Method::Puzzlemix => MethodConfig::Puzzlemix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -182,6 +190,7 @@ impl Method {
                 | Method::CMixup
                 | Method::Decouplemix
                 | Method::Rankmixup
+                | Method::Puzzlemix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -226,6 +235,7 @@ pub enum MethodConfig {
     CMixup(CmixupConfig),
     Decouplemix(DecouplemixConfig),
     Rankmixup(RankmixupConfig),
+    Puzzlemix(PuzzlemixConfig),
     Metrix(MetrixConfig),
     Mimix(MimixConfig),
     Supremix(SupremixConfig),
@@ -249,6 +259,7 @@ impl MethodConfig {
             MethodConfig::CMixup(_) => Method::CMixup,
             MethodConfig::Decouplemix(_) => Method::Decouplemix,
             MethodConfig::Rankmixup(_) => Method::Rankmixup,
+            MethodConfig::Puzzlemix(_) => Method::Puzzlemix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -272,6 +283,7 @@ impl MethodConfig {
             MethodConfig::CMixup(c) => c.validate(shape),
             MethodConfig::Decouplemix(c) => c.validate(shape),
             MethodConfig::Rankmixup(c) => c.validate(shape),
+            MethodConfig::Puzzlemix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -298,6 +310,7 @@ impl MethodConfig {
             MethodConfig::CMixup(c) => c.draw(ctx, rng),
             MethodConfig::Decouplemix(c) => c.draw(ctx, rng),
             MethodConfig::Rankmixup(c) => c.draw(ctx, rng),
+            MethodConfig::Puzzlemix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
