@@ -326,6 +326,12 @@ impl TrainConfig {
                     "rankmixup mixes inputs (the reference's layer_mix = 0): drop mix_at".into(),
                 ));
             }
+            if self.mix_at.is_some() && matches!(rep, MethodConfig::Puzzlemix(_)) {
+                return Err(Error::Incompatible(
+                    "puzzlemix mixes inputs (its masks live on the image's block grid): drop mix_at"
+                        .into(),
+                ));
+            }
             if self.mixer.label_smoothing > 0.0
                 && matches!(
                     rep,
@@ -348,7 +354,11 @@ impl TrainConfig {
             }
             if matches!(
                 self.representation(),
-                Some(MethodConfig::Decouplemix(_) | MethodConfig::CMixup(_))
+                Some(
+                    MethodConfig::Decouplemix(_)
+                        | MethodConfig::CMixup(_)
+                        | MethodConfig::Puzzlemix(_)
+                )
             ) {
                 return Err(Error::Incompatible(
                     "knowledge distillation replaces the loss: use it with an input-level method"

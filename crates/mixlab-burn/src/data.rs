@@ -2,6 +2,7 @@
 //! train / validation / test splits every kind of run reads.
 
 use crate::error::{Error, Result};
+use mixlab_core::methods::puzzlemix::Denorm;
 use mixlab_core::shape::SampleShape;
 
 /// What is predicted.
@@ -23,6 +24,9 @@ pub struct TrainData {
     /// The value a raw 0 takes after the input scaling, per channel: what crop augmentation pads with, so
     /// that padding is black as in torchvision's `RandomCrop(padding=4)` before `Normalize` (`None`: 0).
     pub zero: Option<Vec<f32>>,
+    /// Per channel, how an input maps back to the raw pixel (`raw = x·scale + offset`), for methods that
+    /// measure raw images (PuzzleMix's seam term; `None`: inputs are raw).
+    pub denorm: Option<Vec<Denorm>>,
 }
 
 impl TrainData {
@@ -39,6 +43,7 @@ impl TrainData {
             x,
             targets: Targets::Classes { labels, classes },
             zero: None,
+            denorm: None,
         };
         d.validate()?;
         Ok(d)
@@ -57,6 +62,7 @@ impl TrainData {
             x,
             targets: Targets::Regression { values, dim },
             zero: None,
+            denorm: None,
         };
         d.validate()?;
         Ok(d)
@@ -72,6 +78,19 @@ impl TrainData {
             });
         }
         self.zero = Some(zero);
+        Ok(self)
+    }
+
+    /// Sets [`TrainData::denorm`] (one per channel).
+    pub fn with_denorm(mut self, denorm: Vec<Denorm>) -> Result<Self> {
+        if denorm.len() != self.shape.channels {
+            return Err(Error::SizeMismatch {
+                what: "de-normalisation (one per channel)",
+                expected: self.shape.channels,
+                got: denorm.len(),
+            });
+        }
+        self.denorm = Some(denorm);
         Ok(self)
     }
 

@@ -29,6 +29,7 @@ pub mod metric_loss;
 pub mod models;
 pub mod optim;
 pub mod records;
+pub(crate) mod saliency;
 pub mod state;
 pub(crate) mod strategy;
 pub mod supcr;

@@ -607,6 +607,7 @@ pub(crate) mod tests {
                 loss: RankLoss::Mndcg,
                 ..Default::default()
             }),
+            MethodConfig::Puzzlemix(mixlab_core::methods::PuzzlemixConfig::default()),
         ];
         for m in class_methods {
             let cfg = small_cfg()

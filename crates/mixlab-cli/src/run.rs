@@ -11,6 +11,7 @@ use mixlab_burn::trainer::{
     EpochRecord, FinalMetrics, NoProgress, Outcome, Progress, RunOptions, Splits, StepInfo,
     TrainConfig, TrainData, TrainResult, train,
 };
+use mixlab_core::methods::puzzlemix::Denorm;
 use mixlab_core::shape::SampleShape;
 use mixlab_data::{
     DataDir, DatasetId, LabelNoise, LoadOptions, Scaler, Split, Task, load, split_validation,
@@ -268,7 +269,13 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
         scaler.apply(&mut s.x)?;
     }
     if image {
-        splits.train = splits.train.with_zero(scaler.zero())?;
+        let denorm = scaler
+            .scale
+            .iter()
+            .zip(&scaler.offset)
+            .map(|(&scale, &offset)| Denorm { scale, offset })
+            .collect();
+        splits.train = splits.train.with_zero(scaler.zero())?.with_denorm(denorm)?;
     }
     let info = DataInfo {
         n_train: ds.train.n,

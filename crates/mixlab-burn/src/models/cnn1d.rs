@@ -140,6 +140,11 @@ pub struct Cnn1d {
 }
 
 impl Cnn1d {
+    /// Every BatchNorm layer, in module order.
+    pub(crate) fn batch_norms(&self) -> Vec<&BatchNorm> {
+        self.blocks.iter().map(|b| &b.bn).collect()
+    }
+
     pub(crate) fn forward_hooked(&self, x: Tensor<3>, hook: &mut Hook<'_>) -> Result<Tensor<2>> {
         let mut h = x;
         for (k, b) in self.blocks.iter().enumerate() {

@@ -225,6 +225,15 @@ impl Model {
         Ok(())
     }
 
+    /// The BatchNorm layers (whose running statistics a training-mode forward moves).
+    pub(crate) fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
+        match self {
+            Model::ResNet(m) => m.batch_norms(),
+            Model::Cnn1d(m) => m.batch_norms(),
+            Model::Mlp(_) | Model::Cnn(_) | Model::Vit(_) | Model::TwoTower(_) => Vec::new(),
+        }
+    }
+
     /// Number of mixing points (valid `mix_at` values are `0..n`).
     pub fn num_mix_points(&self) -> usize {
         match self {

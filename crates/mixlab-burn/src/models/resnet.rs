@@ -171,6 +171,18 @@ pub struct ResNet {
 }
 
 impl ResNet {
+    /// Every BatchNorm layer, in module order.
+    pub(crate) fn batch_norms(&self) -> Vec<&BatchNorm> {
+        let mut out = vec![&self.bn];
+        for b in &self.blocks {
+            out.extend([&b.bn1, &b.bn2]);
+            if let Some(bn) = b.shortcut.as_ref().and_then(|s| s.bn.as_ref()) {
+                out.push(bn);
+            }
+        }
+        out
+    }
+
     pub(crate) fn forward_hooked(&self, x: Tensor<3>, hook: &mut Hook<'_>) -> Result<Tensor<2>> {
         let n = x.dims()[0];
         let x: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);

@@ -12,6 +12,7 @@ mod cmixup;
 mod decouple;
 mod distill;
 mod plain;
+mod puzzlemix;
 mod rankmixup;
 
 use crate::apply::apply_flat;
@@ -75,7 +76,19 @@ pub(crate) fn for_run(
                     .into(),
             ));
         }
+        (Targets::Regression { .. }, Some(MethodConfig::Puzzlemix(_))) => {
+            return Err(Error::Incompatible(
+                "puzzlemix is a classification method (its saliency is the gradient of the class loss)"
+                    .into(),
+            ));
+        }
         (Targets::Regression { .. }, _) => Box::new(plain::PlainRegression),
+        (Targets::Classes { .. }, Some(MethodConfig::Puzzlemix(c))) => {
+            Box::new(puzzlemix::Puzzlemix {
+                cfg: c.clone(),
+                denorm: data.train.denorm.clone(),
+            })
+        }
         (Targets::Classes { .. }, Some(MethodConfig::Rankmixup(rc))) => {
             Box::new(rankmixup::Rankmixup::new(rc.clone()))
         }
