@@ -33,5 +33,6 @@ pub mod rng;
 pub mod shape;
 pub mod solvers;
 pub mod stats;
+pub mod weight;
 
 pub use error::{Error, Result};

@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
-use mixlab_core::methods::puzzlemix::{Denorm, GraphcutTerms, graphcut_mask};
-use mixlab_core::methods::{Method, PuzzlemixConfig};
-use mixlab_core::plan::{MixPlan, SampleWeight};
+use mixlab_core::methods::PuzzlemixConfig;
+use mixlab_core::methods::puzzlemix::{Denorm, GraphcutTerms, Pairs, graphcut_mask};
+use mixlab_core::plan::SampleWeight;
 use mixlab_core::shape::SampleShape;
 use mixlab_core::solvers::transport::{cost_matrix, mask_transport};
 use serde_json::Value;
@@ -113,17 +113,18 @@ fn whole_batches_match_mixup_graph() {
             .map(|v| v.as_u64().unwrap() as f32 / 1000.0)
             .collect();
         let lam = num(c, "lam") as f32;
-        let plan = MixPlan {
+        let partner: Vec<usize> = c["partner"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let (weights, prior) = (vec![SampleWeight::Blend { lam }; n], vec![lam; n]);
+        let plan = Pairs {
             shape,
-            partner: c["partner"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as usize)
-                .collect(),
-            weights: vec![SampleWeight::Blend { lam }; n],
-            lam_label: vec![lam; n],
-            method: vec![Method::Puzzlemix; n],
+            partner: &partner,
+            weights: &weights,
+            lam: &prior,
         };
         let t_size = c["t_size"].as_i64().unwrap();
         let cfg = PuzzlemixConfig {
@@ -143,7 +144,7 @@ fn whole_batches_match_mixup_graph() {
         // mixlab leaves self-paired samples unmixed (the reference transports an image onto itself); the
         // fixture pairs every sample with another.
         assert!(plan.partner.iter().enumerate().all(|(i, &j)| i != j));
-        assert_eq!(got.plan.lam_label, want_ratio, "case {k}: ratios");
+        assert_eq!(got.lam_label, want_ratio, "case {k}: ratios");
         let want = f32s(&c["mixed"]);
         let len = shape.sample_len();
         for i in 0..n {

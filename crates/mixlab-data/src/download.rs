@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::dataset::DatasetId;
+use crate::id::DatasetId;
 
 /// Environment variable naming a mirror base URL when `--mirror` is not given.
 pub const MIRROR_ENV: &str = "MIXLAB_MIRROR";

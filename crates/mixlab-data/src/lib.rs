@@ -21,6 +21,7 @@ pub mod dataset;
 pub mod download;
 pub mod error;
 pub mod fsdd;
+pub mod id;
 pub mod idx;
 pub mod images;
 pub mod input;

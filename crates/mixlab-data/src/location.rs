@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::dataset::DatasetId;
+use crate::id::DatasetId;
 use crate::input::Source;
 
 /// Environment variable naming the data directory when no explicit path is given.

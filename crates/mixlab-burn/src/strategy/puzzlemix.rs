@@ -11,7 +11,7 @@ use crate::models::Model;
 use crate::saliency::input_saliency;
 use burn::prelude::*;
 use mixlab_core::methods::PuzzlemixConfig;
-use mixlab_core::methods::puzzlemix::Denorm;
+use mixlab_core::methods::puzzlemix::{Denorm, Pairs};
 use mixlab_core::plan::SampleWeight;
 use rand_chacha::ChaCha8Rng;
 
@@ -40,15 +40,18 @@ impl Strategy for Puzzlemix {
         {
             let (labels, classes) = batch_labels(input.data, input.idx)?;
             let saliency = input_saliency(model, &input.xb, &shape, &labels, classes, input.dev)?;
-            let mixed = self.cfg.mix(
-                &input.plan,
-                &input.xb,
-                &saliency,
-                blocks,
-                self.denorm.as_deref(),
-            )?;
+            let plan = &input.plan;
+            let pairs = Pairs {
+                shape,
+                partner: &plan.partner,
+                weights: &plan.weights,
+                lam: &plan.lam_label,
+            };
+            let mixed =
+                self.cfg
+                    .mix(&pairs, &input.xb, &saliency, blocks, self.denorm.as_deref())?;
             input.xb = mixed.mixed;
-            input.plan = mixed.plan;
+            input.plan.lam_label = mixed.lam_label;
             // The inputs are mixed already: the forward must not apply the masks again.
             input.plan.weights.fill(SampleWeight::Keep);
         }

@@ -9,8 +9,8 @@
 use super::{Draw, DrawCtx, MixMethod, check_alpha, check_range, sample_beta};
 use crate::boxes::{box_at, centred_box, cut_extents, side_ratio, uniform_centre};
 use crate::error::{Error, Result};
-use crate::plan::{Region, SampleWeight};
 use crate::shape::SampleShape;
+use crate::weight::{Region, SampleWeight};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 

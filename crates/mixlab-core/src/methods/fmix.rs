@@ -25,8 +25,8 @@
 use super::{Draw, DrawCtx, MixMethod, check_alpha, check_range, sample_beta};
 use crate::error::{Error, Result};
 use crate::fft::{fftfreq, irfftn_real};
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -320,7 +320,7 @@ impl MixMethod for FmixConfig {
             .map(|v| v as f32)
             .collect();
         let lam_label = if self.correct_lam {
-            crate::plan::mask_mean(&mask)
+            crate::weight::mask_mean(&mask)
         } else {
             lam
         };

@@ -24,8 +24,8 @@
 use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
 use crate::boxes::side_ratio;
 use crate::error::{Error, Result};
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -225,7 +225,7 @@ impl MixMethod for GridmixConfig {
             pos,
         };
         let mask = grid_mask(ctx.shape, &params)?;
-        let kept = crate::plan::mask_mean(&mask);
+        let kept = crate::weight::mask_mean(&mask);
         Ok(Draw {
             weight: SampleWeight::Mask { mask: mask.into() },
             lam_label: kept as f32,

@@ -15,8 +15,8 @@
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
 use crate::error::{Error, Result};
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -130,7 +130,7 @@ impl MixMethod for MaskmixConfig {
             kept[t] = true;
         }
         let mask = patch_mask(shape, patch, &kept)?;
-        let mean = crate::plan::mask_mean(&mask);
+        let mean = crate::weight::mask_mean(&mask);
         Ok(Draw {
             weight: SampleWeight::Mask { mask: mask.into() },
             lam_label: mean as f32,

@@ -2,8 +2,8 @@
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
 use crate::error::Result;
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 

@@ -16,8 +16,8 @@ pub mod saliencymix;
 pub mod smoothmix;
 
 use crate::error::{Error, Result};
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -366,9 +366,9 @@ pub fn check_range(name: &'static str, v: f64, lo: f64, hi: f64, rule: &'static 
 #[cfg(test)]
 pub(crate) mod test_util {
     use super::{Draw, DrawCtx, MixMethod};
-    use crate::plan::SampleWeight;
     use crate::rng::{Purpose, stream};
     use crate::shape::SampleShape;
+    use crate::weight::SampleWeight;
 
     /// One draw of `cfg` on `shape` from the Mix stream of `seed` (no partner data).
     pub fn draw<M: MixMethod>(cfg: &M, shape: &SampleShape, seed: u64) -> Draw {

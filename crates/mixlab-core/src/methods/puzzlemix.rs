@@ -35,10 +35,10 @@
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, check_range, sample_beta};
 use crate::error::{Error, Result};
-use crate::plan::{MixPlan, SampleWeight};
 use crate::shape::SampleShape;
 use crate::solvers::swap::{GridEnergy, alpha_beta_swap};
 use crate::solvers::transport::{cost_matrix, mask_transport, transport_image};
+use crate::weight::SampleWeight;
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -98,13 +98,26 @@ pub struct Denorm {
     pub offset: f32,
 }
 
-/// What one PuzzleMix batch gives: the mixed inputs and the plan whose label weights are the realised mask
-/// means. The plan's weights hold the masks; with transport on, the inputs were moved before masking, so
-/// `apply(plan, x)` does not reproduce `x` — use `mixed`.
+/// The pairing a batch is mixed under: a `MixPlan`'s partner, weight and λ columns (borrowed, so that the
+/// method does not depend on the plan type that names every method).
+#[derive(Clone, Copy, Debug)]
+pub struct Pairs<'a> {
+    pub shape: SampleShape,
+    pub partner: &'a [usize],
+    /// Samples whose weight is `Keep` stay unmixed.
+    pub weights: &'a [SampleWeight],
+    /// The prior λ of each sample.
+    pub lam: &'a [f32],
+}
+
+/// What one PuzzleMix batch gives: the mixed inputs, the masks and the realised mask means (the label
+/// weights). With transport on the inputs were moved before masking, so the masks alone do not reproduce
+/// `mixed`.
 #[derive(Clone, Debug)]
 pub struct PuzzleBatch {
     pub mixed: Vec<f32>,
-    pub plan: MixPlan,
+    pub weights: Vec<SampleWeight>,
+    pub lam_label: Vec<f32>,
 }
 
 impl PuzzlemixConfig {
@@ -154,12 +167,11 @@ impl PuzzlemixConfig {
         }
     }
 
-    /// Mixes a batch under `plan` (partners and prior λ; samples the plan keeps stay unmixed) with per-sample
-    /// saliency maps (N×H×W), `blocks` blocks per side and, when given, one [`Denorm`] per channel for the
-    /// seam term.
+    /// Mixes a batch under `plan` (partners and prior λ; kept samples stay unmixed) with per-sample saliency
+    /// maps (N×H×W), `blocks` blocks per side and, when given, one [`Denorm`] per channel for the seam term.
     pub fn mix(
         &self,
-        plan: &MixPlan,
+        plan: &Pairs<'_>,
         x: &[f32],
         saliency: &[f32],
         blocks: usize,
@@ -167,10 +179,14 @@ impl PuzzlemixConfig {
     ) -> Result<PuzzleBatch> {
         let shape = plan.shape;
         self.validate(&shape)?;
-        plan.validate()?;
         let (c, side) = (shape.channels, shape.dims[2]);
-        let (n, len, plane) = (plan.len(), shape.sample_len(), side * side);
+        let (n, len, plane) = (plan.partner.len(), shape.sample_len(), side * side);
+        if let Some(&j) = plan.partner.iter().find(|&&j| j >= n) {
+            return Err(Error::param("partner index", "below the batch size", j));
+        }
         for (what, expected, got) in [
+            ("puzzlemix sample weights", n, plan.weights.len()),
+            ("puzzlemix prior λ", n, plan.lam.len()),
             ("puzzlemix inputs", n * len, x.len()),
             ("puzzlemix saliency maps", n * plane, saliency.len()),
             (
@@ -248,7 +264,7 @@ impl PuzzlemixConfig {
                     p_self: &pooled[i],
                     p_partner: &pooled[j],
                 };
-                let mask = self.block_mask(&geo, &pair, f64::from(plan.lam_label[i]))?;
+                let mask = self.block_mask(&geo, &pair, f64::from(plan.lam[i]))?;
                 self.mix_pair(
                     &geo,
                     &mask,
@@ -258,15 +274,18 @@ impl PuzzlemixConfig {
                 )
             })
             .collect();
-        let mut mixed = Vec::with_capacity(x.len());
-        let mut out = plan.clone();
-        for (i, r) in per_sample.into_iter().enumerate() {
+        let mut out = PuzzleBatch {
+            mixed: Vec::with_capacity(x.len()),
+            weights: Vec::with_capacity(n),
+            lam_label: Vec::with_capacity(n),
+        };
+        for r in per_sample {
             let (xi, w, ratio) = r?;
-            mixed.extend_from_slice(&xi);
-            out.weights[i] = w;
-            out.lam_label[i] = ratio;
+            out.mixed.extend_from_slice(&xi);
+            out.weights.push(w);
+            out.lam_label.push(ratio);
         }
-        Ok(PuzzleBatch { mixed, plan: out })
+        Ok(out)
     }
 
     /// The `blocks × blocks` mask (self weight per block) of one pair: unaries, seam terms, swap.
@@ -657,15 +676,31 @@ impl MixMethod for PuzzlemixConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::methods::Method;
 
-    fn plan(n: usize, shape: SampleShape, lam: f32) -> MixPlan {
-        MixPlan {
+    struct Owned {
+        shape: SampleShape,
+        partner: Vec<usize>,
+        weights: Vec<SampleWeight>,
+        lam: Vec<f32>,
+    }
+
+    impl Owned {
+        fn pairs(&self) -> Pairs<'_> {
+            Pairs {
+                shape: self.shape,
+                partner: &self.partner,
+                weights: &self.weights,
+                lam: &self.lam,
+            }
+        }
+    }
+
+    fn plan(n: usize, shape: SampleShape, lam: f32) -> Owned {
+        Owned {
             shape,
             partner: (0..n).map(|i| (i + 1) % n).collect(),
             weights: vec![SampleWeight::Blend { lam }; n],
-            lam_label: vec![lam; n],
-            method: vec![Method::Puzzlemix; n],
+            lam: vec![lam; n],
         }
     }
 
@@ -752,26 +787,31 @@ mod tests {
         let c = PuzzlemixConfig::default();
         let mut means = Vec::new();
         for lam in [0.1f32, 0.5, 0.9] {
-            let out = c.mix(&plan(n, shape, lam), &x, &s, 4, None).unwrap();
-            for (w, &r) in out.plan.weights.iter().zip(&out.plan.lam_label) {
+            let out = c
+                .mix(&plan(n, shape, lam).pairs(), &x, &s, 4, None)
+                .unwrap();
+            for (w, &r) in out.weights.iter().zip(&out.lam_label) {
                 let SampleWeight::Mask { mask } = w else {
                     panic!("a mask")
                 };
                 assert!(mask.iter().all(|&m| m == 0.0 || m == 0.5 || m == 1.0));
                 assert_eq!(r, mask.iter().sum::<f32>() / 784.0);
             }
-            means.push(out.plan.lam_label.iter().sum::<f32>());
+            means.push(out.lam_label.iter().sum::<f32>());
         }
         // A larger prior λ never gives the sample itself less of the image (on this batch).
         assert!(means.windows(2).all(|p| p[0] <= p[1]), "{means:?}");
         // One channel works, and kept samples pass through.
         let mut p = plan(n, shape, 0.5);
         p.weights[1] = SampleWeight::Keep;
-        let out = c.mix(&p, &x, &s, 2, None).unwrap();
+        let out = c.mix(&p.pairs(), &x, &s, 2, None).unwrap();
         assert_eq!(&out.mixed[784..1568], &x[784..1568]);
-        assert_eq!(out.plan.lam_label[1], 1.0);
-        let e = c.mix(&p, &x[1..], &s, 2, None).unwrap_err().to_string();
+        assert_eq!(out.lam_label[1], 1.0);
+        let e = c
+            .mix(&p.pairs(), &x[1..], &s, 2, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("puzzlemix inputs"), "{e}");
-        assert!(c.mix(&p, &x, &s, 8, None).is_err());
+        assert!(c.mix(&p.pairs(), &x, &s, 8, None).is_err());
     }
 }

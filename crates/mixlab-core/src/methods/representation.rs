@@ -6,8 +6,8 @@
 
 use super::{Draw, DrawCtx, MethodConfig, MixMethod, check_alpha, sample_beta};
 use crate::error::{Error, Result};
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 

@@ -15,8 +15,8 @@
 use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
 use crate::boxes::{centred_box, cut_extents, uniform_centre};
 use crate::error::{Error, Result};
-use crate::plan::{Interp, Region, SampleWeight};
 use crate::shape::SampleShape;
+use crate::weight::{Interp, Region, SampleWeight};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 

@@ -22,8 +22,8 @@ use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
 use crate::boxes::{centred_box, cut_extents, side_ratio};
 use crate::error::{Error, Result};
 use crate::fft::{Complex64, fftn, ifftn};
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 

@@ -15,8 +15,8 @@
 
 use super::{Draw, DrawCtx, MixMethod};
 use crate::error::{Error, Result};
-use crate::plan::SampleWeight;
 use crate::shape::SampleShape;
+use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -115,7 +115,7 @@ impl MixMethod for SmoothmixConfig {
         let mask: Arc<[f32]> = g.iter().map(|&v| (1.0 - v) as f32).collect();
         let n = g.len() as f64;
         let lam_label = if self.correct_lam {
-            crate::plan::mask_mean(&mask)
+            crate::weight::mask_mean(&mask)
         } else {
             g.iter().sum::<f64>() / n
         };
