@@ -15,8 +15,20 @@ floor(len / (D0*D1)) values of the flat spectrum), computed with numpy for parit
 
 Float arrays are stored as space-separated reprs (see `enc`).
 
-Run: python3 tools/golden/fmix_golden.py  (writes crates/mixlab-core/tests/fixtures/fmix_golden.json)
+The published master (e5991dc) builds a complex spectrum instead (`spectrum[:, 0] + 1j*spectrum[:, 1]`,
+real part of `irfftn`); its cases ("spectrum": "complex") are produced by importing master's own
+`fmix.py` from a checkout of the reference, not from a copy. The copy below is the earlier version
+("spectrum": "real-reshape", commits 247adc5 / d5e2aef), which never reached master.
+
+Run: python3 tools/golden/fmix_golden.py --ref-git DIR
+     (DIR: a git checkout or bare mirror of github.com/ecs-vlc/FMix holding commit e5991dc;
+      writes crates/mixlab-core/tests/fixtures/fmix_golden.json)
 """
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
 import json
 import math
 import os
@@ -109,6 +121,44 @@ def enc(values):
     return " ".join(repr(float(v)) for v in values)
 
 
+MASTER_COMMIT = "e5991dca"
+
+
+def load_master(ref_git):
+    """Master's fmix.py, imported from the reference repository at MASTER_COMMIT."""
+    src = subprocess.run(["git", "-C", ref_git, "show", f"{MASTER_COMMIT}:fmix.py"], check=True,
+                         capture_output=True, text=True).stdout
+    path = os.path.join(tempfile.mkdtemp(), "fmix_master.py")
+    with open(path, "w") as f:
+        f.write(src)
+    spec = importlib.util.spec_from_file_location("fmix_master", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def master_case(fm, shape, decay, seed, max_soft):
+    """One master case: the reference's own make_low_freq_image and binarise_mask."""
+    np.random.seed(seed)
+    random.seed(seed)
+    shape = tuple(shape)
+    lam = float(np.random.beta(1.0, 1.0))
+    param_shape = [1] + list(fm.fftfreqnd(*shape).shape) + [2]
+    state = np.random.get_state()
+    img = fm.make_low_freq_image(decay, shape)
+    np.random.set_state(state)
+    param = np.random.randn(*param_shape)
+    out = {"spectrum": "complex", "shape": list(shape), "decay_power": decay, "seed": seed,
+           "max_soft": max_soft, "lam": enc([lam]), "param": enc(param.reshape(-1)),
+           "image": enc(img.reshape(-1))}
+    rstate = random.getstate()
+    bin_mask = fm.binarise_mask(img.copy(), lam, shape, max_soft)
+    random.setstate(rstate)
+    out["take_ceil"] = bool(random.random() > 0.5)
+    out["mask"] = enc(bin_mask.reshape(-1))
+    return out
+
+
 def case(shape, decay, seed, max_soft, lam_alpha=1.0):
     np.random.seed(seed)
     random.seed(seed)
@@ -117,7 +167,7 @@ def case(shape, decay, seed, max_soft, lam_alpha=1.0):
     freqs = fftfreqnd(*shape)
     param_shape = [1] + list(freqs.shape) + [2]
     state = np.random.get_state()
-    out = {"shape": list(shape), "decay_power": decay, "seed": seed, "max_soft": max_soft,
+    out = {"spectrum": "real-reshape", "shape": list(shape), "decay_power": decay, "seed": seed, "max_soft": max_soft,
            "lam": enc([lam]), "param": None}
     try:
         img = make_low_freq_image(decay, shape)
@@ -143,6 +193,10 @@ def case(shape, decay, seed, max_soft, lam_alpha=1.0):
 
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref-git", required=True, help="checkout or mirror of github.com/ecs-vlc/FMix")
+    args = ap.parse_args()
+    fm = load_master(args.ref_git)
     cases = []
     seed = 100
     for shape, soft in [((32, 32), 0.0), ((28, 20), 0.0), ((31, 17), 0.0), ((100,), 0.0),
@@ -153,14 +207,23 @@ def main():
     # another decay power, and a large max_soft that the lambda cap must clip
     cases.append(case((16, 12), 1.5, 500, 0.0))
     cases.append(case((16, 12), 3.0, 501, 0.5))
+    seed = 700
+    for shape, soft in [((32, 32), 0.0), ((28, 20), 0.0), ((31, 17), 0.0), ((20, 28), 0.0), ((4, 32), 0.0),
+                        ((100,), 0.0), ((65,), 0.0), ((2,), 0.0), ((8, 9, 10), 0.0), ((6, 6, 6), 0.0),
+                        ((5, 4, 6), 0.0), ((3, 12, 5), 0.0), ((28, 20), 0.2), ((65,), 0.2), ((6, 6, 6), 0.2)]:
+        seed += 1
+        cases.append(master_case(fm, shape, 3.0, seed, soft))
+    cases.append(master_case(fm, (16, 12), 1.5, 800, 0.0))
+    cases.append(master_case(fm, (16, 12), 3.0, 801, 0.5))
     root = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(root, "..", "..", "crates", "mixlab-core", "tests", "fixtures", "fmix_golden.json")
     with open(path, "w") as f:
-        json.dump({"source": "tools/golden/fmix_golden.py (reference: github.com/ecs-vlc/FMix fmix.py)",
+        json.dump({"source": "tools/golden/fmix_golden.py (reference: github.com/ecs-vlc/FMix fmix.py; "
+                             f"complex cases from master {MASTER_COMMIT})",
                    "numpy": np.__version__, "cases": cases}, f, separators=(",", ":"))
     for c in cases:
         mask = [float(v) for v in c["mask"].split()]
-        print(c["shape"], c["max_soft"], c.get("reference_error", "ok"), "lam=%.4f" % float(c["lam"]),
+        print(c["spectrum"], c["shape"], c["max_soft"], c.get("reference_error", "ok"), "lam=%.4f" % float(c["lam"]),
               "mean=%.4f" % np.mean(mask), "ceil" if c["take_ceil"] else "floor")
     print(os.path.getsize(path), "bytes")
 

@@ -6,6 +6,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use mixlab_core::boxes::BoxRule;
+use mixlab_core::methods::fmix::FmixSpectrum;
 use mixlab_core::methods::{Method, MethodConfig};
 use mixlab_core::mixer::{Granularity, MixerConfig, Pairing, WeightedMethod};
 use serde_json::{Value, json};
@@ -25,6 +27,9 @@ pub struct MixArgs {
     /// CutMix min/max box side ratios, e.g. 0.2,0.8 (timm cutmix_minmax).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub minmax: Option<Vec<f64>>,
+    /// CutMix: where a box of odd side ends (torchvision: c + ⌊cut/2⌋; timm ≥ 1.0.31: c + ⌈cut/2⌉).
+    #[arg(long, value_enum)]
+    pub box_rule: Option<BoxRule>,
     /// Do not correct λ to the realised area / mask mean.
     #[arg(long)]
     pub no_correct_lam: bool,
@@ -34,6 +39,10 @@ pub struct MixArgs {
     /// FMix soft-edge width in [0, 0.5].
     #[arg(long, allow_negative_numbers = true)]
     pub max_soft: Option<f64>,
+    /// FMix: which spectrum the low-frequency image comes from (complex: the reference's master;
+    /// real-reshape: its earlier real-array version).
+    #[arg(long, value_enum)]
+    pub spectrum: Option<FmixSpectrum>,
     /// FMix: λ ~ Beta(α + 1, α).
     #[arg(long)]
     pub reformulate: bool,
@@ -101,6 +110,12 @@ impl MixArgs {
         }
         if let Some(mm) = &self.minmax {
             push("minmax", json!(mm), "--minmax");
+        }
+        if let Some(r) = self.box_rule {
+            push("box_rule", json!(r), "--box-rule");
+        }
+        if let Some(sp) = self.spectrum {
+            push("spectrum", json!(sp), "--spectrum");
         }
         if self.no_correct_lam {
             push("correct_lam", json!(false), "--no-correct-lam");

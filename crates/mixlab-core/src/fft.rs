@@ -165,13 +165,27 @@ fn crop_pad<T: Copy, U: Copy + Default>(
     out
 }
 
-/// numpy `fft.irfftn(a, s)` of a **real** array `a` (extents `in_dims`), transforming all of its axes:
+/// numpy `fft.irfftn(a, s)` of a **real** array `a` (extents `in_dims`); see [`irfftn`].
+pub fn irfftn_real(input: &[f64], in_dims: &[usize], s: &[usize]) -> Result<Vec<f64>> {
+    check_len("irfftn input", in_dims, input.len())?;
+    check_out_dims(in_dims, s)?;
+    let spec = crop_pad(input, in_dims, &half_dims(s), |v| Complex64::new(v, 0.0));
+    irfftn_padded(spec, s)
+}
+
+/// numpy `fft.irfftn(a, s)` of a complex array `a` (extents `in_dims`), transforming all of its axes:
 /// each axis is cropped / zero-padded to `s` (the last one to `s_last/2 + 1`), an inverse complex FFT
 /// runs over every axis but the last, then a complex-to-real inverse FFT of length `s_last` over the
 /// last axis, which (as pocketfft's c2r) ignores the imaginary parts of the zero and Nyquist bins.
 /// Scaling is numpy's default `backward` (`1/n` per axis).
-pub fn irfftn_real(input: &[f64], in_dims: &[usize], s: &[usize]) -> Result<Vec<f64>> {
+pub fn irfftn(input: &[Complex64], in_dims: &[usize], s: &[usize]) -> Result<Vec<f64>> {
     check_len("irfftn input", in_dims, input.len())?;
+    check_out_dims(in_dims, s)?;
+    let spec = crop_pad(input, in_dims, &half_dims(s), |v| v);
+    irfftn_padded(spec, s)
+}
+
+fn check_out_dims(in_dims: &[usize], s: &[usize]) -> Result<()> {
     if s.len() != in_dims.len() || s.is_empty() {
         return Err(Error::Incompatible(format!(
             "irfftn output extents {s:?} must name every axis of an input with extents {in_dims:?}"
@@ -184,12 +198,24 @@ pub fn irfftn_real(input: &[f64], in_dims: &[usize], s: &[usize]) -> Result<Vec<
             format!("{s:?}"),
         ));
     }
+    Ok(())
+}
+
+/// The half spectrum's extents for output extents `s`: the last axis holds `s_last/2 + 1` bins.
+fn half_dims(s: &[usize]) -> Vec<usize> {
+    let mut d = s.to_vec();
+    if let Some(last) = d.last_mut() {
+        *last = *last / 2 + 1;
+    }
+    d
+}
+
+/// The transforms of [`irfftn`] on a spectrum already cropped / padded to [`half_dims`]`(s)`.
+fn irfftn_padded(mut spec: Vec<Complex64>, s: &[usize]) -> Result<Vec<f64>> {
     let rank = s.len();
     let n_last = s[rank - 1];
-    let half = n_last / 2 + 1;
-    let mut spec_dims = s.to_vec();
-    spec_dims[rank - 1] = half;
-    let mut spec = crop_pad(input, in_dims, &spec_dims, |v| Complex64::new(v, 0.0));
+    let spec_dims = half_dims(s);
+    let half = spec_dims[rank - 1];
     for axis in 0..rank - 1 {
         transform_axis(&mut spec, &spec_dims, axis, FftDirection::Inverse)?;
     }
@@ -310,5 +336,44 @@ mod tests {
         ));
         assert!(irfftn_real(&[0.0; 4], &[4], &[2, 2]).is_err());
         assert!(irfftn_real(&[0.0; 4], &[4], &[0]).is_err());
+        assert!(irfftn(&[Complex64::default(); 3], &[4], &[4]).is_err());
+    }
+
+    #[test]
+    fn complex_irfftn_matches_a_direct_sum_over_the_padded_spectrum() {
+        // 2-D input [3, 2] → output [4, 5]: axis 0 zero-padded to 4 (full inverse), axis 1 padded to
+        // 5/2 + 1 = 3 bins, then the Hermitian c2r of length 5, which drops Im of the DC bin.
+        let input: Vec<Complex64> = (0..6)
+            .map(|i| Complex64::new(f64::from(i) * 0.3 - 0.7, f64::from(i * i % 5) * 0.2))
+            .collect();
+        let got = irfftn(&input, &[3, 2], &[4, 5]).unwrap();
+        let at = |a: usize, b: usize| {
+            if a < 3 && b < 2 {
+                input[a * 2 + b]
+            } else {
+                Complex64::default()
+            }
+        };
+        // Inverse along axis 0, then c2r along axis 1: Re of bin 0 plus twice Re of bins 1 and 2.
+        let tau = 2.0 * std::f64::consts::PI;
+        for m in 0..4 {
+            for n in 0..5 {
+                let mut acc = 0.0;
+                for bin in 0..3usize {
+                    let col: Complex64 = (0..4)
+                        .map(|k| {
+                            let ang = tau * (k * m) as f64 / 4.0;
+                            at(k, bin) * Complex64::new(ang.cos(), ang.sin())
+                        })
+                        .sum();
+                    let ang = tau * (bin * n) as f64 / 5.0;
+                    let term = (col * Complex64::new(ang.cos(), ang.sin())).re;
+                    acc += if bin == 0 { col.re } else { 2.0 * term };
+                }
+                let want = acc / 20.0;
+                let g = got[m * 5 + n];
+                assert!((g - want).abs() < 1e-12, "({m}, {n}): {g} vs {want}");
+            }
+        }
     }
 }

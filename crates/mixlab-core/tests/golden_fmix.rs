@@ -1,13 +1,18 @@
-//! Golden parity of FMix masks with the reference code (github.com/ecs-vlc/FMix `fmix.py`).
+//! Golden parity of FMix masks with the reference code (github.com/ecs-vlc/FMix `fmix.py`), in both of
+//! its published forms: master's complex spectrum (run from the repository at e5991dc) and the earlier
+//! real reshape.
 //!
-//! The fixture comes from `tools/golden/fmix_golden.py`: per case the Gaussian `param` the reference
-//! drew, its low-frequency image, λ, the ceil/floor coin and the binarised mask. Tolerances: 1e-9 on
-//! the image (FFT round-off), exact on the binarised mask (values are 0, 1 or numpy linspace points)
-//! given the reference's image; from mixlab's own image, exact up to swapped twin pixels (see below).
+//! The fixture comes from `tools/golden/fmix_golden.py`: per case the form, the Gaussian `param` the
+//! reference drew, its low-frequency image, λ, the ceil/floor coin and the binarised mask. Tolerances:
+//! 1e-9 on the image (FFT round-off), exact on the binarised mask (values are 0, 1 or numpy linspace
+//! points) given the reference's image; from mixlab's own image, exact for the complex form and up to
+//! swapped twin pixels for the real reshape (see below).
 
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
-use mixlab_core::methods::fmix::{binarise_mask, low_freq_image, param_len, reflected_index};
+use mixlab_core::methods::fmix::{
+    FmixSpectrum, binarise_mask, low_freq_image, param_len, reflected_index,
+};
 use serde_json::Value;
 
 fn fixture() -> Value {
@@ -30,6 +35,10 @@ fn scalar(v: &Value) -> f64 {
     all[0]
 }
 
+fn spectrum_of(case: &Value) -> FmixSpectrum {
+    serde_json::from_value(case["spectrum"].clone()).unwrap()
+}
+
 fn shape_of(case: &Value) -> Vec<usize> {
     case["shape"]
         .as_array()
@@ -40,32 +49,33 @@ fn shape_of(case: &Value) -> Vec<usize> {
 }
 
 #[test]
-fn fixture_covers_every_rank_odd_and_non_square_shapes() {
+fn fixture_covers_every_rank_odd_and_non_square_shapes_in_both_forms() {
     let fx = fixture();
-    let shapes: Vec<Vec<usize>> = fx["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(shape_of)
-        .collect();
-    for want in [
-        vec![32, 32],
-        vec![28, 20],
-        vec![31, 17],
-        vec![100],
-        vec![65],
-        vec![8, 9, 10],
-        vec![6, 6, 6],
-    ] {
-        assert!(shapes.contains(&want), "missing {want:?}");
+    for kind in [FmixSpectrum::Complex, FmixSpectrum::RealReshape] {
+        let cases: Vec<&Value> = fx["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| spectrum_of(c) == kind)
+            .collect();
+        let shapes: Vec<Vec<usize>> = cases.iter().map(|c| shape_of(c)).collect();
+        for want in [
+            vec![32, 32],
+            vec![28, 20],
+            vec![31, 17],
+            vec![100],
+            vec![65],
+            vec![8, 9, 10],
+            vec![6, 6, 6],
+        ] {
+            assert!(shapes.contains(&want), "{kind:?}: missing {want:?}");
+        }
+        let soft = cases
+            .iter()
+            .filter(|c| c["max_soft"].as_f64().unwrap() > 0.0)
+            .count();
+        assert!(soft >= 3, "{kind:?}");
     }
-    let soft = fx["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["max_soft"].as_f64().unwrap() > 0.0)
-        .count();
-    assert!(soft >= 3);
 }
 
 #[test]
@@ -75,14 +85,24 @@ fn low_frequency_images_match_the_reference() {
         let param = floats(&case["param"]);
         assert_eq!(param.len(), param_len(&shape).unwrap(), "{shape:?}");
         let want = floats(&case["image"]);
-        let got = low_freq_image(&shape, case["decay_power"].as_f64().unwrap(), &param).unwrap();
+        let got = low_freq_image(
+            spectrum_of(case),
+            &shape,
+            case["decay_power"].as_f64().unwrap(),
+            &param,
+        )
+        .unwrap();
         assert_eq!(got.len(), want.len());
         let err = got
             .iter()
             .zip(&want)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
-        assert!(err <= 1e-9, "{shape:?}: max abs error {err:e}");
+        assert!(
+            err <= 1e-9,
+            "{:?} {shape:?}: max abs error {err:e}",
+            spectrum_of(case)
+        );
     }
 }
 
@@ -91,8 +111,10 @@ fn the_reference_raises_where_mixlab_extends_and_only_there() {
     for case in fixture()["cases"].as_array().unwrap() {
         let shape = shape_of(case);
         let raised = case.get("reference_error").is_some();
-        // The reference's reshape is legal exactly when the flat spectrum divides into D0·D1 rows.
-        let illegal = shape.len() == 3
+        // The reference's reshape is legal exactly when the flat spectrum divides into D0·D1 rows;
+        // master's complex form never reshapes.
+        let illegal = spectrum_of(case) == FmixSpectrum::RealReshape
+            && shape.len() == 3
             && !param_len(&shape)
                 .unwrap()
                 .is_multiple_of(shape[0] * shape[1]);
@@ -126,6 +148,7 @@ fn equal_up_to_ties(got: &[f64], want: &[f64], tied: impl Fn(usize, usize) -> bo
 fn binarised_masks_match_the_reference_exactly() {
     let mut hard_exact = 0;
     for case in fixture()["cases"].as_array().unwrap() {
+        let kind = spectrum_of(case);
         let shape = shape_of(case);
         let image = floats(&case["image"]);
         let lam = scalar(&case["lam"]);
@@ -150,15 +173,21 @@ fn binarised_masks_match_the_reference_exactly() {
             sorted(&want),
             "{shape:?}: same values, maybe elsewhere"
         );
-        // From mixlab's own image: equal up to swaps of point-symmetric twins, which tie in exact
-        // arithmetic and which numpy orders by FFT round-off alone.
+        // From mixlab's own image: for the real reshape, equal up to swaps of point-symmetric twins,
+        // which tie in exact arithmetic and which numpy orders by FFT round-off alone; master's
+        // complex image has no such twins, so its masks must agree position for position.
         let ours = low_freq_image(
+            kind,
             &shape,
             case["decay_power"].as_f64().unwrap(),
             &floats(&case["param"]),
         )
         .unwrap();
         let got = binarise_mask(&ours, lam, take_ceil, max_soft);
+        if kind == FmixSpectrum::Complex {
+            assert_eq!(got, want, "complex {shape:?}: mask from mixlab's own image");
+            continue;
+        }
         let twin = reflected_index(&shape);
         let n = equal_up_to_ties(&got, &want, |p, q| twin[p] == q);
         assert!(n <= bound, "{shape:?}: {n} twin swaps");

@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
 use mixlab_core::apply::apply_to_vec;
-use mixlab_core::boxes::{box_at, cut_extents, side_ratio};
+use mixlab_core::boxes::{BoxRule, box_at, cut_extents, side_ratio};
 use mixlab_core::methods::Method;
 use mixlab_core::methods::cutmix::{minmax_extent_range, rand_bbox, rand_bbox_minmax};
 use mixlab_core::methods::gridmix::{GridParams, grid_mask};
@@ -83,36 +83,36 @@ fn assert_close(got: &[f32], want: &[f32], tol: f32, ctx: &str) {
     }
 }
 
-/// timm ≥ 1.0 ends a box at `c + ⌈cut/2⌉` (extent exactly `cut`); mixlab, torchvision and OpenMixup end
-/// it at `c + ⌊cut/2⌋` (extent `2⌊cut/2⌋`). Starts and cut sizes agree exactly; ends agree whenever the
-/// cut is even or the box is clipped, and are one shorter otherwise.
+/// timm ends a box at `c + ⌈cut/2⌉` (extent exactly `cut`), torchvision and OpenMixup at `c + ⌊cut/2⌋`:
+/// mixlab's `BoxRule::Timm` must give timm's boxes exactly, and `BoxRule::Torchvision` the same starts
+/// with ends one shorter wherever the cut is odd and the box not clipped.
 #[test]
-fn rand_bbox_matches_timm_up_to_its_odd_cut_rounding() {
+fn rand_bbox_matches_timm_exactly_under_the_timm_rule() {
     let mut odd = 0;
     let mut even_or_clipped = 0;
     for c in cases("timm_rand_bbox") {
         let (h, w, lam) = (u(&c["h"]), u(&c["w"]), f(&c["lam"]));
         let shape = SampleShape::d2(1, h, w).unwrap();
         let centre = [0, u(&c["cy"]), u(&c["cx"])];
-        let ours = rand_bbox(&shape, lam, centre);
         let timm = us(&c["box"]);
+        let ours = rand_bbox(&shape, lam, centre, BoxRule::Timm);
+        assert_eq!(
+            [ours.start[1], ours.end[1], ours.start[2], ours.end[2]],
+            [timm[0], timm[1], timm[2], timm[3]],
+            "{c}"
+        );
+        let tv = rand_bbox(&shape, lam, centre, BoxRule::Torchvision);
         let cut = cut_extents(&shape, side_ratio(lam, 2));
         for (axis, k) in [(1, 0), (2, 2)] {
             let (dim, ctr) = (shape.dims[axis], centre[axis]);
-            assert_eq!(ours.start[axis], timm[k], "{c}: start on axis {axis}");
-            // timm's end pins our cut size: it is min(c + ⌈cut/2⌉, dim).
-            assert_eq!(
-                timm[k + 1],
-                (ctr + cut[axis].div_ceil(2)).min(dim),
-                "{c}: cut on axis {axis}"
-            );
+            assert_eq!(tv.start[axis], timm[k], "{c}: start on axis {axis}");
             if cut[axis].is_multiple_of(2) || ctr + cut[axis] / 2 >= dim {
                 even_or_clipped += 1;
-                assert_eq!(ours.end[axis], timm[k + 1], "{c}: end on axis {axis}");
+                assert_eq!(tv.end[axis], timm[k + 1], "{c}: end on axis {axis}");
             } else {
                 odd += 1;
                 assert_eq!(
-                    ours.end[axis] + 1,
+                    tv.end[axis] + 1,
                     timm[k + 1],
                     "{c}: odd-cut end on axis {axis}"
                 );
@@ -129,7 +129,12 @@ fn rand_bbox_matches_timm_up_to_its_odd_cut_rounding() {
 fn rand_bbox_matches_torchvision_cutmix_exactly() {
     for c in cases("tv_cutmix_boxes") {
         let shape = SampleShape::d2(1, u(&c["h"]), u(&c["w"])).unwrap();
-        let r = rand_bbox(&shape, f(&c["lam"]), [0, u(&c["r_y"]), u(&c["r_x"])]);
+        let r = rand_bbox(
+            &shape,
+            f(&c["lam"]),
+            [0, u(&c["r_y"]), u(&c["r_x"])],
+            BoxRule::Torchvision,
+        );
         assert_eq!(rows_cols(&r).to_vec(), us(&c["box"]), "{c}");
         let lam = 1.0 - r.volume() as f64 / shape.spatial_len() as f64;
         assert!(
@@ -144,7 +149,12 @@ fn torchvision_cutmix_batch_and_targets_match_a_roll_plan() {
     for c in cases("tv_cutmix_full") {
         let (b, k) = (u(&c["b"]), u(&c["classes"]));
         let shape = SampleShape::d2(u(&c["c"]), u(&c["h"]), u(&c["w"])).unwrap();
-        let region = rand_bbox(&shape, f(&c["lam"]), [0, u(&c["r_y"]), u(&c["r_x"])]);
+        let region = rand_bbox(
+            &shape,
+            f(&c["lam"]),
+            [0, u(&c["r_y"]), u(&c["r_x"])],
+            BoxRule::Torchvision,
+        );
         let lam = 1.0 - region.volume() as f64 / shape.spatial_len() as f64;
         // torchvision pairs i with i − 1 (`roll(1, 0)`), mixlab's `Pairing::Roll`.
         let p = plan(

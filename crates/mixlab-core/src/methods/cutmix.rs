@@ -1,13 +1,19 @@
 //! CutMix (Yun et al., ICCV'19): paste a box of the partner; the label weight is the kept area.
 //!
 //! The default box keeps the sample's aspect ratio: side ∝ (1 − λ)^(1/rank) (√(1 − λ) for images,
-//! as timm `rand_bbox` and torchvision `CutMix`), uniform centre, clipped at the border. With `minmax`,
+//! as timm `rand_bbox` and torchvision `CutMix`), uniform centre, clipped at the border. The peers
+//! disagree on where a box of odd side ends, so `box_rule` names the rule: `torchvision` (default)
+//! ends it at `c + ⌊cut/2⌋` like torchvision, OpenMixup and the CutMix authors' code, one pixel short
+//! of `cut`; `timm` ends it at `c + ⌈cut/2⌉` like timm ≥ 1.0.31, exactly `cut` wide. The default is
+//! torchvision's because OpenMixup's tables are the comparison this benchmark is built for and the
+//! committed cells were drawn with it; with `correct_lam` (the default) the label weight is the
+//! realised area under either rule, so neither biases the targets. With `minmax`,
 //! extents are drawn independently per axis in `[int(dim·min), int(dim·max)]` and the origin uniformly
 //! over **every** valid position `0..=dim − cut` — timm's `rand_bbox_minmax` excluded both upper bounds
 //! (numpy's `randint` is exclusive) until 2026; that bias does not exist here.
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, check_range, sample_beta};
-use crate::boxes::{box_at, centred_box, cut_extents, side_ratio, uniform_centre};
+use crate::boxes::{BoxRule, box_at, centred_box, cut_extents, side_ratio, uniform_centre};
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::{Region, SampleWeight};
@@ -26,6 +32,8 @@ pub struct CutmixConfig {
     pub correct_lam: bool,
     /// Keep the centre this fraction of the cut away from the border (timm `margin`, default 0).
     pub margin: f64,
+    /// Where a box of odd side ends (default `torchvision`; see the module docs).
+    pub box_rule: BoxRule,
 }
 
 impl Default for CutmixConfig {
@@ -35,6 +43,7 @@ impl Default for CutmixConfig {
             minmax: None,
             correct_lam: true,
             margin: 0.0,
+            box_rule: BoxRule::Torchvision,
         }
     }
 }
@@ -55,14 +64,21 @@ impl CutmixConfig {
         self.correct_lam = on;
         self
     }
+    /// Sets the odd-side box rule.
+    pub fn with_box_rule(mut self, rule: BoxRule) -> Self {
+        self.box_rule = rule;
+        self
+    }
 }
 
-/// timm `rand_bbox` fed its λ and centre: side `int(dim·(1−λ)^(1/rank))`, box `[c − cut/2, c + cut/2)`.
-pub fn rand_bbox(shape: &SampleShape, lam: f64, centre: [usize; 3]) -> Region {
+/// The CutMix box for a given λ and centre: side `int(dim·(1−λ)^(1/rank))`, centred as `rule` says
+/// (torchvision `CutMix` with [`BoxRule::Torchvision`], timm `rand_bbox` with [`BoxRule::Timm`]).
+pub fn rand_bbox(shape: &SampleShape, lam: f64, centre: [usize; 3], rule: BoxRule) -> Region {
     centred_box(
         shape,
         cut_extents(shape, side_ratio(lam, shape.rank)),
         centre,
+        rule,
     )
 }
 
@@ -128,7 +144,7 @@ impl MixMethod for CutmixConfig {
                 let lam = sample_beta(self.alpha, self.alpha, rng)?;
                 let cut = cut_extents(shape, side_ratio(lam, shape.rank));
                 let centre = uniform_centre(shape, cut, self.margin, rng);
-                (centred_box(shape, cut, centre), lam)
+                (centred_box(shape, cut, centre, self.box_rule), lam)
             }
         };
         let area_lam = 1.0 - region.volume() as f64 / n;
@@ -166,8 +182,34 @@ mod tests {
     #[test]
     fn one_d_segments_have_length_one_minus_lambda() {
         let shape = SampleShape::d1(2, 100).unwrap();
-        let r = rand_bbox(&shape, 0.7, [0, 0, 50]);
-        assert_eq!((r.start[2], r.end[2]), (35, 65));
-        assert_eq!((r.start[1], r.end[1]), (0, 1));
+        for rule in BoxRule::ALL {
+            let r = rand_bbox(&shape, 0.7, [0, 0, 50], rule);
+            assert_eq!((r.start[2], r.end[2]), (35, 65));
+            assert_eq!((r.start[1], r.end[1]), (0, 1));
+        }
+    }
+
+    #[test]
+    fn box_rules_differ_only_at_the_end_of_odd_unclipped_cuts() {
+        let shape = SampleShape::d2(1, 20, 20).unwrap();
+        // λ = 0.51 → side int(20·0.7) = 14 (even); λ = 0.4 → int(20·0.7746) = 15 (odd).
+        let even = rand_bbox(&shape, 0.51, [0, 10, 10], BoxRule::Timm);
+        assert_eq!(
+            even,
+            rand_bbox(&shape, 0.51, [0, 10, 10], BoxRule::Torchvision)
+        );
+        let tv = rand_bbox(&shape, 0.4, [0, 10, 10], BoxRule::Torchvision);
+        let timm = rand_bbox(&shape, 0.4, [0, 10, 10], BoxRule::Timm);
+        assert_eq!((tv.start, tv.end), ([0, 3, 3], [1, 17, 17]));
+        assert_eq!((timm.start, timm.end), ([0, 3, 3], [1, 18, 18]));
+        // Clipped at the border both end at the edge.
+        let (a, b) = (
+            rand_bbox(&shape, 0.4, [0, 19, 19], BoxRule::Torchvision),
+            rand_bbox(&shape, 0.4, [0, 19, 19], BoxRule::Timm),
+        );
+        assert_eq!(a, b);
+        let cfg: CutmixConfig = serde_json::from_str(r#"{"box_rule": "timm"}"#).unwrap();
+        assert_eq!(cfg.box_rule, BoxRule::Timm);
+        assert!(serde_json::from_str::<CutmixConfig>(r#"{"box_rule": "floor"}"#).is_err());
     }
 }

@@ -1,22 +1,33 @@
 //! FMix (Harris et al., arXiv 2002.12047): a binary (or softened) mask cut from a random low-frequency
 //! image, thresholded so that a fraction λ of the positions keep the sample itself.
 //!
-//! The mask follows the reference code (github.com/ecs-vlc/FMix, `fmix.py`) step for step, quirks
-//! included, so a mask drawn from the same Gaussian parameters is the reference's mask:
-//! - frequencies: along the last axis of a 2-D image ⌊W/2⌋+1 bins, or ⌊W/2⌋+2 when W is odd (one
-//!   negative bin more); a 3-D volume `[D0, D1, D2]` gets the frequency grid `[D0, D2, k(D1)]`, the
-//!   halved axis being the **middle** one, as numpy broadcasting lays it out in the reference;
-//! - the spectrum `scale · param` (shape `[…freqs, 2]`, meant as real/imaginary pairs) is never made
-//!   complex: its flat buffer is re-read as a **real** array `[*shape[:-1], −1]` and handed to numpy
-//!   `irfftn(·, shape)`. For 3-D shapes where that reshape is illegal (the flat length is not a multiple
-//!   of D0·D1, e.g. 8×9×10) the reference raises; mixlab reads rows of ⌊len/(D0·D1)⌋ values instead,
-//!   the row stride the reshape would have used, dropping the remainder;
-//! - the image is min-max normalised (a constant image, which the reference turns into NaN, becomes 0).
+//! The reference (github.com/ecs-vlc/FMix, `fmix.py`) exists in two published forms, which draw the
+//! same Gaussian parameters `param` (layout `[1, *freqs, 2]`, meant as real/imaginary pairs) on the
+//! same frequency grid and differ in how they turn them into an image. [`FmixSpectrum`] names both:
 //!
-//! Because the reference's spectrum is real, its image is point-symmetric, `x[p] = x[−p mod dims]`,
-//! and so is the mask up to the one twin pair straddling the threshold: every pixel has an equal twin.
-//! mixlab makes the twins equal to the bit (they differ by round-off in numpy), so which twin is kept
-//! follows the tie rule below rather than FFT rounding; the golden test allows exactly these swaps.
+//! - `complex` (**default**): the reference's master (e5991dc, 2021) and OpenMixup's `fmix.py`,
+//!   `real(irfftn(spectrum[:, 0] + 1j·spectrum[:, 1], shape))`. The index `[:, 0]` runs over the
+//!   **first frequency axis**, not the real/imaginary axis the paper means, so the complex array is
+//!   frequency row 0 plus i·row 1 and its last axis is the 2-long pair axis: after `irfftn` the image
+//!   holds exactly one cycle (bins 0 and 1) across the last spatial axis and a one-sided low-pass
+//!   texture along the others — wavy stripes, not the paper's isotropic blobs. mixlab reproduces it
+//!   as published because OpenMixup's FMix rows, the comparison this benchmark is built for, were
+//!   trained with it. It needs a first spatial extent of at least 2 (the reference fails otherwise).
+//! - `real-reshape`: the earlier version pinned by commits 247adc5 / d5e2aef, which the first mixlab
+//!   releases matched; it re-reads the flat spectrum as a **real** array `[*shape[:-1], −1]` and hands
+//!   it to `irfftn`. Its image is point-symmetric and blob-like, closer to the paper's figures. Details
+//!   kept: along the last axis of a 2-D image ⌊W/2⌋+1 bins, or ⌊W/2⌋+2 when W is odd (one negative bin
+//!   more); a 3-D volume `[D0, D1, D2]` gets the frequency grid `[D0, D2, k(D1)]`, the halved axis being
+//!   the **middle** one, as numpy broadcasting lays it out; for 3-D shapes where the reshape is
+//!   illegal (the flat length is not a multiple of D0·D1, e.g. 8×9×10) the reference raises and mixlab
+//!   reads rows of ⌊len/(D0·D1)⌋ values instead, the row stride the reshape would have used.
+//!
+//! Either image is min-max normalised (a constant image, which the reference turns into NaN, becomes 0).
+//!
+//! Under `real-reshape` the image is point-symmetric, `x[p] = x[−p mod dims]`, and so is the mask up
+//! to the one twin pair straddling the threshold. mixlab makes the twins equal to the bit (they differ
+//! by round-off in numpy), so which twin is kept follows the tie rule below rather than FFT rounding;
+//! the golden test allows exactly these swaps.
 //!
 //! Binarisation ranks positions by value, descending; ties keep ascending flat index, so of two twins
 //! the one with the lower flat index ranks first (numpy's `argsort()[::-1]` leaves tie order
@@ -24,11 +35,12 @@
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, check_range, sample_beta};
 use crate::error::{Error, Result};
-use crate::fft::{fftfreq, irfftn_real};
+use crate::fft::{fftfreq, irfftn, irfftn_real};
 use crate::shape::SampleShape;
 use crate::weight::SampleWeight;
 use rand::Rng;
 use rand_distr::StandardNormal;
+use rustfft::num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -47,6 +59,20 @@ pub struct FmixConfig {
     pub reformulate: bool,
     /// Label weight = realised mask mean (default true); false uses the drawn λ, as the reference.
     pub correct_lam: bool,
+    /// Which published form of the reference builds the low-frequency image (default `complex`).
+    pub spectrum: FmixSpectrum,
+}
+
+/// How the Gaussian spectrum becomes a low-frequency image (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum FmixSpectrum {
+    /// The reference's master and OpenMixup: `real(irfftn(spectrum[:, 0] + 1j·spectrum[:, 1]))`.
+    #[default]
+    Complex,
+    /// The reference at 247adc5 / d5e2aef: the flat spectrum re-read as a real array.
+    RealReshape,
 }
 
 impl Default for FmixConfig {
@@ -57,6 +83,7 @@ impl Default for FmixConfig {
             max_soft: 0.0,
             reformulate: false,
             correct_lam: true,
+            spectrum: FmixSpectrum::Complex,
         }
     }
 }
@@ -85,6 +112,11 @@ impl FmixConfig {
     /// Turns λ correction on or off.
     pub fn with_correct_lam(mut self, on: bool) -> Self {
         self.correct_lam = on;
+        self
+    }
+    /// Chooses the published form of the reference.
+    pub fn with_spectrum(mut self, spectrum: FmixSpectrum) -> Self {
+        self.spectrum = spectrum;
         self
     }
 }
@@ -149,9 +181,14 @@ fn freq_magnitudes(spatial: &[usize]) -> Result<Vec<f64>> {
     })
 }
 
-/// The reference's `make_low_freq_image` for a given Gaussian `param` (length [`param_len`]):
-/// a min-max normalised image of `prod(spatial)` values in [0, 1], C order.
-pub fn low_freq_image(spatial: &[usize], decay_power: f64, param: &[f64]) -> Result<Vec<f64>> {
+/// The reference's `make_low_freq_image` for a given Gaussian `param` (length [`param_len`]) in the
+/// form `kind`: a min-max normalised image of `prod(spatial)` values in [0, 1], C order.
+pub fn low_freq_image(
+    kind: FmixSpectrum,
+    spatial: &[usize],
+    decay_power: f64,
+    param: &[f64],
+) -> Result<Vec<f64>> {
     let freqs = freq_magnitudes(spatial)?;
     if param.len() != 2 * freqs.len() {
         return Err(Error::SizeMismatch {
@@ -172,13 +209,19 @@ pub fn low_freq_image(spatial: &[usize], decay_power: f64, param: &[f64]) -> Res
             [scale * p[0], scale * p[1]]
         })
         .collect();
-    let rank = spatial.len();
-    let lead: usize = spatial[..rank - 1].iter().product();
-    let row = spectrum.len() / lead;
-    let mut in_dims = spatial.to_vec();
-    in_dims[rank - 1] = row;
-    let mut image = irfftn_real(&spectrum[..lead * row], &in_dims, spatial)?;
-    symmetrise(&mut image, spatial);
+    let mut image = match kind {
+        FmixSpectrum::Complex => complex_image(spatial, &spectrum)?,
+        FmixSpectrum::RealReshape => {
+            let rank = spatial.len();
+            let lead: usize = spatial[..rank - 1].iter().product();
+            let row = spectrum.len() / lead;
+            let mut in_dims = spatial.to_vec();
+            in_dims[rank - 1] = row;
+            let mut image = irfftn_real(&spectrum[..lead * row], &in_dims, spatial)?;
+            symmetrise(&mut image, spatial);
+            image
+        }
+    };
     let min = image.iter().copied().fold(f64::INFINITY, f64::min);
     image.iter_mut().for_each(|v| *v -= min);
     let max = image.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -193,6 +236,33 @@ pub fn low_freq_image(spatial: &[usize], decay_power: f64, param: &[f64]) -> Res
         image.iter_mut().for_each(|v| *v /= max);
     }
     Ok(image)
+}
+
+/// Master's image: frequency row 0 + i·row 1 of the scaled spectrum `[F0, F1, …, 2]`, an array with
+/// extents `[F1, …, 2]`, through `irfftn` to the spatial extents.
+fn complex_image(spatial: &[usize], spectrum: &[f64]) -> Result<Vec<f64>> {
+    let grid = freq_extents(spatial)?;
+    if grid[0] < 2 {
+        return Err(first_extent_error(spatial));
+    }
+    let row = spectrum.len() / grid[0];
+    let complex: Vec<Complex64> = spectrum[..row]
+        .iter()
+        .zip(&spectrum[row..2 * row])
+        .map(|(&re, &im)| Complex64::new(re, im))
+        .collect();
+    let mut dims = grid[1..].to_vec();
+    dims.push(2);
+    irfftn(&complex, &dims, spatial)
+}
+
+fn first_extent_error(spatial: &[usize]) -> Error {
+    Error::param(
+        "fmix spectrum = complex",
+        "a first spatial extent of at least 2 (the reference reads two frequency rows; \
+         use spectrum = \"real-reshape\" for thinner samples)",
+        spatial[0],
+    )
 }
 
 /// Flat index of the point reflection `p → (−p) mod dims` of every position, C order.
@@ -215,7 +285,7 @@ pub fn reflected_index(spatial: &[usize]) -> Vec<usize> {
     out
 }
 
-/// The reference feeds a real spectrum to `irfftn`, so its image is even, `x[p] = x[−p mod dims]`, in
+/// The `real-reshape` reference feeds a real spectrum to `irfftn`, so its image is even, `x[p] = x[−p mod dims]`, in
 /// exact arithmetic; FFT round-off alone decides which twin ranks first. Averaging the twins makes
 /// them tie exactly, so the documented tie rule of [`binarise_mask`] decides instead.
 fn symmetrise(image: &mut [f64], spatial: &[usize]) {
@@ -298,7 +368,12 @@ impl MixMethod for FmixConfig {
             ));
         }
         check_range("max_soft", self.max_soft, 0.0, 0.5, "in [0, 0.5]")?;
-        freq_extents(shape.spatial()).map(|_| ())
+        let spatial = shape.spatial();
+        freq_extents(spatial)?;
+        if self.spectrum == FmixSpectrum::Complex && spatial[0] < 2 {
+            return Err(first_extent_error(spatial));
+        }
+        Ok(())
     }
 
     fn draw<R: Rng + ?Sized>(&self, ctx: &DrawCtx<'_>, rng: &mut R) -> Result<Draw> {
@@ -313,7 +388,7 @@ impl MixMethod for FmixConfig {
         let param: Vec<f64> = (0..param_len(spatial)?)
             .map(|_| rng.sample(StandardNormal))
             .collect();
-        let image = low_freq_image(spatial, self.decay_power, &param)?;
+        let image = low_freq_image(self.spectrum, spatial, self.decay_power, &param)?;
         let take_ceil = rng.random::<f64>() > 0.5;
         let mask: Arc<[f32]> = binarise_mask(&image, lam, take_ceil, self.max_soft)
             .into_iter()
@@ -471,7 +546,7 @@ mod tests {
             let param: Vec<f64> = (0..param_len(&spatial).unwrap())
                 .map(|_| rng.sample(StandardNormal))
                 .collect();
-            let img = low_freq_image(&spatial, 3.0, &param).unwrap();
+            let img = low_freq_image(FmixSpectrum::RealReshape, &spatial, 3.0, &param).unwrap();
             let twin = reflected_index(&spatial);
             assert!(img.iter().enumerate().all(|(p, v)| *v == img[twin[p]]));
             let (lo, hi) = img
@@ -484,31 +559,86 @@ mod tests {
 
     #[test]
     fn constant_images_normalise_to_zero_not_nan() {
-        let img = low_freq_image(&[1], 3.0, &[0.3, -1.2]).unwrap();
+        let real = FmixSpectrum::RealReshape;
+        let img = low_freq_image(real, &[1], 3.0, &[0.3, -1.2]).unwrap();
         assert_eq!(img, vec![0.0]);
-        let img = low_freq_image(&[1, 1, 1], 3.0, &[0.3, -1.2]).unwrap();
+        let img = low_freq_image(real, &[1, 1, 1], 3.0, &[0.3, -1.2]).unwrap();
         assert_eq!(img, vec![0.0]);
-        assert!(low_freq_image(&[4], 3.0, &[0.0; 3]).is_err());
+        assert!(low_freq_image(real, &[4], 3.0, &[0.0; 3]).is_err());
+        // The complex form reads two frequency rows, so it needs a first extent of 2 or more.
+        let thin = SampleShape::d2(1, 1, 8).unwrap();
+        let err = FmixConfig::default()
+            .validate(&thin)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("real-reshape"), "{err}");
+        FmixConfig::default()
+            .with_spectrum(real)
+            .validate(&thin)
+            .unwrap();
+        assert!(low_freq_image(FmixSpectrum::Complex, &[1, 8], 3.0, &[0.0; 10]).is_err());
+    }
+
+    #[test]
+    fn complex_images_hold_one_cycle_across_the_last_axis() {
+        // Master's complex array has a 2-long last axis, so every line along the last spatial axis
+        // is a + b·cos(2πn/W + φ): its DFT has energy only in bins 0 and ±1.
+        for spatial in [vec![65], vec![28, 20], vec![31, 17], vec![6, 7, 9]] {
+            let mut rng = stream(2, Purpose::Mix, 0, 0);
+            let param: Vec<f64> = (0..param_len(&spatial).unwrap())
+                .map(|_| rng.sample(StandardNormal))
+                .collect();
+            let img = low_freq_image(FmixSpectrum::Complex, &spatial, 3.0, &param).unwrap();
+            let w = *spatial.last().unwrap();
+            let tau = 2.0 * std::f64::consts::PI;
+            let mut first_bin = 0.0f64;
+            for line in img.chunks_exact(w) {
+                for k in 0..w {
+                    let (re, im) = line
+                        .iter()
+                        .enumerate()
+                        .fold((0.0, 0.0), |(re, im), (n, v)| {
+                            let ang = tau * (k * n) as f64 / w as f64;
+                            (re + v * ang.cos(), im - v * ang.sin())
+                        });
+                    let mag = (re * re + im * im).sqrt();
+                    if k == 1 {
+                        first_bin = first_bin.max(mag);
+                    } else if k != 0 && k != w - 1 {
+                        assert!(mag < 1e-9, "{spatial:?}: bin {k} has {mag}");
+                    }
+                }
+            }
+            assert!(first_bin > 1e-3, "{spatial:?}: no first harmonic");
+            let (lo, hi) = img
+                .iter()
+                .fold((1.0f64, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+            assert_eq!((lo, hi), (0.0, 1.0));
+        }
     }
 
     #[test]
     fn draws_are_deterministic_and_every_rank_works() {
-        let cfg = FmixConfig::default();
-        for shape in [
-            SampleShape::d1(2, 65).unwrap(),
-            SampleShape::d2(3, 28, 20).unwrap(),
-            SampleShape::d2(1, 31, 17).unwrap(),
-            SampleShape::d3(1, 8, 9, 10).unwrap(),
-            SampleShape::d3(1, 6, 6, 6).unwrap(),
+        for cfg in [
+            FmixConfig::default(),
+            FmixConfig::default().with_spectrum(FmixSpectrum::RealReshape),
         ] {
-            cfg.validate(&shape).unwrap();
-            let a = draw(&cfg, &shape, 3);
-            let b = draw(&cfg, &shape, 3);
-            let c = draw(&cfg, &shape, 4);
-            assert_eq!(a, b);
-            assert_eq!(mask_of(&a), mask_of(&b));
-            assert_ne!(mask_of(&a), mask_of(&c));
-            assert_eq!(mask_of(&a).len(), shape.spatial_len());
+            for shape in [
+                SampleShape::d1(2, 65).unwrap(),
+                SampleShape::d2(3, 28, 20).unwrap(),
+                SampleShape::d2(1, 31, 17).unwrap(),
+                SampleShape::d3(1, 8, 9, 10).unwrap(),
+                SampleShape::d3(1, 6, 6, 6).unwrap(),
+            ] {
+                cfg.validate(&shape).unwrap();
+                let a = draw(&cfg, &shape, 3);
+                let b = draw(&cfg, &shape, 3);
+                let c = draw(&cfg, &shape, 4);
+                assert_eq!(a, b);
+                assert_eq!(mask_of(&a), mask_of(&b));
+                assert_ne!(mask_of(&a), mask_of(&c));
+                assert_eq!(mask_of(&a).len(), shape.spatial_len());
+            }
         }
     }
 

@@ -13,7 +13,7 @@
 //! whenever H = W.
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
-use crate::boxes::{centred_box, cut_extents, uniform_centre};
+use crate::boxes::{BoxRule, centred_box, cut_extents, uniform_centre};
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::{Interp, Region, SampleWeight};
@@ -79,7 +79,7 @@ impl ResizemixConfig {
 /// OpenMixup's `rand_bbox_tao` fed its τ and centre (with each axis measured on its own size):
 /// extents `int(dim·τ)`, box `[c − cut/2, c + cut/2)` clipped to the sample.
 pub fn rand_bbox_tao(shape: &SampleShape, tau: f64, centre: [usize; 3]) -> Region {
-    centred_box(shape, cut_extents(shape, tau), centre)
+    centred_box(shape, cut_extents(shape, tau), centre, BoxRule::Torchvision)
 }
 
 impl MixMethod for ResizemixConfig {
@@ -104,7 +104,12 @@ impl MixMethod for ResizemixConfig {
         let shape = ctx.shape;
         let tau = self.draw_tau(rng)?;
         let cut = cut_extents(shape, tau);
-        let region = centred_box(shape, cut, uniform_centre(shape, cut, 0.0, rng));
+        let region = centred_box(
+            shape,
+            cut,
+            uniform_centre(shape, cut, 0.0, rng),
+            BoxRule::Torchvision,
+        );
         let lam = 1.0 - region.volume() as f64 / shape.spatial_len() as f64;
         Ok(Draw {
             weight: SampleWeight::PasteResized {

@@ -19,7 +19,7 @@
 //! image for the whole batch, each draw looks at its own partner.
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
-use crate::boxes::{centred_box, cut_extents, side_ratio};
+use crate::boxes::{BoxRule, centred_box, cut_extents, side_ratio};
 use crate::error::{Error, Result};
 use crate::fft::{Complex64, fftn, ifftn};
 use crate::shape::SampleShape;
@@ -180,7 +180,7 @@ impl MixMethod for SaliencymixConfig {
         let lam = sample_beta(self.alpha, self.alpha, rng)?;
         let peak = saliency_peak(shape, data)?;
         let cut = cut_extents(shape, side_ratio(lam, shape.rank));
-        let region = centred_box(shape, cut, peak);
+        let region = centred_box(shape, cut, peak, BoxRule::Torchvision);
         let lam_label = if self.correct_lam {
             1.0 - region.volume() as f64 / shape.spatial_len() as f64
         } else {
@@ -260,7 +260,7 @@ mod tests {
             };
             let lam = sample_beta(1.0, 1.0, &mut stream(seed, Purpose::Mix, 0, 0)).unwrap();
             let cut = cut_extents(&shape, side_ratio(lam, 2));
-            assert_eq!(region, centred_box(&shape, cut, peak));
+            assert_eq!(region, centred_box(&shape, cut, peak, BoxRule::Torchvision));
             let kept = 1.0 - region.volume() as f64 / n;
             assert!((f64::from(d.lam_label) - kept).abs() < 1e-6);
             let off = cfg.clone().with_correct_lam(false);
