@@ -667,41 +667,50 @@ mod tests {
     }
 
     #[test]
-    fn a_killed_puzzlemix_resnet_run_resumes_to_the_uninterrupted_numbers() {
-        // PuzzleMix's saliency pass runs the model once more per step; on a BatchNorm network (the
-        // pass restores the running statistics) a resumed run must still land on the same numbers.
+    fn killed_model_in_the_loop_resnet_runs_resume_to_the_uninterrupted_numbers() {
+        // PuzzleMix's and GuidedMix-AP's saliency pass runs the model once more per step; on a BatchNorm
+        // network (the pass restores the running statistics) a resumed run must still land on the same
+        // numbers. GuidedMix pairs at random here so that it also draws from the step's stream.
         use crate::models::{ModelConfig, ResNetConfig};
-        use mixlab_core::methods::{MethodConfig, PuzzlemixConfig};
+        use mixlab_core::methods::guidedmix::{GuidedPairing, GuidedSaliency};
+        use mixlab_core::methods::{GuidedmixConfig, MethodConfig, PuzzlemixConfig};
         use mixlab_core::mixer::MixerConfig;
         let data = toy_splits();
-        let cfg = small_cfg()
-            .with_model(ModelConfig::Resnet18(ResNetConfig { width: 4 }))
-            .with_epochs(3)
-            .with_mixer(MixerConfig::single(MethodConfig::Puzzlemix(
-                PuzzlemixConfig::default(),
-            )));
-        let full = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        let again = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        assert_eq!(again.final_metrics, full.final_metrics);
-        let tmp = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(tmp.path().to_path_buf()),
-            resume: false,
-            stop_after_epochs: Some(2),
-            checkpoint_every: 1,
-        };
-        assert!(matches!(
-            train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
-            Outcome::Stopped { epochs_done: 2 }
-        ));
-        opts.resume = true;
-        opts.stop_after_epochs = None;
-        let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());
-        assert_eq!(resumed.final_metrics, full.final_metrics);
-        let losses = |r: &crate::trainer::TrainResult| -> Vec<u64> {
-            r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
-        };
-        assert_eq!(losses(&resumed), losses(&full));
+        for method in [
+            MethodConfig::Puzzlemix(PuzzlemixConfig::default()),
+            MethodConfig::Guidedmix(GuidedmixConfig {
+                saliency: GuidedSaliency::Ap,
+                pairing: GuidedPairing::Random,
+                ..Default::default()
+            }),
+        ] {
+            let cfg = small_cfg()
+                .with_model(ModelConfig::Resnet18(ResNetConfig { width: 4 }))
+                .with_epochs(3)
+                .with_mixer(MixerConfig::single(method.clone()));
+            let full = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            let again = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            assert_eq!(again.final_metrics, full.final_metrics, "{method:?}");
+            let tmp = tempfile::tempdir().unwrap();
+            let mut opts = RunOptions {
+                checkpoint_dir: Some(tmp.path().to_path_buf()),
+                resume: false,
+                stop_after_epochs: Some(2),
+                checkpoint_every: 1,
+            };
+            assert!(matches!(
+                train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
+                Outcome::Stopped { epochs_done: 2 }
+            ));
+            opts.resume = true;
+            opts.stop_after_epochs = None;
+            let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());
+            assert_eq!(resumed.final_metrics, full.final_metrics, "{method:?}");
+            let losses = |r: &crate::trainer::TrainResult| -> Vec<u64> {
+                r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
+            };
+            assert_eq!(losses(&resumed), losses(&full), "{method:?}");
+        }
     }
 
     #[test]

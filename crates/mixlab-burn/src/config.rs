@@ -332,6 +332,12 @@ impl TrainConfig {
                         .into(),
                 ));
             }
+            if self.mix_at.is_some() && matches!(rep, MethodConfig::Guidedmix(_)) {
+                return Err(Error::Incompatible(
+                    "guidedmix mixes inputs (its masks are the images' saliency maps): drop mix_at"
+                        .into(),
+                ));
+            }
             if self.mixer.label_smoothing > 0.0
                 && matches!(
                     rep,
@@ -358,6 +364,7 @@ impl TrainConfig {
                     MethodConfig::Decouplemix(_)
                         | MethodConfig::CMixup(_)
                         | MethodConfig::Puzzlemix(_)
+                        | MethodConfig::Guidedmix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -608,6 +608,11 @@ pub(crate) mod tests {
                 ..Default::default()
             }),
             MethodConfig::Puzzlemix(mixlab_core::methods::PuzzlemixConfig::default()),
+            MethodConfig::Guidedmix(mixlab_core::methods::GuidedmixConfig::default()),
+            MethodConfig::Guidedmix(mixlab_core::methods::GuidedmixConfig {
+                saliency: mixlab_core::methods::guidedmix::GuidedSaliency::Ap,
+                ..Default::default()
+            }),
         ];
         for m in class_methods {
             let cfg = small_cfg()

@@ -11,6 +11,7 @@
 mod cmixup;
 mod decouple;
 mod distill;
+mod guidedmix;
 mod plain;
 mod puzzlemix;
 mod rankmixup;
@@ -82,7 +83,16 @@ pub(crate) fn for_run(
                     .into(),
             ));
         }
+        (Targets::Regression { .. }, Some(MethodConfig::Guidedmix(_))) => {
+            return Err(Error::Incompatible(
+                "guidedmix is a classification method (its labels are mixed by the saliency ratio)"
+                    .into(),
+            ));
+        }
         (Targets::Regression { .. }, _) => Box::new(plain::PlainRegression),
+        (Targets::Classes { .. }, Some(MethodConfig::Guidedmix(c))) => {
+            Box::new(guidedmix::Guidedmix { cfg: c.clone() })
+        }
         (Targets::Classes { .. }, Some(MethodConfig::Puzzlemix(c))) => {
             Box::new(puzzlemix::Puzzlemix {
                 cfg: c.clone(),

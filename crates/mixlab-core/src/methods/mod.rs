@@ -7,6 +7,7 @@ pub mod cutmix;
 pub mod embedding;
 pub mod fmix;
 pub mod gridmix;
+pub mod guidedmix;
 pub mod maskmix;
 pub mod mixup;
 pub mod puzzlemix;
@@ -28,6 +29,7 @@ pub use embedding::{
 };
 pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
+pub use guidedmix::GuidedmixConfig;
 pub use maskmix::MaskmixConfig;
 pub use mixup::MixupConfig;
 pub use puzzlemix::PuzzlemixConfig;
@@ -105,6 +107,9 @@ pub enum Method {
     /// PuzzleMix: block masks by graph cut over input-gradient saliency, with block transport (training
     /// only: the saliency comes from the model).
     Puzzlemix,
+    /// GuidedMixup: greedy saliency-distant pairs mixed pixel-wise by their saliency ratio (training
+    /// only: pairs and masks come from the whole batch's saliency).
+    Guidedmix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -112,7 +117,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 18] = [
+    pub const ALL: [Method; 19] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -131,6 +136,7 @@ impl Method {
         Method::Supremix,
         Method::Geomix,
         Method::Puzzlemix,
+        Method::Guidedmix,
     ];
 
     /// The kebab-case name.
@@ -150,6 +156,7 @@ impl Method {
             Method::Decouplemix => DecouplemixConfig::NAME,
             Method::Rankmixup => RankmixupConfig::NAME,
             Method::Puzzlemix => PuzzlemixConfig::NAME,
+            Method::Guidedmix => GuidedmixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -174,6 +181,7 @@ impl Method {
             Method::Decouplemix => MethodConfig::Decouplemix(Default::default()),
             Method::Rankmixup => MethodConfig::Rankmixup(Default::default()),
             Method::Puzzlemix => MethodConfig::Puzzlemix(Default::default()),
+            Method::Guidedmix => MethodConfig::Guidedmix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -191,6 +199,7 @@ impl Method {
                 | Method::Decouplemix
                 | Method::Rankmixup
                 | Method::Puzzlemix
+                | Method::Guidedmix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -236,6 +245,7 @@ pub enum MethodConfig {
     Decouplemix(DecouplemixConfig),
     Rankmixup(RankmixupConfig),
     Puzzlemix(PuzzlemixConfig),
+    Guidedmix(GuidedmixConfig),
     Metrix(MetrixConfig),
     Mimix(MimixConfig),
     Supremix(SupremixConfig),
@@ -260,6 +270,7 @@ impl MethodConfig {
             MethodConfig::Decouplemix(_) => Method::Decouplemix,
             MethodConfig::Rankmixup(_) => Method::Rankmixup,
             MethodConfig::Puzzlemix(_) => Method::Puzzlemix,
+            MethodConfig::Guidedmix(_) => Method::Guidedmix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -284,6 +295,7 @@ impl MethodConfig {
             MethodConfig::Decouplemix(c) => c.validate(shape),
             MethodConfig::Rankmixup(c) => c.validate(shape),
             MethodConfig::Puzzlemix(c) => c.validate(shape),
+            MethodConfig::Guidedmix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -311,6 +323,7 @@ impl MethodConfig {
             MethodConfig::Decouplemix(c) => c.draw(ctx, rng),
             MethodConfig::Rankmixup(c) => c.draw(ctx, rng),
             MethodConfig::Puzzlemix(c) => c.draw(ctx, rng),
+            MethodConfig::Guidedmix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
