@@ -1,5 +1,7 @@
 //! mixlab-burn: the Burn 0.22 side of mixlab (the only crate that imports Burn).
 //!
+//! - [`BatchMixer`]: mixup, CutMix and the other input-level methods in an own training loop, in three
+//!   lines (mixed batch and soft targets on the device, then [`soft_cross_entropy`]).
 //! - [`apply`]: a mixlab-core `MixPlan` applied to device tensors, differentiable (manifold mixup).
 //! - [`models`]: MLP, small CNN, (pre-act) ResNet-18, 1-D CNN, ViT-Tiny, with mixing points.
 //! - [`loss`], [`optim`]: soft-target losses, SGD/AdamW and per-step LR schedules.
@@ -16,6 +18,7 @@
 //! generator, see [`models`]).
 
 pub mod apply;
+pub mod batch_mixer;
 pub mod checkpoint;
 pub mod config;
 pub mod crossmodal;
@@ -36,6 +39,12 @@ pub mod supcr;
 pub mod supervised;
 pub mod trainer;
 
+/// The crate README's snippet, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+mod readme {}
+
+pub use batch_mixer::BatchMixer;
 pub use burn;
 pub use device::DeviceKind;
 pub use error::{Error, Result};
+pub use loss::soft_cross_entropy;

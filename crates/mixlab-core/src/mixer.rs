@@ -105,6 +105,24 @@ impl MixerConfig {
             ..Self::default()
         }
     }
+    /// timm's most common recipe, `Mixup(mixup_alpha, cutmix_alpha)`: MixUp or CutMix per batch with
+    /// equal odds (timm's `switch_prob = 0.5`), λ corrected to the box area, every batch mixed.
+    pub fn mixup_cutmix(mixup_alpha: f64, cutmix_alpha: f64) -> Self {
+        use crate::methods::{CutmixConfig, MixupConfig};
+        Self {
+            methods: vec![
+                WeightedMethod {
+                    weight: 0.5,
+                    config: MethodConfig::Mixup(MixupConfig::default().with_alpha(mixup_alpha)),
+                },
+                WeightedMethod {
+                    weight: 0.5,
+                    config: MethodConfig::Cutmix(CutmixConfig::default().with_alpha(cutmix_alpha)),
+                },
+            ],
+            ..Self::default()
+        }
+    }
     /// Sets the apply probability.
     pub fn with_prob(mut self, prob: f64) -> Self {
         self.prob = prob;
