@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
 use mixlab_core::methods::{Method, MethodConfig};
-use mixlab_core::mixer::{Granularity, MixerConfig, Pairing};
+use mixlab_core::mixer::{Granularity, MixerConfig, Pairing, WeightedMethod};
 use mixlab_data::{DatasetId, LabelNoise};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -102,7 +102,8 @@ pub struct Experiment {
     pub smoothing: Option<f32>,
     /// Methods compared: a name (`"mixup"`) or a table `{ label, method, mix_at, <hyper-parameters> }`; a table may
     /// add `teacher = "experiment/label"` (with `kd_temperature`, `kd_weight`) to distil from that earlier cell of
-    /// the same seed.
+    /// the same seed, `grid = { key = [values] }` to expand into one cell per point, or stand for a weighted
+    /// mix of methods, `{ label, mix = [["mixup", 0.5], { method = "cutmix", weight = 0.5, ... }] }`.
     pub methods: Vec<MethodEntry>,
     /// Cross-modal experiments (geomix): the second dataset, embedded by the two-tower model's `b` tower.
     #[serde(default)]
@@ -229,15 +230,19 @@ impl Suite {
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("{}-{}", e.dataset, e.model));
-            for m in &e.methods {
-                let MethodSpec {
-                    label,
-                    mixer,
-                    mix_at,
-                    teacher,
-                } = e
-                    .method(m)
-                    .with_context(|| format!("experiment {exp_name}"))?;
+            let specs = e
+                .methods
+                .iter()
+                .map(|m| e.method(m))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("experiment {exp_name}"))?;
+            for MethodSpec {
+                label,
+                mixer,
+                mix_at,
+                teacher,
+            } in specs.into_iter().flatten()
+            {
                 let exp_seeds = seeds.or(e.seeds).unwrap_or(self.seeds);
                 check(exp_seeds, &format!("experiment {exp_name}: seeds"))?;
                 for seed in 0..exp_seeds {
@@ -286,10 +291,21 @@ struct MethodSpec {
 
 impl Experiment {
     fn mixer_for(&self, config: MethodConfig) -> MixerConfig {
-        let mut m = if config.method() == Method::None {
-            MixerConfig::default()
+        if config.method() == Method::None {
+            self.mixer_of(vec![])
         } else {
-            MixerConfig::single(config)
+            self.mixer_of(vec![WeightedMethod {
+                weight: 1.0,
+                config,
+            }])
+        }
+    }
+
+    /// The experiment's mixer options around a list of weighted methods.
+    fn mixer_of(&self, methods: Vec<WeightedMethod>) -> MixerConfig {
+        let mut m = MixerConfig {
+            methods,
+            ..MixerConfig::default()
         };
         if let Some(p) = self.prob {
             m.prob = p;
@@ -306,77 +322,187 @@ impl Experiment {
         m
     }
 
-    /// Label, mixer, mixing points and distillation teacher of one method entry.
-    fn method(&self, entry: &MethodEntry) -> Result<MethodSpec> {
+    /// The cells' methods of one entry: one, or one per point of the entry's `grid`.
+    fn method(&self, entry: &MethodEntry) -> Result<Vec<MethodSpec>> {
         match entry {
-            MethodEntry::Name(m) => Ok(MethodSpec {
+            MethodEntry::Name(m) => Ok(vec![MethodSpec {
                 label: m.name().to_string(),
                 mixer: self.mixer_for(m.default_config()),
                 mix_at: None,
                 teacher: None,
-            }),
+            }]),
             MethodEntry::Table(t) => {
                 let mut t = t.clone();
-                let method: Method = t
-                    .remove("method")
-                    .context("a method table needs `method = \"...\"`")?
-                    .try_into()
-                    .map_err(|e: toml::de::Error| {
-                        anyhow::anyhow!("`method` must name a known method: {}", e.message().trim())
-                    })?;
-                let label = match t.remove("label") {
-                    Some(v) => v.as_str().context("`label` must be a string")?.to_string(),
-                    None => method.name().to_string(),
+                let Some(grid) = t.remove("grid") else {
+                    return Ok(vec![self.table_method(t)?]);
                 };
-                let mix_at: Option<Vec<usize>> = match t.remove("mix_at") {
-                    Some(v) => Some(v.try_into().map_err(|e: toml::de::Error| {
-                        anyhow::anyhow!(
-                            "`mix_at` must be a list of stage indices: {}",
-                            e.message().trim()
-                        )
-                    })?),
-                    None => None,
-                };
-                let teacher = match t.remove("teacher") {
-                    Some(v) => {
-                        let r = v
-                            .as_str()
-                            .context("`teacher` must be a string \"experiment/label\"")?;
-                        let (experiment, label) = r.split_once('/').with_context(|| {
-                            format!("`teacher` {r:?} must look like \"experiment/label\"")
-                        })?;
-                        let mut kd = KdConfig::new(PathBuf::new());
-                        for (key, slot) in [
-                            ("kd_temperature", &mut kd.temperature),
-                            ("kd_weight", &mut kd.weight),
-                        ] {
-                            if let Some(v) = t.remove(key) {
-                                *slot = v
-                                    .as_float()
-                                    .or_else(|| v.as_integer().map(|i| i as f64))
-                                    .with_context(|| format!("`{key}` must be a number"))?;
-                            }
-                        }
-                        Some((experiment.to_string(), label.to_string(), kd))
-                    }
-                    None => None,
-                };
-                for key in ["kd_temperature", "kd_weight"] {
-                    if t.contains_key(key) {
-                        bail!("`{key}` needs `teacher = \"experiment/label\"`");
-                    }
+                let grid = grid.as_table().context(
+                    "`grid` must be a table of parameter lists, e.g. grid = { alpha = [0.2, 1.0] }",
+                )?;
+                if t.contains_key("mix") {
+                    bail!(
+                        "`grid` varies one method's parameters; it cannot be combined with `mix`"
+                    );
                 }
-                let params: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let config: MethodConfig =
-                    merge_params(&method.default_config(), &params, "method parameter")?;
-                Ok(MethodSpec {
-                    label,
-                    mixer: self.mixer_for(config),
-                    mix_at,
-                    teacher,
-                })
+                let mut points: Vec<(String, toml::Table)> = vec![(String::new(), t)];
+                for (key, values) in grid {
+                    let values =
+                        values
+                            .as_array()
+                            .filter(|v| !v.is_empty())
+                            .with_context(|| {
+                                format!("grid `{key}` must be a non-empty list of values")
+                            })?;
+                    let mut next = Vec::new();
+                    for (suffix, table) in &points {
+                        if table.contains_key(key) {
+                            bail!("`{key}` is set and also varied by `grid`");
+                        }
+                        for v in values {
+                            let mut table = table.clone();
+                            table.insert(key.clone(), v.clone());
+                            next.push((format!("{suffix}-{key}{}", grid_value(v)), table));
+                        }
+                    }
+                    points = next;
+                }
+                points
+                    .into_iter()
+                    .map(|(suffix, table)| {
+                        let mut spec = self.table_method(table)?;
+                        spec.label.push_str(&suffix);
+                        Ok(spec)
+                    })
+                    .collect()
             }
         }
+    }
+
+    /// Label, mixer, mixing points and distillation teacher of one method table.
+    fn table_method(&self, mut t: toml::Table) -> Result<MethodSpec> {
+        if let Some(mix) = t.remove("mix") {
+            return self.mix_method(t, &mix);
+        }
+
+        let method: Method = t
+            .remove("method")
+            .context("a method table needs `method = \"...\"`")?
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                anyhow::anyhow!("`method` must name a known method: {}", e.message().trim())
+            })?;
+        let label = match t.remove("label") {
+            Some(v) => v.as_str().context("`label` must be a string")?.to_string(),
+            None => method.name().to_string(),
+        };
+        let mix_at: Option<Vec<usize>> = match t.remove("mix_at") {
+            Some(v) => Some(v.try_into().map_err(|e: toml::de::Error| {
+                anyhow::anyhow!(
+                    "`mix_at` must be a list of stage indices: {}",
+                    e.message().trim()
+                )
+            })?),
+            None => None,
+        };
+        let teacher = match t.remove("teacher") {
+            Some(v) => {
+                let r = v
+                    .as_str()
+                    .context("`teacher` must be a string \"experiment/label\"")?;
+                let (experiment, label) = r.split_once('/').with_context(|| {
+                    format!("`teacher` {r:?} must look like \"experiment/label\"")
+                })?;
+                let mut kd = KdConfig::new(PathBuf::new());
+                for (key, slot) in [
+                    ("kd_temperature", &mut kd.temperature),
+                    ("kd_weight", &mut kd.weight),
+                ] {
+                    if let Some(v) = t.remove(key) {
+                        *slot = v
+                            .as_float()
+                            .or_else(|| v.as_integer().map(|i| i as f64))
+                            .with_context(|| format!("`{key}` must be a number"))?;
+                    }
+                }
+                Some((experiment.to_string(), label.to_string(), kd))
+            }
+            None => None,
+        };
+        for key in ["kd_temperature", "kd_weight"] {
+            if t.contains_key(key) {
+                bail!("`{key}` needs `teacher = \"experiment/label\"`");
+            }
+        }
+        let params: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let config: MethodConfig =
+            merge_params(&method.default_config(), &params, "method parameter")?;
+        Ok(MethodSpec {
+            label,
+            mixer: self.mixer_for(config),
+            mix_at,
+            teacher,
+        })
+    }
+
+    /// A weighted mix of methods in one cell, `mix = [["mixup", 0.5], { method = "cutmix", alpha = 1.0,
+    /// weight = 0.5 }]` (timm's switch between MixUp and CutMix, generalised); it needs a `label`.
+    fn mix_method(&self, mut t: toml::Table, mix: &toml::Value) -> Result<MethodSpec> {
+        let label = t
+            .remove("label")
+            .context("a `mix` entry needs a `label`")?
+            .as_str()
+            .context("`label` must be a string")?
+            .to_string();
+        if let Some(k) = t.keys().next() {
+            bail!("mix {label}: `{k}` belongs inside one of the mixed methods");
+        }
+        let entries = mix.as_array().filter(|a| !a.is_empty()).context(
+            "`mix` must be a non-empty list of [\"method\", weight] pairs or method tables",
+        )?;
+        let mut methods = Vec::with_capacity(entries.len());
+        for e in entries {
+            let (mut table, weight) = match e {
+                toml::Value::Array(pair) if pair.len() == 2 => {
+                    let mut table = toml::Table::new();
+                    table.insert("method".into(), pair[0].clone());
+                    (table, pair[1].clone())
+                }
+                toml::Value::Table(table) => {
+                    let mut table = table.clone();
+                    let w = table.remove("weight").unwrap_or(toml::Value::Float(1.0));
+                    (table, w)
+                }
+                other => {
+                    bail!("mix {label}: {other} is neither [\"method\", weight] nor a method table")
+                }
+            };
+            let weight = weight
+                .as_float()
+                .or_else(|| weight.as_integer().map(|i| i as f64))
+                .with_context(|| format!("mix {label}: a weight must be a number, got {weight}"))?;
+            let method: Method = table
+                .remove("method")
+                .with_context(|| {
+                    format!("mix {label}: each mixed method needs `method = \"...\"`")
+                })?
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    anyhow::anyhow!(
+                        "mix {label}: `method` must name a known method: {}",
+                        e.message().trim()
+                    )
+                })?;
+            let params: Vec<String> = table.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let config: MethodConfig =
+                merge_params(&method.default_config(), &params, "method parameter")?;
+            methods.push(WeightedMethod { weight, config });
+        }
+        Ok(MethodSpec {
+            label,
+            mixer: self.mixer_of(methods),
+            mix_at: None,
+            teacher: None,
+        })
     }
 
     fn run_config(
@@ -432,6 +558,15 @@ impl Experiment {
             paired: self.paired,
         }
         .resolve_pairing()
+    }
+}
+
+/// A grid value as it appears in a cell label: `0.2`, `1`, `true`, a string as is.
+fn grid_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string(),
     }
 }
 
@@ -520,6 +655,105 @@ mod tests {
         for bad in ["data_seed = \"walk\"", "data_seed = -1"] {
             let e = format!("{:#}", one_experiment(bad).unwrap_err());
             assert!(e.contains("data_seed"), "{bad}: {e}");
+        }
+    }
+
+    fn with_methods(methods: &str) -> Result<Vec<Cell>> {
+        let text = format!(
+            "name = \"t\"\nseeds = 1\n[[experiment]]\ndataset = \"digits\"\nmodel = \"mlp\"\nepochs = 1\n\
+             batch_size = 8\nlr = 0.1\nlimit = 50\nprob = 0.8\nmethods = {methods}\n"
+        );
+        let suite: Suite = toml::from_str(&text)?;
+        suite.cells(None)
+    }
+
+    #[test]
+    fn a_weighted_mix_of_methods_is_one_cell() {
+        let cells = with_methods(
+            r#"[{ label = "timm", mix = [["mixup", 0.5], { method = "cutmix", alpha = 0.4, weight = 1.5 }] }]"#,
+        )
+        .unwrap();
+        assert_eq!(cells.len(), 1);
+        assert_eq!(cells[0].id, "digits-mlp-timm-s0");
+        let m = &cells[0].config.train.mixer;
+        assert_eq!(m.prob, 0.8, "the experiment's mixer options apply");
+        assert_eq!(m.methods.len(), 2);
+        assert_eq!(
+            (m.methods[0].weight, m.methods[0].config.method()),
+            (0.5, Method::Mixup)
+        );
+        assert_eq!(m.methods[1].weight, 1.5);
+        assert_eq!(
+            m.methods[1].config,
+            MethodConfig::Cutmix(mixlab_core::methods::CutmixConfig::default().with_alpha(0.4))
+        );
+        for (bad, why) in [
+            (r#"[{ mix = [["mixup", 0.5]] }]"#, "label"),
+            (r#"[{ label = "x", mix = [["mixup", "half"]] }]"#, "weight"),
+            (
+                r#"[{ label = "x", mix = [["mixpu", 0.5]] }]"#,
+                "known method",
+            ),
+            (r#"[{ label = "x", mix = [] }]"#, "non-empty"),
+            (
+                r#"[{ label = "x", alpha = 1.0, mix = [["mixup", 1]] }]"#,
+                "inside",
+            ),
+            (
+                r#"[{ label = "x", mix = [{ method = "mixup", alpha = -1 }] }]"#,
+                "alpha",
+            ),
+        ] {
+            let e = format!(
+                "{:#}",
+                with_methods(bad)
+                    .map(|c| {
+                        // An invalid α is caught when the mixer is validated, as for any other cell.
+                        let shape = crate::run::sample_shape(c[0].config.dataset).unwrap();
+                        c[0].config.train.mixer.validate(&shape).map(|_| c.len())
+                    })
+                    .and_then(|r| r.map_err(anyhow::Error::from))
+                    .unwrap_err()
+            );
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_grid_expands_into_labelled_cells_in_order() {
+        let cells = with_methods(
+            r#"["none", { method = "mixup", grid = { alpha = [0.2, 1.0] } }, { method = "cutmix", grid = { alpha = [0.5, 2], prob_unused = [1] } }]"#,
+        );
+        // An unknown parameter in a grid is refused like any other.
+        assert!(format!("{:#}", cells.unwrap_err()).contains("prob_unused"));
+        let cells = with_methods(
+            r#"["none", { method = "mixup", grid = { alpha = [0.2, 1.0] } }, { label = "cm", method = "cutmix", grid = { alpha = [0.5, 2.0], margin = [0.0, 0.1] } }]"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "digits-mlp-none-s0",
+                "digits-mlp-mixup-alpha0.2-s0",
+                "digits-mlp-mixup-alpha1-s0",
+                "digits-mlp-cm-alpha0.5-margin0-s0",
+                "digits-mlp-cm-alpha0.5-margin0.1-s0",
+                "digits-mlp-cm-alpha2-margin0-s0",
+                "digits-mlp-cm-alpha2-margin0.1-s0",
+            ]
+        );
+        let MethodConfig::Mixup(m) = &cells[1].config.train.mixer.methods[0].config else {
+            panic!("mixup")
+        };
+        assert_eq!(m.alpha, 0.2);
+        for bad in [
+            r#"[{ method = "mixup", alpha = 1.0, grid = { alpha = [0.2] } }]"#,
+            r#"[{ method = "mixup", grid = { alpha = [] } }]"#,
+            r#"[{ method = "mixup", grid = [0.2] }]"#,
+            r#"[{ label = "x", mix = [["mixup", 1]], grid = { alpha = [0.2] } }]"#,
+        ] {
+            assert!(with_methods(bad).is_err(), "{bad}");
         }
     }
 
