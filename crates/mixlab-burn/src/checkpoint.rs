@@ -668,12 +668,12 @@ mod tests {
 
     #[test]
     fn killed_model_in_the_loop_resnet_runs_resume_to_the_uninterrupted_numbers() {
-        // PuzzleMix's and GuidedMix-AP's saliency pass runs the model once more per step; on a BatchNorm
+        // PuzzleMix's and GuidedMix-AP's saliency pass and SnapMix's CAM pass run the model once more per step; on a BatchNorm
         // network (the pass restores the running statistics) a resumed run must still land on the same
-        // numbers. GuidedMix pairs at random here so that it also draws from the step's stream.
+        // numbers (SnapMix, as its reference, lets its CAM pass move them). GuidedMix pairs at random here so that it also draws from the step's stream.
         use crate::models::{ModelConfig, ResNetConfig};
         use mixlab_core::methods::guidedmix::{GuidedPairing, GuidedSaliency};
-        use mixlab_core::methods::{GuidedmixConfig, MethodConfig, PuzzlemixConfig};
+        use mixlab_core::methods::{GuidedmixConfig, MethodConfig, PuzzlemixConfig, SnapmixConfig};
         use mixlab_core::mixer::MixerConfig;
         let data = toy_splits();
         for method in [
@@ -683,6 +683,7 @@ mod tests {
                 pairing: GuidedPairing::Random,
                 ..Default::default()
             }),
+            MethodConfig::Snapmix(SnapmixConfig::default()),
         ] {
             let cfg = small_cfg()
                 .with_model(ModelConfig::Resnet18(ResNetConfig { width: 4 }))

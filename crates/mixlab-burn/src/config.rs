@@ -332,11 +332,24 @@ impl TrainConfig {
                         .into(),
                 ));
             }
-            if self.mix_at.is_some() && matches!(rep, MethodConfig::Guidedmix(_)) {
-                return Err(Error::Incompatible(
-                    "guidedmix mixes inputs (its masks are the images' saliency maps): drop mix_at"
-                        .into(),
-                ));
+            if matches!(rep, MethodConfig::Snapmix(_))
+                && !matches!(
+                    self.model,
+                    ModelConfig::Resnet18(_) | ModelConfig::PreactResnet18(_)
+                )
+            {
+                return Err(Error::Incompatible(format!(
+                    "snapmix forms class activation maps, which need global average pooling before a linear \
+                     head: use --model resnet18 or preact-resnet18, not {}",
+                    self.model.name()
+                )));
+            }
+            if self.mix_at.is_some()
+                && matches!(rep, MethodConfig::Guidedmix(_) | MethodConfig::Snapmix(_))
+            {
+                return Err(Error::Incompatible(format!(
+                    "{name} mixes inputs (its masks come from the images): drop mix_at"
+                )));
             }
             if self.mixer.label_smoothing > 0.0
                 && matches!(
@@ -365,6 +378,7 @@ impl TrainConfig {
                         | MethodConfig::CMixup(_)
                         | MethodConfig::Puzzlemix(_)
                         | MethodConfig::Guidedmix(_)
+                        | MethodConfig::Snapmix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

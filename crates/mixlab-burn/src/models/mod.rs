@@ -303,6 +303,20 @@ impl Model {
         Ok((logits, feats))
     }
 
+    /// ResNet only: the last feature map before global pooling (N×C×h×w) and the head's weight
+    /// (C×classes) and bias, from which class activation maps are formed (SnapMix).
+    pub fn cam_inputs(&self, x: Tensor<3>) -> Result<(Tensor<4>, Tensor<2>, Option<Tensor<1>>)> {
+        self.check(&x)?;
+        match self {
+            Model::ResNet(m) => m.cam_inputs(x),
+            _ => Err(Error::Incompatible(
+                "class activation maps need global average pooling before a linear head: use resnet18 or \
+                 preact-resnet18"
+                    .into(),
+            )),
+        }
+    }
+
     /// ViT only: logits and the class-token attention of the last block over the patches (N×patches,
     /// averaged over heads; each row sums to 1 minus the attention the class token pays itself).
     pub fn forward_with_attention(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {

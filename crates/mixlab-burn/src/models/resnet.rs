@@ -184,6 +184,14 @@ impl ResNet {
     }
 
     pub(crate) fn forward_hooked(&self, x: Tensor<3>, hook: &mut Hook<'_>) -> Result<Tensor<2>> {
+        let h = self.trunk(x, hook)?;
+        let [n, c, _, _] = h.dims();
+        let pooled: Tensor<2> = h.mean_dim(3).mean_dim(2).reshape([n, c]);
+        Ok(self.fc.forward(hook.features(pooled)))
+    }
+
+    /// The last (rectified) feature map before global pooling, N×C×h×w.
+    fn trunk(&self, x: Tensor<3>, hook: &mut Hook<'_>) -> Result<Tensor<4>> {
         let n = x.dims()[0];
         let x: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);
         let mut h = self.stem.forward(x);
@@ -199,8 +207,20 @@ impl ResNet {
         if self.preact {
             h = relu(self.bn.forward(h));
         }
-        let [n, c, _, _] = h.dims();
-        let pooled: Tensor<2> = h.mean_dim(3).mean_dim(2).reshape([n, c]);
-        Ok(self.fc.forward(hook.features(pooled)))
+        Ok(h)
+    }
+
+    /// What a class activation map needs: the last feature map (N×C×h×w, before pooling) and the
+    /// linear head's weight (C×classes) and bias.
+    pub(crate) fn cam_inputs(
+        &self,
+        x: Tensor<3>,
+    ) -> Result<(Tensor<4>, Tensor<2>, Option<Tensor<1>>)> {
+        let h = self.trunk(x, &mut Hook::none())?;
+        Ok((
+            h,
+            self.fc.weight.val(),
+            self.fc.bias.as_ref().map(|b| b.val()),
+        ))
     }
 }

@@ -15,6 +15,7 @@ mod guidedmix;
 mod plain;
 mod puzzlemix;
 mod rankmixup;
+mod snapmix;
 
 use crate::apply::apply_flat;
 use crate::config::TrainConfig;
@@ -82,6 +83,15 @@ pub(crate) fn for_run(
                 "puzzlemix is a classification method (its saliency is the gradient of the class loss)"
                     .into(),
             ));
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Snapmix(_))) => {
+            return Err(Error::Incompatible(
+                "snapmix is a classification method (its label weights are class-activation shares)"
+                    .into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Snapmix(c))) => {
+            Box::new(snapmix::Snapmix { cfg: c.clone() })
         }
         (Targets::Regression { .. }, Some(MethodConfig::Guidedmix(_))) => {
             return Err(Error::Incompatible(

@@ -15,6 +15,7 @@ pub mod representation;
 pub mod resizemix;
 pub mod saliencymix;
 pub mod smoothmix;
+pub mod snapmix;
 
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
@@ -39,6 +40,7 @@ pub use representation::{
 pub use resizemix::ResizemixConfig;
 pub use saliencymix::SaliencymixConfig;
 pub use smoothmix::SmoothmixConfig;
+pub use snapmix::SnapmixConfig;
 
 /// What a method may look at when drawing.
 #[derive(Clone, Copy, Debug)]
@@ -110,6 +112,9 @@ pub enum Method {
     /// GuidedMixup: greedy saliency-distant pairs mixed pixel-wise by their saliency ratio (training
     /// only: pairs and masks come from the whole batch's saliency).
     Guidedmix,
+    /// SnapMix: an asymmetric CutMix whose two label weights are class-activation shares (training only:
+    /// the CAMs come from the model).
+    Snapmix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -117,7 +122,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 19] = [
+    pub const ALL: [Method; 20] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -137,6 +142,7 @@ impl Method {
         Method::Geomix,
         Method::Puzzlemix,
         Method::Guidedmix,
+        Method::Snapmix,
     ];
 
     /// The kebab-case name.
@@ -157,6 +163,7 @@ impl Method {
             Method::Rankmixup => RankmixupConfig::NAME,
             Method::Puzzlemix => PuzzlemixConfig::NAME,
             Method::Guidedmix => GuidedmixConfig::NAME,
+            Method::Snapmix => SnapmixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -182,6 +189,7 @@ impl Method {
             Method::Rankmixup => MethodConfig::Rankmixup(Default::default()),
             Method::Puzzlemix => MethodConfig::Puzzlemix(Default::default()),
             Method::Guidedmix => MethodConfig::Guidedmix(Default::default()),
+            Method::Snapmix => MethodConfig::Snapmix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -200,6 +208,7 @@ impl Method {
                 | Method::Rankmixup
                 | Method::Puzzlemix
                 | Method::Guidedmix
+                | Method::Snapmix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -246,6 +255,7 @@ pub enum MethodConfig {
     Rankmixup(RankmixupConfig),
     Puzzlemix(PuzzlemixConfig),
     Guidedmix(GuidedmixConfig),
+    Snapmix(SnapmixConfig),
     Metrix(MetrixConfig),
     Mimix(MimixConfig),
     Supremix(SupremixConfig),
@@ -271,6 +281,7 @@ impl MethodConfig {
             MethodConfig::Rankmixup(_) => Method::Rankmixup,
             MethodConfig::Puzzlemix(_) => Method::Puzzlemix,
             MethodConfig::Guidedmix(_) => Method::Guidedmix,
+            MethodConfig::Snapmix(_) => Method::Snapmix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -296,6 +307,7 @@ impl MethodConfig {
             MethodConfig::Rankmixup(c) => c.validate(shape),
             MethodConfig::Puzzlemix(c) => c.validate(shape),
             MethodConfig::Guidedmix(c) => c.validate(shape),
+            MethodConfig::Snapmix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -324,6 +336,7 @@ impl MethodConfig {
             MethodConfig::Rankmixup(c) => c.draw(ctx, rng),
             MethodConfig::Puzzlemix(c) => c.draw(ctx, rng),
             MethodConfig::Guidedmix(c) => c.draw(ctx, rng),
+            MethodConfig::Snapmix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
