@@ -1,7 +1,7 @@
 //! Golden parity of SnapMix with the official code (github.com/Shaoli-Huang/SnapMix @ 245bda4:
 //! `get_spm`, `snapmix`, `rand_bbox`), from `tools/golden/snapmix.py`, which records every random draw
 //! the reference made. The reference computes in `float32`, mixlab in `f64`: percent maps, mixed pixels
-//! and both label weights agree to 1e-6 of each array's largest value.
+//! and both label weights agree to 5e-6 of each array's largest value.
 
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
@@ -63,7 +63,7 @@ fn snapmix_batches_match_the_reference() {
             match m {
                 Some(m) => {
                     let err = rel_err(m, w);
-                    assert!(err < 1e-6, "{name}: map {i}: relative error {err:e}");
+                    assert!(err < 5e-6, "{name}: map {i}: relative error {err:e}");
                 }
                 None => assert!(
                     w.iter().all(|v| v.is_nan()),
@@ -90,7 +90,7 @@ fn snapmix_batches_match_the_reference() {
             ("lam_b", &got.lam_b, "lam_b"),
         ] {
             let err = rel_err(&wide(g), &f32s(&c[w]));
-            assert!(err < 1e-6, "{name}: {what}: relative error {err:e}");
+            assert!(err < 5e-6, "{name}: {what}: relative error {err:e}");
         }
         let target_b: Vec<usize> = perm.iter().map(|&j| labels[j]).collect();
         assert_eq!(target_b, usizes(&c["target_b"]), "{name}");
