@@ -11,35 +11,11 @@ use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
 use serde_json::Value;
 
+mod common;
+use common::{f32s, rel_err, usizes};
+
 fn fixture() -> Value {
     serde_json::from_str(include_str!("fixtures/guidedmix_golden.json")).unwrap()
-}
-
-fn f32s(v: &Value) -> Vec<f32> {
-    v.as_str()
-        .unwrap()
-        .split_whitespace()
-        .map(|x| x.parse::<f32>().unwrap())
-        .collect()
-}
-
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
-        .collect()
-}
-
-/// Largest |got − want| relative to the largest |want|.
-fn rel_err(got: &[f64], want: &[f32]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let scale = want.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs()));
-    let err = got
-        .iter()
-        .zip(want)
-        .fold(0.0f64, |m, (&g, &w)| m.max((g - f64::from(w)).abs()));
-    err / scale.max(f64::MIN_POSITIVE)
 }
 
 struct Batch {

@@ -9,30 +9,8 @@ use mixlab_core::methods::snapmix::{SnapDraw, SnapmixConfig, class_activation_ma
 use mixlab_core::shape::SampleShape;
 use serde_json::Value;
 
-fn f32s(v: &Value) -> Vec<f32> {
-    v.as_str()
-        .unwrap()
-        .split_whitespace()
-        .map(|x| x.parse::<f32>().unwrap())
-        .collect()
-}
-
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
-        .collect()
-}
-
-fn rel_err(got: &[f64], want: &[f32]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let scale = want.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs()));
-    got.iter()
-        .zip(want)
-        .fold(0.0f64, |m, (&g, &w)| m.max((g - f64::from(w)).abs()))
-        / scale.max(1e-30)
-}
+mod common;
+use common::{f32s, rel_err, usizes};
 
 #[test]
 fn snapmix_batches_match_the_reference() {
