@@ -203,3 +203,158 @@ pub fn read_cifar_split(
     read.push(files.test.clone());
     Ok((train, test, read))
 }
+
+/// CIFAR-100 binary version: 3074-byte records (coarse label byte, fine label byte, then the three 32×32
+/// planes) in `train.bin` (50 000 records) and `test.bin` (10 000), inside `cifar-100-binary/` of the official
+/// archive.
+pub mod hundred {
+    use std::io::Read;
+    use std::path::{Path, PathBuf};
+
+    use crate::error::{Error, Result};
+    use crate::images::U8Images;
+    use crate::input::{open_file, read_full};
+
+    /// Bytes of one record: coarse label, fine label, 3 × 32 × 32 pixels.
+    pub const RECORD_LEN: usize = 2 + 3 * 32 * 32;
+    /// Fine classes.
+    pub const FINE_CLASSES: usize = 100;
+    /// Coarse classes (superclasses).
+    pub const COARSE_CLASSES: usize = 20;
+    /// Largest file accepted (the official `train.bin` is 153 700 000 bytes).
+    pub const MAX_FILE_BYTES: u64 = 1 << 31;
+    /// Subfolder of the official archive, looked into when the folder itself holds no `train.bin`.
+    pub const SUBFOLDER: &str = "cifar-100-binary";
+
+    /// Which of the two labels of a record to keep.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Labels {
+        /// The 100 fine classes (byte 1 of a record).
+        Fine,
+        /// The 20 superclasses (byte 0).
+        Coarse,
+    }
+
+    impl Labels {
+        /// Number of classes of this labelling.
+        pub fn classes(self) -> usize {
+            match self {
+                Labels::Fine => FINE_CLASSES,
+                Labels::Coarse => COARSE_CLASSES,
+            }
+        }
+    }
+
+    /// `train.bin` and `test.bin` in `dir` or in `dir/cifar-100-binary/`.
+    pub fn find_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+        if !dir.is_dir() {
+            return Err(Error::MissingDir {
+                path: dir.to_path_buf(),
+            });
+        }
+        let at = if dir.join("train.bin").is_file() {
+            dir.to_path_buf()
+        } else {
+            dir.join(SUBFOLDER)
+        };
+        let (train, test) = (at.join("train.bin"), at.join("test.bin"));
+        if !train.is_file() || !test.is_file() {
+            return Err(Error::NoFiles {
+                path: at,
+                what: "CIFAR-100 train.bin and test.bin".into(),
+            });
+        }
+        Ok((train, test))
+    }
+
+    /// Reads one CIFAR-100 binary file (at most `limit` records) as `[3, 32, 32]` images with the chosen labels.
+    ///
+    /// Refused: an empty file, a size that is not whole records, a file over [`MAX_FILE_BYTES`], and a fine
+    /// label ≥ 100 or coarse label ≥ 20 (named by record number), whichever labelling is kept.
+    pub fn read_file(path: &Path, labels: Labels, limit: Option<usize>) -> Result<U8Images> {
+        let (mut file, size) = open_file(path)?;
+        if !size.is_multiple_of(RECORD_LEN as u64) {
+            return Err(Error::NotMultiple {
+                path: path.to_path_buf(),
+                size,
+                record_len: RECORD_LEN,
+            });
+        }
+        if size > MAX_FILE_BYTES {
+            return Err(Error::FileTooLarge {
+                path: path.to_path_buf(),
+                bytes: size,
+                cap: MAX_FILE_BYTES,
+            });
+        }
+        let total = (size / RECORD_LEN as u64) as usize;
+        let n = limit.map_or(total, |l| l.min(total));
+        let mut raw = vec![0u8; n * RECORD_LEN];
+        let got =
+            read_full(&mut file as &mut dyn Read, &mut raw).map_err(|e| Error::io(path, e))?;
+        if got < raw.len() {
+            return Err(Error::Truncated {
+                path: path.to_path_buf(),
+                record: (got / RECORD_LEN) as u64 + 1,
+                total: total as u64,
+            });
+        }
+        decode(path, &raw, labels)
+    }
+
+    /// Splits whole records into the chosen labels and pixel planes.
+    pub fn decode(path: &Path, raw: &[u8], labels: Labels) -> Result<U8Images> {
+        if raw.is_empty() {
+            return Err(Error::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        if raw.len() % RECORD_LEN != 0 {
+            return Err(Error::NotMultiple {
+                path: path.to_path_buf(),
+                size: raw.len() as u64,
+                record_len: RECORD_LEN,
+            });
+        }
+        let n = raw.len() / RECORD_LEN;
+        let mut out = Vec::with_capacity(n);
+        let mut pixels = Vec::with_capacity(n * (RECORD_LEN - 2));
+        for (i, rec) in raw.chunks_exact(RECORD_LEN).enumerate() {
+            for (label, classes) in [(rec[0], COARSE_CLASSES), (rec[1], FINE_CLASSES)] {
+                if usize::from(label) >= classes {
+                    return Err(Error::BadLabel {
+                        path: path.to_path_buf(),
+                        record: i as u64 + 1,
+                        label: u64::from(label),
+                        classes,
+                    });
+                }
+            }
+            out.push(match labels {
+                Labels::Coarse => rec[0],
+                Labels::Fine => rec[1],
+            });
+            pixels.extend_from_slice(&rec[2..]);
+        }
+        Ok(U8Images {
+            n,
+            shape: [3, 32, 32],
+            pixels,
+            labels: out,
+        })
+    }
+
+    /// Reads a CIFAR-100 folder: training part (at most `train_limit` records) and test part (at most
+    /// `test_limit`), and the two files.
+    pub fn read_split(
+        dir: &Path,
+        labels: Labels,
+        train_limit: Option<usize>,
+        test_limit: Option<usize>,
+    ) -> Result<(U8Images, U8Images, Vec<PathBuf>)> {
+        let (train, test) = find_files(dir)?;
+        let tr = read_file(&train, labels, train_limit)?;
+        let te = read_file(&test, labels, test_limit)?;
+        Ok((tr, te, vec![train, test]))
+    }
+}

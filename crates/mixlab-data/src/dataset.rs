@@ -12,6 +12,7 @@ pub use crate::id::{DEFAULT_WINDOW, DatasetId, Task};
 use crate::images::U8Images;
 use crate::input::Source;
 use crate::location::{DataDir, IDX_FILES, Location, embedded_source, first_file, idx_names};
+use crate::own::DataSpec;
 use crate::split::{shuffled_parts, split_validation};
 use crate::table::Table;
 use crate::tabular::{self, RegressionTable};
@@ -145,7 +146,7 @@ pub struct Split {
 }
 
 impl Split {
-    fn classification(x: Vec<f32>, sample_len: usize, labels: Vec<usize>) -> Split {
+    pub(crate) fn classification(x: Vec<f32>, sample_len: usize, labels: Vec<usize>) -> Split {
         debug_assert_eq!(x.len(), labels.len() * sample_len);
         Split {
             n: labels.len(),
@@ -157,7 +158,12 @@ impl Split {
         }
     }
 
-    fn regression(x: Vec<f32>, sample_len: usize, targets: Vec<f32>, target_len: usize) -> Split {
+    pub(crate) fn regression(
+        x: Vec<f32>,
+        sample_len: usize,
+        targets: Vec<f32>,
+        target_len: usize,
+    ) -> Split {
         debug_assert_eq!(x.len() / sample_len, targets.len() / target_len);
         Split {
             n: targets.len() / target_len,
@@ -225,7 +231,7 @@ impl Split {
         })
     }
 
-    fn truncate(&mut self, limit: Option<usize>) {
+    pub(crate) fn truncate(&mut self, limit: Option<usize>) {
         let Some(l) = limit else { return };
         if l >= self.n {
             return;
@@ -244,8 +250,8 @@ impl Split {
 /// A dataset in memory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
-    /// Which dataset.
-    pub id: DatasetId,
+    /// Which dataset: a built-in one or the user's files.
+    pub spec: DataSpec,
     /// Classification or regression.
     pub task: Task,
     /// Shape of one sample (see [`DatasetId::sample_shape`]); its product is [`Split::sample_len`].
@@ -261,6 +267,9 @@ pub struct Dataset {
     pub source: String,
     /// The files actually read (paths, or the embedded file's name), for run records.
     pub files: Vec<String>,
+    /// Class names in label order where the source names them (image folders, CSV class columns); `None` for
+    /// the built-in sets.
+    pub class_names: Option<Vec<String>>,
 }
 
 impl Dataset {
@@ -282,6 +291,7 @@ impl Dataset {
 /// Splits:
 /// - mnist, fashion-mnist: official train/test files.
 /// - cifar10: `data_batch_1..5.bin` that exist (train) and `test_batch.bin` or `test_batch_first1000.bin`.
+/// - cifar100, cifar100-coarse: `train.bin` / `test.bin` of the binary version, fine (100) or coarse (20) labels.
 /// - fsdd: official split, takes 0–4 test, 5–49 train; clips centred to `audio_len` samples.
 /// - digits: no official split; shuffled with `seed`, first ⌊4n/5⌋ train, rest test (1437 / 360, the sizes of
 ///   sklearn's `train_test_split(test_size=0.2)`).
@@ -310,7 +320,11 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
     let task = id.task();
     let files: Vec<String>;
     let (sample_shape, mut train, mut valid, mut test) = match id {
-        DatasetId::Mnist | DatasetId::FashionMnist | DatasetId::Cifar10 => {
+        DatasetId::Mnist
+        | DatasetId::FashionMnist
+        | DatasetId::Cifar10
+        | DatasetId::Cifar100
+        | DatasetId::Cifar100Coarse => {
             let folder = folder_or_missing(id, folder)?;
             let (tr, te, read) = read_images(id, &folder, opts.train_cap(), opts.limit)?;
             files = read;
@@ -382,7 +396,7 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
     }
     test.truncate(opts.limit);
     Ok(Dataset {
-        id,
+        spec: DataSpec::Known(id),
         task,
         sample_shape,
         train,
@@ -390,6 +404,7 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
         test,
         source,
         files,
+        class_names: None,
     })
 }
 
@@ -397,7 +412,11 @@ pub fn load(id: DatasetId, dir: &DataDir, opts: &LoadOptions) -> Result<Dataset>
 pub fn load_u8(id: DatasetId, dir: &DataDir, limit: Option<usize>) -> Result<(U8Images, U8Images)> {
     if !matches!(
         id,
-        DatasetId::Mnist | DatasetId::FashionMnist | DatasetId::Cifar10
+        DatasetId::Mnist
+            | DatasetId::FashionMnist
+            | DatasetId::Cifar10
+            | DatasetId::Cifar100
+            | DatasetId::Cifar100Coarse
     ) {
         return Err(Error::param("dataset", U8_SETS, id));
     }
@@ -418,7 +437,8 @@ pub fn load_u8(id: DatasetId, dir: &DataDir, limit: Option<usize>) -> Result<(U8
     }
 }
 
-const U8_SETS: &str = "an image dataset stored as bytes (mnist, fashion-mnist, cifar10)";
+const U8_SETS: &str =
+    "an image dataset stored as bytes (mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse)";
 
 fn folder_or_missing(id: DatasetId, folder: Option<PathBuf>) -> Result<PathBuf> {
     folder.ok_or_else(|| Error::NotFound {
@@ -450,6 +470,16 @@ fn read_images(
         }
         DatasetId::Cifar10 => {
             let (train, test, read) = cifar::read_cifar_split(folder, train_limit, test_limit)?;
+            Ok((train, test, read.iter().map(|p| shown(p)).collect()))
+        }
+        DatasetId::Cifar100 | DatasetId::Cifar100Coarse => {
+            let labels = if id == DatasetId::Cifar100 {
+                cifar::hundred::Labels::Fine
+            } else {
+                cifar::hundred::Labels::Coarse
+            };
+            let (train, test, read) =
+                cifar::hundred::read_split(folder, labels, train_limit, test_limit)?;
             Ok((train, test, read.iter().map(|p| shown(p)).collect()))
         }
         _ => Err(Error::param("dataset", U8_SETS, id)),

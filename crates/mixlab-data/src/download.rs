@@ -1,4 +1,4 @@
-//! Downloading the datasets mixlab reads (and CIFAR-100, which no loader reads yet) from their official
+//! Downloading the datasets mixlab reads from their official
 //! addresses into the layout [`crate::DataDir`] expects, so `mixlab datasets --data-dir DIR` finds them.
 //!
 //! Every file is fetched into `<name>.part` (an interrupted transfer is continued with an HTTP `Range` request),
@@ -128,7 +128,8 @@ fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> Dow
     }
 }
 
-/// The downloadable sets: every dataset the loaders read from a data directory, plus CIFAR-100.
+/// The downloadable sets: every dataset the loaders read from a data directory (CIFAR-100's fine and coarse
+/// labellings share one set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Set {
     /// MNIST, four IDX .gz files.
@@ -137,7 +138,7 @@ pub enum Set {
     FashionMnist,
     /// CIFAR-10 binary version (tar.gz, unpacked to `cifar10/cifar-10-batches-bin/`).
     Cifar10,
-    /// CIFAR-100 binary version (tar.gz, unpacked to `cifar100/cifar-100-binary/`); no loader reads it yet.
+    /// CIFAR-100 binary version (tar.gz, unpacked to `cifar100/cifar-100-binary/`).
     Cifar100,
     /// Free Spoken Digit Dataset (GitHub zip of a pinned commit; `recordings/` is unpacked).
     Fsdd,
@@ -167,33 +168,28 @@ impl Set {
 
     /// Kebab-case name (CLI).
     pub fn name(self) -> &'static str {
-        match self.dataset() {
-            Some(id) => id.name(),
-            None => "cifar100",
-        }
+        self.dataset().name()
     }
 
-    /// The dataset a loader reads from this set (none for CIFAR-100).
-    pub fn dataset(self) -> Option<DatasetId> {
+    /// The dataset a loader reads from this set (CIFAR-100: the fine labelling; `cifar100-coarse` reads the
+    /// same files).
+    pub fn dataset(self) -> DatasetId {
         match self {
-            Set::Mnist => Some(DatasetId::Mnist),
-            Set::FashionMnist => Some(DatasetId::FashionMnist),
-            Set::Cifar10 => Some(DatasetId::Cifar10),
-            Set::Cifar100 => None,
-            Set::Fsdd => Some(DatasetId::Fsdd),
-            Set::Airfoil => Some(DatasetId::Airfoil),
-            Set::ExchangeRate => Some(DatasetId::ExchangeRate),
-            Set::CommunitiesCrime => Some(DatasetId::CommunitiesCrime),
-            Set::Skillcraft => Some(DatasetId::Skillcraft),
+            Set::Mnist => DatasetId::Mnist,
+            Set::FashionMnist => DatasetId::FashionMnist,
+            Set::Cifar10 => DatasetId::Cifar10,
+            Set::Cifar100 => DatasetId::Cifar100,
+            Set::Fsdd => DatasetId::Fsdd,
+            Set::Airfoil => DatasetId::Airfoil,
+            Set::ExchangeRate => DatasetId::ExchangeRate,
+            Set::CommunitiesCrime => DatasetId::CommunitiesCrime,
+            Set::Skillcraft => DatasetId::Skillcraft,
         }
     }
 
     /// The folder inside the data directory: the loader's usual folder ([`DatasetId::folder`]).
     pub fn folder(self) -> &'static str {
-        match self.dataset() {
-            Some(id) => id.folder(),
-            None => "cifar100",
-        }
+        self.dataset().folder()
     }
 
     /// The files of this set with their official address, size and sha256.
@@ -1299,10 +1295,9 @@ mod tests {
     fn loader_sets_use_the_loader_folders() {
         assert_eq!(format!("{:<8}|", Set::Mnist), "mnist   |");
         for set in Set::ALL {
-            if let Some(id) = set.dataset() {
-                assert_eq!(set.folder(), id.folder());
-                assert_eq!(set.name(), id.name());
-            }
+            let id = set.dataset();
+            assert_eq!(set.folder(), id.folder());
+            assert_eq!(set.name(), id.name());
         }
     }
 

@@ -22,6 +22,10 @@ pub enum DatasetId {
     FashionMnist,
     /// CIFAR-10 colour 32×32, binary batches.
     Cifar10,
+    /// CIFAR-100 colour 32×32 (binary version), the 100 fine labels.
+    Cifar100,
+    /// CIFAR-100 with its 20 coarse labels (superclasses).
+    Cifar100Coarse,
     /// sklearn digits, 1797 grey 8×8 (embedded).
     Digits,
     /// Free Spoken Digit Dataset, 3000 clips at 8 kHz.
@@ -64,10 +68,12 @@ impl Task {
 
 impl DatasetId {
     /// Every dataset, in display order.
-    pub const ALL: [DatasetId; 9] = [
+    pub const ALL: [DatasetId; 11] = [
         DatasetId::Mnist,
         DatasetId::FashionMnist,
         DatasetId::Cifar10,
+        DatasetId::Cifar100,
+        DatasetId::Cifar100Coarse,
         DatasetId::Digits,
         DatasetId::Fsdd,
         DatasetId::Airfoil,
@@ -82,6 +88,8 @@ impl DatasetId {
             DatasetId::Mnist => "mnist",
             DatasetId::FashionMnist => "fashion-mnist",
             DatasetId::Cifar10 => "cifar10",
+            DatasetId::Cifar100 => "cifar100",
+            DatasetId::Cifar100Coarse => "cifar100-coarse",
             DatasetId::Digits => "digits",
             DatasetId::Fsdd => "fsdd",
             DatasetId::Airfoil => "airfoil",
@@ -103,6 +111,7 @@ impl DatasetId {
             DatasetId::Mnist => &["mnist", "MNIST/raw"],
             DatasetId::FashionMnist => &["fashion-mnist", "FashionMNIST/raw"],
             DatasetId::Cifar10 => &["cifar10", "cifar-10-batches-bin"],
+            DatasetId::Cifar100 | DatasetId::Cifar100Coarse => &["cifar100", "cifar-100-binary"],
             DatasetId::Digits => &["sklearn-bundled", "digits", "."],
             DatasetId::Fsdd => &["fsdd", "free-spoken-digit-dataset"],
             DatasetId::Airfoil => &["airfoil", "."],
@@ -133,6 +142,9 @@ impl DatasetId {
             DatasetId::Cifar10 => {
                 "data_batch_1..5.bin (at least one) and test_batch.bin or test_batch_first1000.bin, optionally under cifar-10-batches-bin/"
             }
+            DatasetId::Cifar100 | DatasetId::Cifar100Coarse => {
+                "train.bin and test.bin, optionally under cifar-100-binary/"
+            }
             DatasetId::Digits => "digits.csv.gz",
             DatasetId::Fsdd => "recordings/{digit}_{speaker}_{take}.wav",
             DatasetId::Airfoil => "airfoil_self_noise.dat",
@@ -150,6 +162,8 @@ impl DatasetId {
             | DatasetId::Cifar10
             | DatasetId::Digits
             | DatasetId::Fsdd => Task::Classification { classes: 10 },
+            DatasetId::Cifar100 => Task::Classification { classes: 100 },
+            DatasetId::Cifar100Coarse => Task::Classification { classes: 20 },
             DatasetId::ExchangeRate => Task::Regression { outputs: 8 },
             DatasetId::Airfoil | DatasetId::CommunitiesCrime | DatasetId::Skillcraft => {
                 Task::Regression { outputs: 1 }
@@ -163,7 +177,7 @@ impl DatasetId {
     pub fn sample_shape(self) -> Vec<usize> {
         match self {
             DatasetId::Mnist | DatasetId::FashionMnist => vec![1, 28, 28],
-            DatasetId::Cifar10 => vec![3, 32, 32],
+            DatasetId::Cifar10 | DatasetId::Cifar100 | DatasetId::Cifar100Coarse => vec![3, 32, 32],
             DatasetId::Digits => vec![1, 8, 8],
             DatasetId::Fsdd => vec![1, fsdd::DEFAULT_LEN],
             DatasetId::Airfoil => vec![5],

@@ -1,5 +1,6 @@
-//! mixlab-data: framework-free readers for the real dataset formats mixlab benchmarks on (IDX, CIFAR-10 binary,
-//! CSV / whitespace tables, 16-bit WAV), deterministic splits, and normalisation.
+//! mixlab-data: framework-free readers for the real dataset formats mixlab benchmarks on (IDX, CIFAR-10 and
+//! CIFAR-100 binary, CSV / whitespace tables, 16-bit WAV) and for the user's own data ([`own`]: image folders,
+//! CSV tables, `.npy` arrays), deterministic splits, and normalisation.
 //!
 //! Two layers:
 //! - format readers ([`idx`], [`cifar`], [`table`], [`fsdd`], [`tabular`]) that check every header against the
@@ -27,6 +28,7 @@ pub mod images;
 pub mod input;
 pub mod location;
 pub mod noise;
+pub mod own;
 pub mod scale;
 pub mod split;
 pub mod table;
@@ -40,5 +42,6 @@ pub use images::U8Images;
 pub use input::Source;
 pub use location::{DataDir, DatasetStatus, DirOrigin, ENV_VAR, Location, status};
 pub use noise::{LabelNoise, NoiseKind};
+pub use own::{DataSpec, OwnData, TargetKind, load_spec, peek};
 pub use scale::Scaler;
 pub use split::{DEFAULT_VALIDATION_FRACTION, permutation, split_validation};

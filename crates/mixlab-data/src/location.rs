@@ -149,6 +149,9 @@ fn holds(id: DatasetId, dir: &Path) -> bool {
             first_file(dir, &names.iter().map(String::as_str).collect::<Vec<_>>()).is_some()
         }),
         DatasetId::Cifar10 => crate::cifar::find_cifar_files(dir).is_ok(),
+        DatasetId::Cifar100 | DatasetId::Cifar100Coarse => {
+            crate::cifar::hundred::find_files(dir).is_ok()
+        }
         DatasetId::Fsdd => {
             let rec = crate::fsdd::recordings_dir(dir);
             std::fs::read_dir(rec).is_ok_and(|mut it| {

@@ -52,6 +52,8 @@ pub struct Table {
     pub cells: Vec<f32>,
     /// 1-based source line of each row, so later checks can name the line.
     pub lines: Vec<u64>,
+    /// The trimmed cells of the spec's text columns, row by row (columns in file order).
+    pub text: Vec<String>,
 }
 
 impl Table {
@@ -102,6 +104,9 @@ impl State<'_, '_> {
         self.table.cols = expected;
         for (c, raw) in fields.iter().enumerate() {
             let v = if self.spec.text_columns.contains(&c) {
+                self.table
+                    .text
+                    .push(String::from_utf8_lossy(raw).trim().to_string());
                 f32::NAN
             } else {
                 self.parse_cell(line, c, raw)?
@@ -227,6 +232,7 @@ pub fn parse_table(path: &Path, bytes: &[u8], spec: &TableSpec<'_>) -> Result<Ta
             cols: 0,
             cells: Vec::new(),
             lines: Vec::new(),
+            text: Vec::new(),
         },
     };
     match spec.delimiter {

@@ -17,6 +17,8 @@ mod fuzz_regressions;
 #[path = "cases/idx.rs"]
 mod idx;
 mod limits;
+#[path = "cases/own.rs"]
+mod own;
 #[path = "cases/tables.rs"]
 mod tables;
 #[path = "cases/wav.rs"]
