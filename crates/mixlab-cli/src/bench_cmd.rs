@@ -87,8 +87,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let dir = DataDir::resolve(args.data_dir.as_deref());
     // Validate every cell's config before any training starts, so a typo fails fast.
     for c in &cells {
-        let shape = crate::run::sample_shape(c.config.dataset)?;
-        let outputs = c.config.dataset.task().output_dim();
+        let shape = crate::run::sample_shape(&c.config.dataset)?;
+        let outputs = crate::run::output_dim(&c.config.dataset)?;
         c.config
             .train
             .validate(&shape, outputs)

@@ -99,11 +99,6 @@ pub fn run(args: &DownloadArgs) -> Result<()> {
                 }
             }
         }
-        if set.dataset().is_none() {
-            crate::fsio::outln(format_args!(
-                "{set:<18} note: downloaded and unpacked, but no mixlab loader reads {set} yet"
-            ))?;
-        }
     }
     crate::fsio::outln(format_args!(
         "done; check with: mixlab datasets --data-dir {}",

@@ -794,7 +794,8 @@ fn plots_for(
     let first = &methods[0].1[0].config;
     // Embedding methods mix pairs chosen by the loss (a positive with a hard negative), often inside the
     // network: a grid of random input blends would misrepresent them.
-    if task != Task::Retrieval && matches!(first.dataset.sample_shape().len(), 2 | 3) {
+    let rank = mixlab_data::peek(&first.dataset).map_or(0, |(s, _)| s.len());
+    if task != Task::Retrieval && matches!(rank, 2 | 3) {
         for (label, cs) in methods {
             let mixer = &cs[0].config.train.mixer;
             if mixer.methods.is_empty() {
@@ -802,7 +803,7 @@ fn plots_for(
             }
             // Tables and the other plots come from the cells alone; the grid also needs the dataset, which
             // the machine merging shards may not have.
-            let b = match mix_real_batch(first.dataset, data, mixer, 12, 0) {
+            let b = match mix_real_batch(&first.dataset, data, mixer, 12, 0) {
                 Ok(b) => b,
                 Err(e) => {
                     eprintln!("note: no mixed-sample grid for {exp} {label}: {e:#}");
@@ -810,7 +811,7 @@ fn plots_for(
                 }
             };
             render(
-                first.dataset,
+                &first.dataset,
                 &b,
                 &format!("{exp} {label}: original | partner | mixed"),
                 &plot_dir.join(format!("mix-{label}.png")),

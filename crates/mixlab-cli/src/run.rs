@@ -14,7 +14,8 @@ use mixlab_burn::trainer::{
 use mixlab_core::methods::puzzlemix::Denorm;
 use mixlab_core::shape::SampleShape;
 use mixlab_data::{
-    DataDir, DatasetId, LabelNoise, LoadOptions, Scaler, Split, Task, load, split_validation,
+    DataDir, DataSpec, DatasetId, LabelNoise, LoadOptions, Scaler, Split, Task, load_spec, peek,
+    split_validation,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -25,8 +26,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
-    /// The dataset.
-    pub dataset: DatasetId,
+    /// The dataset: a built-in name or the user's files (`image-folder:DIR`, `csv:FILE,target=COL`, `npy:DIR`).
+    pub dataset: DataSpec,
     /// Keep at most this many records per split (CPU-sized runs); `None` reads everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
@@ -77,7 +78,7 @@ impl RunConfig {
         if let (Some(p), ModelConfig::TwoTower(t)) = (self.paired, &mut self.train.model)
             && t.b_input.is_empty()
         {
-            let s = sample_shape(p)?;
+            let s = sample_shape(&p.into())?;
             t.b_input = std::iter::once(s.channels)
                 .chain(s.spatial().iter().copied())
                 .collect();
@@ -125,14 +126,27 @@ pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// The sample shape of a dataset: `[F]` tables become 1×F, `[C, ...]` keeps C channels.
-pub fn sample_shape(id: DatasetId) -> Result<SampleShape> {
-    let s = id.sample_shape();
-    Ok(match s.as_slice() {
+/// The sample shape of a dataset (see [`shape_of`]); the user's files are looked at (see [`peek`]).
+pub fn sample_shape(id: &DataSpec) -> Result<SampleShape> {
+    let (s, _) = peek(id).with_context(|| format!("looking at {id}"))?;
+    shape_of(&s).with_context(|| format!("{id}"))
+}
+
+/// The model's view of a dataset sample shape: `[F]` tables become 1×F, `[C, ...]` keeps C channels.
+pub fn shape_of(s: &[usize]) -> Result<SampleShape> {
+    Ok(match s {
         [f] => SampleShape::d1(1, *f)?,
         [c, rest @ ..] => SampleShape::new(*c, rest)?,
-        [] => bail!("{id} has an empty sample shape"),
+        [] => bail!("empty sample shape"),
     })
+}
+
+/// Output width of a dataset's model: classes or regression outputs.
+pub fn output_dim(id: &DataSpec) -> Result<usize> {
+    Ok(peek(id)
+        .with_context(|| format!("looking at {id}"))?
+        .1
+        .output_dim())
 }
 
 fn to_train_data(split: &Split, shape: SampleShape, task: Task) -> Result<TrainData> {
@@ -157,6 +171,9 @@ fn to_train_data(split: &Split, shape: SampleShape, task: Task) -> Result<TrainD
 /// What loading did, recorded in `result.json`: split sizes, where the data came from, label noise.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DataInfo {
+    /// Classification or regression, as loaded.
+    #[serde(skip)]
+    pub task: Task,
     pub n_train: usize,
     pub n_val: usize,
     pub n_test: usize,
@@ -201,7 +218,7 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
         .with_train_limit(cfg.train_limit)
         .with_seed(cfg.data_seed);
     let mut ds =
-        load(cfg.dataset, dir, &opts).with_context(|| format!("loading {}", cfg.dataset))?;
+        load_spec(&cfg.dataset, dir, &opts).with_context(|| format!("loading {}", cfg.dataset))?;
     let held_out = ds.valid.is_none();
     let noise = match (&cfg.label_noise, ds.task) {
         (None, _) => None,
@@ -234,7 +251,7 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
         }
     };
     let ds = ds.with_validation(cfg.validation_fraction, cfg.data_seed)?;
-    let shape = sample_shape(cfg.dataset)?;
+    let shape = shape_of(&ds.sample_shape).with_context(|| format!("{}", cfg.dataset))?;
     let valid = ds.valid.clone().context("validation split missing")?;
     for (name, n) in [
         ("training", ds.train.n),
@@ -251,13 +268,13 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
             );
         }
     }
-    let image = cfg.dataset.sample_shape().len() == 3;
-    let (channels, plane) = match cfg.dataset.sample_shape().as_slice() {
+    let image = ds.sample_shape.len() == 3;
+    let (channels, plane) = match ds.sample_shape.as_slice() {
         [f] => (*f, 1),
         _ => (shape.channels, shape.spatial_len()),
     };
-    let scaler = match cfg.dataset {
-        DatasetId::Airfoil => Scaler::fit_min_max(&ds.train.x, channels, plane)?,
+    let scaler = match cfg.dataset.known() {
+        Some(DatasetId::Airfoil) => Scaler::fit_min_max(&ds.train.x, channels, plane)?,
         _ => Scaler::fit_standard(&ds.train.x, channels, plane)?,
     };
     let mut splits = Splits {
@@ -278,6 +295,7 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
         splits.train = splits.train.with_zero(scaler.zero())?.with_denorm(denorm)?;
     }
     let info = DataInfo {
+        task: ds.task,
         n_train: ds.train.n,
         n_val: valid.n,
         n_test: ds.test.n,
@@ -606,11 +624,11 @@ pub fn execute(
     }
     let (splits, data) = load_splits(cfg, dir)?;
     cfg.train
-        .validate(&splits.train.shape, cfg.dataset.task().output_dim())?;
+        .validate(&splits.train.shape, data.task.output_dim())?;
     let paired = match cfg.paired {
         Some(p) => {
             let pc = RunConfig {
-                dataset: p,
+                dataset: p.into(),
                 paired: None,
                 ..cfg.clone()
             };

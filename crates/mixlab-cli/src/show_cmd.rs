@@ -10,7 +10,7 @@ use mixlab_core::mixer::{BatchInfo, MixerConfig};
 use mixlab_core::plan::MixPlan;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use mixlab_data::{DataDir, DatasetId, LoadOptions, load};
+use mixlab_data::{DataDir, DataSpec, DatasetId, LoadOptions, load_spec};
 use std::path::PathBuf;
 
 /// Options of `mixlab show`.
@@ -20,7 +20,7 @@ pub struct ShowArgs {
     pub mix: MixArgs,
     /// Dataset to draw from (cifar10, mnist, fashion-mnist, digits, fsdd).
     #[arg(long)]
-    pub dataset: DatasetId,
+    pub dataset: DataSpec,
     /// Data directory (default: $MIXLAB_DATA, then the embedded sets).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -46,11 +46,13 @@ pub struct MixedBatch {
     pub mixed: Vec<f32>,
     pub labels: Vec<usize>,
     pub plan: MixPlan,
+    /// Class names in label order where known (CIFAR-10, image folders, CSV class columns).
+    pub class_names: Vec<String>,
 }
 
 /// Loads the first `n` training samples of `id`, samples a plan for them and applies it on the host.
 pub fn mix_real_batch(
-    id: DatasetId,
+    id: &DataSpec,
     dir: &DataDir,
     mixer: &MixerConfig,
     n: usize,
@@ -59,7 +61,7 @@ pub fn mix_real_batch(
     if n == 0 {
         bail!("--n must be at least 1");
     }
-    let ds = load(id, dir, &LoadOptions::default().with_limit(Some(n)))
+    let ds = load_spec(id, dir, &LoadOptions::default().with_limit(Some(n)))
         .with_context(|| format!("loading {id}"))?;
     let labels =
         ds.train.labels.clone().with_context(|| {
@@ -79,23 +81,23 @@ pub fn mix_real_batch(
     };
     let plan = mixer.sample(&info, &mut stream(seed, Purpose::Mix, 0, 0))?;
     let mixed = apply_to_vec(&plan, &ds.train.x)?;
+    let class_names = match (id.known(), ds.class_names) {
+        (Some(DatasetId::Cifar10), _) => CIFAR10.iter().map(|s| s.to_string()).collect(),
+        (_, Some(names)) => names,
+        _ => Vec::new(),
+    };
     Ok(MixedBatch {
         shape,
         original: ds.train.x,
         mixed,
         labels,
         plan,
+        class_names,
     })
 }
 
-fn label_name(id: DatasetId, y: usize) -> String {
-    match id {
-        DatasetId::Cifar10 => CIFAR10
-            .get(y)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| y.to_string()),
-        _ => y.to_string(),
-    }
+fn label_name(names: &[String], y: usize) -> String {
+    names.get(y).cloned().unwrap_or_else(|| y.to_string())
 }
 
 fn tile(shape: &SampleShape, x: &[f32]) -> Tile {
@@ -120,7 +122,7 @@ fn tile(shape: &SampleShape, x: &[f32]) -> Tile {
 }
 
 /// Draws the grid for an already mixed batch into `out`.
-pub fn render(id: DatasetId, b: &MixedBatch, title: &str, out: &std::path::Path) -> Result<()> {
+pub fn render(id: &DataSpec, b: &MixedBatch, title: &str, out: &std::path::Path) -> Result<()> {
     let len = b.shape.sample_len();
     let n = b.plan.len();
     let caption = |i: usize| {
@@ -128,8 +130,8 @@ pub fn render(id: DatasetId, b: &MixedBatch, title: &str, out: &std::path::Path)
         format!(
             "λ={:.2} {}·{}",
             b.plan.lam_label[i],
-            label_name(id, b.labels[i]),
-            label_name(id, b.labels[j])
+            label_name(&b.class_names, b.labels[i]),
+            label_name(&b.class_names, b.labels[j])
         )
     };
     match b.shape.rank {
@@ -170,7 +172,7 @@ pub fn render(id: DatasetId, b: &MixedBatch, title: &str, out: &std::path::Path)
 /// Runs the command.
 pub fn run(args: &ShowArgs) -> Result<()> {
     let dir = DataDir::resolve(args.data_dir.as_deref());
-    let b = mix_real_batch(args.dataset, &dir, &args.mix.mixer()?, args.n, args.seed)?;
+    let b = mix_real_batch(&args.dataset, &dir, &args.mix.mixer()?, args.n, args.seed)?;
     let names: Vec<&str> = args.mix.method.iter().map(|m| m.name()).collect();
     let title = format!(
         "{} on {} (seed {}): original | partner | mixed, λ = own label weight",
@@ -178,7 +180,7 @@ pub fn run(args: &ShowArgs) -> Result<()> {
         args.dataset,
         args.seed
     );
-    render(args.dataset, &b, &title, &args.out)?;
+    render(&args.dataset, &b, &title, &args.out)?;
     crate::fsio::outln(format_args!("wrote {}", args.out.display()))?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use mixlab_burn::models::ModelConfig;
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
 use mixlab_core::methods::{Method, MethodConfig};
 use mixlab_core::mixer::{Granularity, MixerConfig, Pairing, WeightedMethod};
-use mixlab_data::{DatasetId, LabelNoise};
+use mixlab_data::{DataSpec, DatasetId, LabelNoise};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -52,7 +52,7 @@ pub struct Suite {
 pub struct Experiment {
     /// Name used in cell ids (default `<dataset>-<model>`).
     pub name: Option<String>,
-    pub dataset: DatasetId,
+    pub dataset: DataSpec,
     pub model: String,
     #[serde(default)]
     pub model_params: toml::Table,
@@ -527,7 +527,7 @@ impl Experiment {
             n.validate().context("label_noise")?;
         }
         RunConfig {
-            dataset: self.dataset,
+            dataset: self.dataset.clone(),
             limit: self.limit,
             train_limit: self.train_limit,
             data_seed: self.data_seed.for_run(seed),
@@ -618,7 +618,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert!(!cells.is_empty(), "{name}");
             for c in cells {
-                let shape = crate::run::sample_shape(c.config.dataset).unwrap();
+                let shape = crate::run::sample_shape(&c.config.dataset).unwrap();
                 if let Err(e) = c.config.train.mixer.validate(&shape) {
                     panic!("{name}: cell {}: {e}", c.id);
                 }
@@ -709,7 +709,7 @@ mod tests {
                 with_methods(bad)
                     .map(|c| {
                         // An invalid α is caught when the mixer is validated, as for any other cell.
-                        let shape = crate::run::sample_shape(c[0].config.dataset).unwrap();
+                        let shape = crate::run::sample_shape(&c[0].config.dataset).unwrap();
                         c[0].config.train.mixer.validate(&shape).map(|_| c.len())
                     })
                     .and_then(|r| r.map_err(anyhow::Error::from))

@@ -8,7 +8,7 @@ use mixlab_burn::DeviceKind;
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::optim::{OptimizerConfig, Schedule, SchedulePer};
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
-use mixlab_data::{DataDir, DatasetId, LabelNoise};
+use mixlab_data::{DataDir, DataSpec, DatasetId, LabelNoise, Task};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -146,9 +146,12 @@ pub struct TrainArgs {
     /// Replay a recorded run config (`config.toml` of a run or bench cell); other options are ignored.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Dataset.
+    /// Dataset: a built-in name (see `mixlab datasets`), or your own files: `image-folder:DIR[,size=HxW]`
+    /// (DIR/<class>/*.png|jpg, or DIR/train/<class>/… with DIR/test/<class>/…), `csv:FILE[,target=COLUMN]
+    /// [,task=classification|regression]` (a header row; the last column is the target by default), `npy:DIR`
+    /// (x_train.npy, y_train.npy, optionally x_test.npy, y_test.npy).
     #[arg(long, required_unless_present = "config")]
-    pub dataset: Option<DatasetId>,
+    pub dataset: Option<DataSpec>,
     /// Model.
     #[arg(long, value_enum, default_value = "cnn")]
     pub model: ModelName,
@@ -254,7 +257,17 @@ pub struct Recipe {
 }
 
 impl Recipe {
-    /// The default recipe of `dataset` (see `mixlab train --help`).
+    /// The default recipe of a dataset (see `mixlab train --help`); the user's own data gets the image recipe
+    /// for classification and the tabular one for regression.
+    pub fn for_data(dataset: &DataSpec, task: Task) -> Recipe {
+        match (dataset.known(), task) {
+            (Some(id), _) => Recipe::for_dataset(id),
+            (None, Task::Classification { .. }) => Recipe::for_dataset(DatasetId::FashionMnist),
+            (None, Task::Regression { .. }) => Recipe::for_dataset(DatasetId::Airfoil),
+        }
+    }
+
+    /// The default recipe of a built-in dataset.
     pub fn for_dataset(dataset: DatasetId) -> Recipe {
         let (batch_size, lr, optimizer) = match dataset {
             DatasetId::Airfoil | DatasetId::CommunitiesCrime | DatasetId::Skillcraft => {
@@ -264,6 +277,8 @@ impl Recipe {
             DatasetId::Mnist
             | DatasetId::FashionMnist
             | DatasetId::Cifar10
+            | DatasetId::Cifar100
+            | DatasetId::Cifar100Coarse
             | DatasetId::Digits
             | DatasetId::Fsdd => (128, 0.05, OptimName::Sgd),
         };
@@ -306,9 +321,16 @@ impl TrainArgs {
         if let Some(path) = &self.config {
             return RunConfig::read(path)?.resolve_pairing();
         }
-        let dataset = self.dataset.context("--dataset is required")?;
+        // Own files are recorded with absolute paths, so the run's config.toml replays from any folder.
+        let dataset = self
+            .dataset
+            .clone()
+            .context("--dataset is required")?
+            .absolute()?;
         let model = merge_params(&self.model.config()?, &self.model_params, "--model-param")?;
-        let recipe = Recipe::for_dataset(dataset);
+        let (_, task) =
+            mixlab_data::peek(&dataset).with_context(|| format!("looking at {dataset}"))?;
+        let recipe = Recipe::for_data(&dataset, task);
         let epochs = self.epochs.unwrap_or(recipe.epochs);
         let optimizer = self.optimizer.unwrap_or(recipe.optimizer).config();
         let schedule = self.schedule.config(epochs);

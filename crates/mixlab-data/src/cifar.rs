@@ -309,7 +309,7 @@ pub mod hundred {
                 path: path.to_path_buf(),
             });
         }
-        if raw.len() % RECORD_LEN != 0 {
+        if !raw.len().is_multiple_of(RECORD_LEN) {
             return Err(Error::NotMultiple {
                 path: path.to_path_buf(),
                 size: raw.len() as u64,

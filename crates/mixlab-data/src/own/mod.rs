@@ -86,6 +86,27 @@ impl From<DatasetId> for DataSpec {
 }
 
 impl DataSpec {
+    /// The same spec with its file or folder made absolute (against the working directory), so a recorded run
+    /// config replays from anywhere.
+    pub fn absolute(self) -> Result<DataSpec> {
+        let abs = |p: PathBuf| std::path::absolute(&p).map_err(|e| Error::io(&p, e));
+        Ok(match self {
+            DataSpec::Known(_) => self,
+            DataSpec::Own(OwnData::ImageFolder { root, size }) => {
+                DataSpec::Own(OwnData::ImageFolder {
+                    root: abs(root)?,
+                    size,
+                })
+            }
+            DataSpec::Own(OwnData::Csv { path, target, task }) => DataSpec::Own(OwnData::Csv {
+                path: abs(path)?,
+                target,
+                task,
+            }),
+            DataSpec::Own(OwnData::Npy { dir }) => DataSpec::Own(OwnData::Npy { dir: abs(dir)? }),
+        })
+    }
+
     /// The built-in dataset, if this is one.
     pub fn known(&self) -> Option<DatasetId> {
         match self {
