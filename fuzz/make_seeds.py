@@ -66,8 +66,8 @@ def table_seeds():
     put("table", "communities", head((FIX / "communities-crime/communities.data").read_bytes(), 3))
     put("table", "skillcraft", head((FIX / "skillcraft/SkillCraft1_Dataset.csv").read_bytes(), 4))
     put("table", "exchange", head(gzip.decompress((FIX / "exchange-rate/exchange_rate.txt.gz").read_bytes()), 4))
-    put("table", "digits", head(gzip.decompress((ROOT / "data/digits.csv.gz").read_bytes()), 3))
-    put("table", "airfoil", head((ROOT / "data/airfoil_self_noise.dat").read_bytes(), 4))
+    put("table", "digits", head(gzip.decompress((ROOT / "crates/mixlab-data/data/digits.csv.gz").read_bytes()), 3))
+    put("table", "airfoil", head((ROOT / "crates/mixlab-data/data/airfoil_self_noise.dat").read_bytes(), 4))
     put("table", "quoted", b'name,a,b\n"x, y",1.5,?\nz,-2e3,4\n')
 
 

@@ -8,7 +8,7 @@ exponentiates and normalises the row. Partners are drawn from the whole training
 `np.random.choice(N, p=row)`. This script calls scikit-learn exactly like that (it is the reference
 path, not a re-derivation) and cross-checks the closed form exp(-|y_i-y_j|^2/(2 s^2)) / row sum.
 
-Data: the first 50 rows of data/airfoil_self_noise.dat (UCI Airfoil Self-Noise, column 6 = scaled
+Data: the first 50 rows of crates/mixlab-data/data/airfoil_self_noise.dat (UCI Airfoil Self-Noise, column 6 = scaled
 sound pressure in dB, unnormalised as in the reference's src/data/airfoil.py), s = 1.75 (the README's
 Airfoil bandwidth). A second, 2-D case uses columns (4, 6) of the first 20 rows with s = 2.5 to pin
 the Euclidean treatment of vector labels.
@@ -46,7 +46,7 @@ def closed_form(y, bandwidth):
 
 
 def main():
-    table = np.loadtxt(os.path.join(ROOT, "data", "airfoil_self_noise.dat"))
+    table = np.loadtxt(os.path.join(ROOT, "crates", "mixlab-data", "data", "airfoil_self_noise.dat"))
     cases = []
     for name, cols, rows, bw in [("airfoil-spl", [5], 50, 1.75), ("airfoil-2d", [3, 5], 20, 2.5)]:
         y = table[:rows, cols].astype(np.float32)

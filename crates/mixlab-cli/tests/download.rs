@@ -1,6 +1,6 @@
 //! `mixlab download` as a real process against a local HTTP server on 127.0.0.1 (started here; no internet).
 //!
-//! UCI's Airfoil file is the repository's `data/airfoil_self_noise.dat` with CRLF line ends; served that way it
+//! UCI's Airfoil file is the `crates/mixlab-data/data/airfoil_self_noise.dat` with CRLF line ends; served that way it
 //! passes the official published sha256, so the whole path (mirror URL, verification, layout) runs end to end.
 
 use std::collections::HashMap;
@@ -47,7 +47,7 @@ fn serve(files: HashMap<String, Vec<u8>>) -> String {
 }
 
 fn airfoil_lf() -> Vec<u8> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/airfoil_self_noise.dat");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mixlab-data/data/airfoil_self_noise.dat");
     std::fs::read(repo).expect("read the fixture")
 }
 

@@ -17,6 +17,10 @@
 //! assert_eq!((mixed.len(), targets.len()), (x.len(), 15));
 //! ```
 
+/// The crate README's snippet, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 pub mod apply;
 pub mod boxes;
 pub mod calib;

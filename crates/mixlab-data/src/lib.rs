@@ -17,6 +17,10 @@
 //! # Ok::<(), mixlab_data::Error>(())
 //! ```
 
+/// The crate README's snippet, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 pub mod cifar;
 pub mod dataset;
 pub mod download;

@@ -1,5 +1,5 @@
 //! Where datasets live: the data directory (`--data-dir` > `MIXLAB_DATA` > none), the folder of each dataset
-//! inside it, and the two small sets compiled into the binary from the repository's `data/` folder.
+//! inside it, and the two small sets compiled into the binary from the crate's `data/` folder.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -11,8 +11,8 @@ use crate::input::Source;
 /// Environment variable naming the data directory when no explicit path is given.
 pub const ENV_VAR: &str = "MIXLAB_DATA";
 
-static DIGITS_GZ: &[u8] = include_bytes!("../../../data/digits.csv.gz");
-static AIRFOIL_DAT: &[u8] = include_bytes!("../../../data/airfoil_self_noise.dat");
+static DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+static AIRFOIL_DAT: &[u8] = include_bytes!("../data/airfoil_self_noise.dat");
 
 /// The embedded copy of a dataset (digits and Airfoil only), named as in the repository.
 pub(crate) fn embedded_source(id: DatasetId) -> Option<Source> {

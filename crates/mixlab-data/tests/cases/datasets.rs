@@ -172,7 +172,7 @@ fn digits_default_split_is_seeded_and_covers_every_row_once() {
         .collect();
     rows.sort();
     let (all, _) = mixlab_data::tabular::read_digits(&mixlab_data::Source::File(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/digits.csv.gz"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv.gz"),
     ))
     .unwrap();
     let mut want: Vec<Vec<u32>> = all
