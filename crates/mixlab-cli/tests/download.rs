@@ -47,7 +47,8 @@ fn serve(files: HashMap<String, Vec<u8>>) -> String {
 }
 
 fn airfoil_lf() -> Vec<u8> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mixlab-data/data/airfoil_self_noise.dat");
+    let repo =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../mixlab-data/data/airfoil_self_noise.dat");
     std::fs::read(repo).expect("read the fixture")
 }
 
