@@ -19,10 +19,11 @@ use mixlab_burn::{BatchMixer, soft_cross_entropy};
 use mixlab_core::calib::{ece, softmax};
 use mixlab_core::mixer::MixerConfig;
 use mixlab_core::rng::{Purpose, stream};
-use mixlab_data::location::DataDir;
-use mixlab_data::{DatasetId, LoadOptions, Split, load};
 use rand::seq::SliceRandom;
-use std::path::PathBuf;
+
+#[path = "common/fashion.rs"]
+mod fashion;
+use fashion::{batch, load_fashion};
 
 #[derive(Module, Debug)]
 struct SmallCnn {
@@ -62,39 +63,9 @@ impl SmallCnn {
     }
 }
 
-/// Rows `idx` of a split as an image batch and its labels.
-fn batch(split: &Split, idx: &[usize], dev: &Device) -> (Tensor<4>, Tensor<1, Int>) {
-    let labels = split.labels.as_deref().unwrap_or_default();
-    let mut x = Vec::with_capacity(idx.len() * 784);
-    for &i in idx {
-        x.extend_from_slice(&split.x[i * 784..(i + 1) * 784]);
-    }
-    let y: Vec<i64> = idx.iter().map(|&i| labels[i] as i64).collect();
-    (
-        Tensor::from_data(TensorData::new(x, [idx.len(), 1, 28, 28]), dev),
-        Tensor::from_data(TensorData::new(y, [idx.len()]), dev),
-    )
-}
-
 /// Trains for `epochs` on the first `train_limit` images and returns (test accuracy, test ECE₁₅).
 fn run(epochs: u64, train_limit: usize) -> Result<(f64, f64), Box<dyn std::error::Error>> {
-    let opts = LoadOptions {
-        train_limit: Some(train_limit),
-        ..Default::default()
-    };
-    let full = DataDir::resolve(None);
-    let data = match load(DatasetId::FashionMnist, &full, &opts) {
-        Ok(d) => d,
-        Err(_) => {
-            let fixture =
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mixlab-data/tests/fixtures");
-            load(
-                DatasetId::FashionMnist,
-                &DataDir::resolve(Some(&fixture)),
-                &opts,
-            )?
-        }
-    };
+    let data = load_fashion(train_limit)?;
     let plain = Device::flex();
     let dev = plain.clone().autodiff();
     dev.seed(0);
