@@ -36,11 +36,18 @@ const IDS_KEY: &str = "mixlab.param_ids";
 /// The manifest: which files make up the last complete checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Format tag, `"mixlab-checkpoint-1"`; loading refuses any other.
     pub format: String,
+    /// Epochs completed when the checkpoint was written (the `K` in the file names).
     pub epochs_done: usize,
+    /// File name (in the checkpoint folder) of the model weights, `model-eK.safetensors`.
     pub model: String,
+    /// File name of the optimiser record, `optim-eK.bpk`.
     pub optimizer: String,
+    /// File name of the run state (config, curve, best epoch), `state-eK.json`.
     pub state: String,
+    /// File name of the best-validation weights, `best-eK.safetensors` (regression runs, SupReMix
+    /// included); `None` for runs that track no best epoch.
     pub best: Option<String>,
 }
 

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Augment {
+    /// No augmentation: the samples as loaded (default).
     #[default]
     None,
     /// Random crop after zero-padding 4 pixels on each side, then a horizontal flip with p = 0.5 (the
@@ -29,11 +30,17 @@ pub enum Augment {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
+    /// The network to train (default the small CNN).
     pub model: ModelConfig,
+    /// Epochs to train (≥ 1; default 10).
     pub epochs: usize,
+    /// Training samples per step (in 1..=[`MAX_BATCH`]; default 128); an epoch's last batch may be smaller.
     pub batch_size: usize,
+    /// Base (peak) learning rate, which the schedule and warm-up scale (finite, > 0; default 0.1).
     pub lr: f64,
+    /// The optimiser and its hyper-parameters (default SGD, momentum 0.9).
     pub optimizer: OptimizerConfig,
+    /// Shape of the learning-rate curve after warm-up (default cosine).
     pub schedule: Schedule,
     /// Whether the schedule (and warm-up) advances per step or per epoch (default per step).
     pub schedule_per: SchedulePer,
@@ -44,21 +51,34 @@ pub struct TrainConfig {
     /// the cosine then spans the steps after warm-up (timm's `warmup_prefix=True`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup_lr_init: Option<f64>,
+    /// Weight decay (finite, ≥ 0; default 5e-4; 0 disables it): L2 on the gradient for SGD, decoupled for
+    /// AdamW.
     pub weight_decay: f64,
+    /// Seed of every random stream of the run (init, shuffle, mixing, augmentation) and of Burn's RNG
+    /// (default 0).
     pub seed: u64,
+    /// How batches are mixed: the methods, their weights, probability and label smoothing (default no
+    /// mixing). A training-level method ([`representation`](Self::representation)) must be its only one.
     pub mixer: MixerConfig,
     /// Manifold mixup: the mixing points to draw from (uniformly, per step, from the Mix stream);
     /// `None` mixes the input (point 0).
     pub mix_at: Option<Vec<usize>>,
+    /// Host-side augmentation before mixing (default none; crop-flip needs 2-D samples).
     pub augment: Augment,
+    /// Loss of classification runs against the (mixed) soft targets (default soft cross-entropy).
     pub class_loss: ClassLoss,
+    /// Loss of regression runs (default MSE).
     pub reg_loss: RegLoss,
+    /// Samples per forward pass when evaluating or predicting (in 1..=[`MAX_BATCH`]; default 512).
     pub eval_batch_size: usize,
     /// The curve's test-split entries are evaluated in the last `test_last` epochs (default 10: the window
     /// of OpenMixup's median-of-the-last-10 protocol) and every `test_every` epochs (default 0: no others).
     /// Validation is evaluated every epoch; the final metrics always use the test split.
     pub test_last: usize,
+    /// See [`test_last`](Self::test_last): also evaluate the test split after every `test_every`-th epoch
+    /// (0: only in the last `test_last`).
     pub test_every: usize,
+    /// Where the run's tensors live (default CPU).
     pub device: DeviceKind,
     /// Knowledge distillation: a finished run's teacher gives the targets on the mixed inputs.
     pub kd: Option<KdConfig>,
@@ -151,54 +171,67 @@ impl TrainConfig {
 }
 
 impl TrainConfig {
+    /// Sets [`model`](Self::model).
     pub fn with_model(mut self, m: ModelConfig) -> Self {
         self.model = m;
         self
     }
+    /// Sets [`epochs`](Self::epochs).
     pub fn with_epochs(mut self, e: usize) -> Self {
         self.epochs = e;
         self
     }
+    /// Sets [`batch_size`](Self::batch_size).
     pub fn with_batch_size(mut self, b: usize) -> Self {
         self.batch_size = b;
         self
     }
+    /// Sets the base learning rate [`lr`](Self::lr).
     pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
     }
+    /// Sets [`optimizer`](Self::optimizer).
     pub fn with_optimizer(mut self, o: OptimizerConfig) -> Self {
         self.optimizer = o;
         self
     }
+    /// Sets [`schedule`](Self::schedule).
     pub fn with_schedule(mut self, s: Schedule) -> Self {
         self.schedule = s;
         self
     }
+    /// Sets [`warmup_epochs`](Self::warmup_epochs).
     pub fn with_warmup_epochs(mut self, w: usize) -> Self {
         self.warmup_epochs = w;
         self
     }
+    /// Sets [`weight_decay`](Self::weight_decay).
     pub fn with_weight_decay(mut self, wd: f64) -> Self {
         self.weight_decay = wd;
         self
     }
+    /// Sets [`seed`](Self::seed).
     pub fn with_seed(mut self, s: u64) -> Self {
         self.seed = s;
         self
     }
+    /// Sets [`mixer`](Self::mixer).
     pub fn with_mixer(mut self, m: MixerConfig) -> Self {
         self.mixer = m;
         self
     }
+    /// Sets [`mix_at`](Self::mix_at) (`None`: mix the input).
     pub fn with_mix_at(mut self, m: Option<Vec<usize>>) -> Self {
         self.mix_at = m;
         self
     }
+    /// Sets [`augment`](Self::augment).
     pub fn with_augment(mut self, a: Augment) -> Self {
         self.augment = a;
         self
     }
+    /// Sets [`device`](Self::device).
     pub fn with_device(mut self, d: DeviceKind) -> Self {
         self.device = d;
         self

@@ -9,17 +9,31 @@ use mixlab_core::shape::SampleShape;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets {
     /// One label per sample in `0..classes`.
-    Classes { labels: Vec<usize>, classes: usize },
+    Classes {
+        /// The `n` labels, in sample order.
+        labels: Vec<usize>,
+        /// Number of classes (≥ 2): a classifier's output count.
+        classes: usize,
+    },
     /// `dim` values per sample.
-    Regression { values: Vec<f32>, dim: usize },
+    Regression {
+        /// The targets, N×dim row-major.
+        values: Vec<f32>,
+        /// Values per sample (≥ 1): a regressor's output count.
+        dim: usize,
+    },
 }
 
 /// One in-memory split: `n` samples of `shape`, contiguous N×C×spatial.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainData {
+    /// Shape of one sample (channels and spatial extent).
     pub shape: SampleShape,
+    /// The inputs, `n` samples of `shape.sample_len()` values each (N×C×spatial, row-major).
     pub x: Vec<f32>,
+    /// What each sample is labelled with.
     pub targets: Targets,
+    /// Number of samples (≥ 1).
     pub n: usize,
     /// The value a raw 0 takes after the input scaling, per channel: what crop augmentation pads with, so
     /// that padding is black as in torchvision's `RandomCrop(padding=4)` before `Normalize` (`None`: 0).
@@ -154,8 +168,11 @@ impl TrainData {
 /// Train, validation and test splits of one task.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Splits {
+    /// The split the model is trained on.
     pub train: TrainData,
+    /// Evaluated after every epoch: the curve, best-epoch tracking, temperature fitting.
     pub val: TrainData,
+    /// Held out for the final metrics (and the curve's test entries).
     pub test: TrainData,
 }
 

@@ -12,15 +12,21 @@ pub enum Error {
     /// A hyper-parameter is outside its valid range.
     #[error("{name} must be {rule}, got {value}")]
     InvalidParam {
+        /// The parameter, as a user would name it (e.g. `"learning rate"`).
         name: &'static str,
+        /// The range or rule it must satisfy (e.g. `"a finite number > 0"`).
         rule: &'static str,
+        /// The rejected value, formatted.
         value: String,
     },
     /// Two things that must agree in size do not.
     #[error("size mismatch: {what}: expected {expected}, got {got}")]
     SizeMismatch {
+        /// What was measured (e.g. `"labels"`).
         what: &'static str,
+        /// The size the rule requires.
         expected: usize,
+        /// The size found.
         got: usize,
     },
     /// A combination of options that cannot work together.
@@ -33,13 +39,21 @@ pub enum Error {
     /// The cause is in the message and not also exposed as `source()`, so a `{:#}` chain shows it once.
     #[error("{what} {path}: {cause}")]
     Io {
+        /// The failed operation (e.g. `"cannot read"`, `"cannot write"`, `"cannot create"`).
         what: &'static str,
+        /// The file or folder, as displayed.
         path: String,
+        /// The underlying I/O error.
         cause: std::io::Error,
     },
     /// A checkpoint or record is malformed or does not belong to this run.
     #[error("checkpoint {path}: {why}")]
-    Checkpoint { path: String, why: String },
+    Checkpoint {
+        /// The checkpoint file or folder, as displayed.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A tensor read back from the device had an unexpected type.
     #[error("tensor data: {0}")]
     Data(String),

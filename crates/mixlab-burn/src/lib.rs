@@ -17,6 +17,8 @@
 //! parameters are drawn from the `Init` stream, not Burn's backend RNG (flex seeds one process-global
 //! generator, see [`models`]).
 
+#![warn(missing_docs)]
+
 pub mod apply;
 pub mod batch_mixer;
 pub mod checkpoint;

@@ -14,9 +14,14 @@ use burn::tensor::activation::relu;
 /// negatives, `base` is the similarity offset λ of the paper, `epsilon` the miner's margin.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MsParams {
+    /// Scale α of the positive term, `(1/α)·log(1 + Σ_pos e^{−α(s − base)})`.
     pub alpha: f64,
+    /// Scale β of the negative term, `(1/β)·log(1 + Σ_neg e^{β(s − base)})`.
     pub beta: f64,
+    /// Similarity offset λ that both terms are centred on.
     pub base: f64,
+    /// Mining margin ε: a positive is kept when `s − ε` is below its row's hardest negative, a negative
+    /// when `s + ε` is above its row's hardest positive.
     pub epsilon: f64,
 }
 

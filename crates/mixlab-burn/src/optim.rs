@@ -13,9 +13,21 @@ use serde::{Deserialize, Serialize};
 pub enum OptimizerConfig {
     /// SGD; momentum 0 disables it. Dampening is 0 as in PyTorch (Burn's default is 0.1); weight decay
     /// is L2 added to the gradient before momentum, as `torch.optim.SGD` does.
-    Sgd { momentum: f64, nesterov: bool },
+    Sgd {
+        /// Momentum factor in [0, 1) (0.9 in the default config).
+        momentum: f64,
+        /// Nesterov momentum (needs momentum > 0; off in the default config).
+        nesterov: bool,
+    },
     /// AdamW with decoupled weight decay; eps defaults to PyTorch's 1e-8 (Burn's is 1e-5).
-    AdamW { beta1: f32, beta2: f32, eps: f32 },
+    AdamW {
+        /// Decay rate of the first-moment estimate, in [0, 1) (0.9 in [`OptimizerConfig::adamw`]).
+        beta1: f32,
+        /// Decay rate of the second-moment estimate, in [0, 1) (0.999 in [`OptimizerConfig::adamw`]).
+        beta2: f32,
+        /// Term added to the denominator for stability (> 0; 1e-8 in [`OptimizerConfig::adamw`]).
+        eps: f32,
+    },
 }
 
 impl Default for OptimizerConfig {
@@ -112,7 +124,13 @@ pub enum Schedule {
     #[default]
     Cosine,
     /// Multiply by `gamma` at each milestone epoch (PyTorch `MultiStepLR`).
-    Step { milestones: Vec<usize>, gamma: f64 },
+    Step {
+        /// Epochs (0-based) at whose start the rate is multiplied by `gamma` again; counted in epochs also
+        /// when the schedule advances per step.
+        milestones: Vec<usize>,
+        /// The factor per milestone passed (finite, > 0).
+        gamma: f64,
+    },
 }
 
 impl Schedule {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Activation {
+    /// ReLU (default).
     #[default]
     Relu,
     /// LeakyReLU with slope 0.1 (C-Mixup's regression nets).

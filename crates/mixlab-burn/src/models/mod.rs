@@ -194,11 +194,18 @@ impl ModelConfig {
 /// Any of the networks.
 #[derive(Module, Debug)]
 pub enum Model {
+    /// Built from [`ModelConfig::Mlp`].
     Mlp(Mlp),
+    /// Built from [`ModelConfig::Cnn`].
     Cnn(Cnn),
+    /// Built from [`ModelConfig::Resnet18`] or [`ModelConfig::PreactResnet18`].
     ResNet(ResNet),
+    /// Built from [`ModelConfig::Cnn1d`].
     Cnn1d(Cnn1d),
+    /// Built from [`ModelConfig::VitTiny`].
     Vit(Vit),
+    /// Built from [`ModelConfig::TwoTower`]; it embeds through [`TwoTower::forward_a`] /
+    /// [`TwoTower::forward_b`], and the one-batch forwards of [`Model`] return [`Error::Incompatible`].
     TwoTower(TwoTower),
 }
 

@@ -92,8 +92,11 @@ impl TwoTowerConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Tower {
+    /// An MLP on the flattened sample.
     Mlp(Mlp),
+    /// The small 2-D CNN.
     Cnn(Cnn),
+    /// The 1-D CNN (waveforms).
     Cnn1d(Cnn1d),
 }
 
@@ -126,7 +129,9 @@ impl Tower {
 /// Both encoders.
 #[derive(Module, Debug)]
 pub struct TwoTower {
+    /// Encoder of the run's dataset: N×C×S batches to N×D embeddings (D: the run's embedding width).
     pub a: Tower,
+    /// Encoder of the paired dataset: its own sample shape, the same embedding width D.
     pub b: Tower,
 }
 
