@@ -79,6 +79,11 @@ impl BatchMixer {
         })
     }
 
+    /// The number of classes the soft targets have.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
     /// Starts an epoch: later plans come from `(seed, epoch, step 0, 1, …)`.
     pub fn set_epoch(&mut self, epoch: u64) {
         self.epoch = epoch;

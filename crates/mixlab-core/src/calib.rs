@@ -293,6 +293,112 @@ pub fn adaptive_ece(probs: &[f32], labels: &[usize], classes: usize, bins: usize
     ))
 }
 
+/// Equal-width reliability bins and NLL filled batch by batch, for a training loop that sees its
+/// evaluation set in pieces (burn-train's metrics, an own loop). Once every batch is added, [`Self::ece`]
+/// and [`Self::bins`] equal [`ece`] and [`reliability_bins`] over all samples at once, bit for bit: the
+/// same edge comparisons, and sums taken in sample order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunningCalibration {
+    bins: usize,
+    count: Vec<usize>,
+    sum_conf: Vec<f64>,
+    hits: Vec<usize>,
+    samples: usize,
+    nll_sum: f64,
+}
+
+impl Default for RunningCalibration {
+    /// An empty accumulator with the headline [`ECE_BINS`] bins.
+    fn default() -> Self {
+        Self::empty(ECE_BINS)
+    }
+}
+
+impl RunningCalibration {
+    /// An empty accumulator with `bins` equal-width bins; refuses zero.
+    pub fn new(bins: usize) -> Result<Self> {
+        check_bins(bins)?;
+        Ok(Self::empty(bins))
+    }
+
+    fn empty(bins: usize) -> Self {
+        Self {
+            bins,
+            count: vec![0; bins],
+            sum_conf: vec![0.0; bins],
+            hits: vec![0; bins],
+            samples: 0,
+            nll_sum: 0.0,
+        }
+    }
+
+    /// Adds N×K probabilities and their N labels; a malformed batch is refused and changes nothing.
+    pub fn add(&mut self, probs: &[f32], labels: &[usize], classes: usize) -> Result<()> {
+        check_rows(probs, labels, classes)?;
+        for (row, &y) in probs.chunks_exact(classes).zip(labels) {
+            let (c, p) = argmax(row);
+            let conf = f64::from(p);
+            let edge = |b: usize| b as f64 / self.bins as f64;
+            if let Some(b) = (0..self.bins).find(|&b| conf > edge(b) && conf <= edge(b + 1)) {
+                self.count[b] += 1;
+                self.sum_conf[b] += conf;
+                self.hits[b] += usize::from(c == y);
+            }
+            self.nll_sum += -f64::from(row[y].max(f32::MIN_POSITIVE)).ln();
+        }
+        self.samples += labels.len();
+        Ok(())
+    }
+
+    /// Samples added since the last [`Self::clear`].
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// The reliability bins of every sample added so far.
+    pub fn bins(&self) -> Vec<ReliabilityBin> {
+        (0..self.bins)
+            .map(|b| {
+                let n = self.count[b];
+                ReliabilityBin {
+                    lower: b as f64 / self.bins as f64,
+                    upper: (b + 1) as f64 / self.bins as f64,
+                    count: n,
+                    mean_conf: if n > 0 {
+                        self.sum_conf[b] / n as f64
+                    } else {
+                        0.0
+                    },
+                    accuracy: if n > 0 {
+                        self.hits[b] as f64 / n as f64
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// ECE over every sample added so far (0 before the first batch).
+    pub fn ece(&self) -> f64 {
+        ece_from_bins(&self.bins(), self.samples)
+    }
+
+    /// Mean NLL over every sample added so far (`None` before the first batch).
+    pub fn nll(&self) -> Option<f64> {
+        (self.samples > 0).then(|| self.nll_sum / self.samples as f64)
+    }
+
+    /// Forgets every sample (a new epoch) and keeps the number of bins.
+    pub fn clear(&mut self) {
+        self.count.fill(0);
+        self.sum_conf.fill(0.0);
+        self.hits.fill(0);
+        self.samples = 0;
+        self.nll_sum = 0.0;
+    }
+}
+
 /// The classification metrics reported for one set of probabilities.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassMetrics {
@@ -577,5 +683,49 @@ mod tests {
         close(m.mape_pct, 50.0, 1e-9);
         assert_eq!(m.mape_skipped, 1);
         assert!(regression_metrics(&[1.0], &[1.0, 2.0], MAPE_EPS).is_err());
+    }
+    #[test]
+    fn running_calibration_in_batches_equals_the_whole_set() {
+        let mut rng = crate::rng::stream(3, crate::rng::Purpose::Init, 0, 0);
+        let (n, k) = (97, 5);
+        let mut probs = Vec::new();
+        let mut labels = Vec::new();
+        for _ in 0..n {
+            let logits: Vec<f32> = (0..k).map(|_| rng.random::<f32>() * 6.0).collect();
+            probs.extend(softmax(&logits, k, 1.0).unwrap());
+            labels.push(rng.random_range(0..k));
+        }
+        let mut run = RunningCalibration::new(ECE_BINS).unwrap();
+        assert_eq!(run.nll(), None);
+        assert_eq!(run.ece(), 0.0);
+        for (rows, ys) in probs.chunks(10 * k).zip(labels.chunks(10)) {
+            run.add(rows, ys, k).unwrap();
+        }
+        assert_eq!(run.samples(), n);
+        assert_eq!(run.ece(), ece(&probs, &labels, k, ECE_BINS).unwrap());
+        assert_eq!(run.nll(), Some(nll(&probs, &labels, k).unwrap()));
+        let (conf, correct) = confidences(&probs, &labels, k).unwrap();
+        assert_eq!(
+            run.bins(),
+            reliability_bins(&conf, &correct, ECE_BINS).unwrap()
+        );
+        // Edges: the hand example with 10 bins gives .375 whether added at once or row by row.
+        let mut edge = RunningCalibration::new(10).unwrap();
+        for (row, y) in P.chunks(3).zip(Y) {
+            edge.add(row, &[y], 3).unwrap();
+        }
+        close(edge.ece(), 0.375, 1e-12);
+        // A bad batch is refused and leaves the state alone; clear forgets everything.
+        let before = edge.clone();
+        assert!(edge.add(&P[..3], &[3], 3).is_err());
+        assert!(edge.add(&P[..4], &[0], 3).is_err());
+        assert_eq!(edge, before);
+        edge.clear();
+        assert_eq!(edge, RunningCalibration::new(10).unwrap());
+        assert!(RunningCalibration::new(0).is_err());
+        assert_eq!(
+            RunningCalibration::default(),
+            RunningCalibration::new(ECE_BINS).unwrap()
+        );
     }
 }
