@@ -34,43 +34,71 @@ pub enum DownloadError {
     /// A local file operation failed.
     #[error("{}: cannot {op}: {source}", .path.display())]
     Io {
+        /// The local file or folder.
         path: PathBuf,
+        /// What was being done, as a verb phrase (e.g. "rename into place").
         op: &'static str,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
     /// No connection to the server (refused, unknown host, TLS failure, …).
     #[error("{url}: cannot connect: {detail}")]
-    Connect { url: String, detail: String },
+    Connect {
+        /// The address the file was fetched from (the mirror's when one is set).
+        url: String,
+        /// The HTTP client's error.
+        detail: String,
+    },
     /// The server answered with a status other than 200 / 206.
     #[error("{url}: server answered HTTP {status}, expected 200 (or 206 for a resumed transfer)")]
-    Status { url: String, status: u16 },
+    Status {
+        /// The address the file was fetched from (the mirror's when one is set).
+        url: String,
+        /// The HTTP status code received.
+        status: u16,
+    },
     /// The request failed for another reason (protocol error, timeout, bad URL, …).
     #[error("{url}: request failed: {detail}")]
-    Request { url: String, detail: String },
+    Request {
+        /// The address the file was fetched from (the mirror's when one is set).
+        url: String,
+        /// The HTTP client's error, or what was wrong with the answer.
+        detail: String,
+    },
     /// The body stopped before its end; what arrived is kept in `part` for the next run.
     #[error(
         "{url}: transfer broke off after {have} bytes ({detail}); {} is kept and the next run resumes it",
         .part.display()
     )]
     Interrupted {
+        /// The address the file was fetched from (the mirror's when one is set).
         url: String,
+        /// The `<name>.part` file holding what arrived.
         part: PathBuf,
+        /// Bytes in `part` now, over all attempts.
         have: u64,
+        /// The error that ended the last attempt.
         detail: String,
     },
     /// The file does not have the published size (nothing is kept).
     #[error("{url}: {got} bytes, expected {expected}")]
     Size {
+        /// The address the file was fetched from (the mirror's when one is set).
         url: String,
+        /// The published size in bytes.
         expected: u64,
+        /// The size received, or announced by the server's `Content-Length`.
         got: u64,
     },
     /// The file's sha256 is not the published one (nothing is kept).
     #[error("{url}: sha256 mismatch: expected {expected}, got {actual}")]
     Checksum {
+        /// The address the file was fetched from (the mirror's when one is set).
         url: String,
+        /// The published sha256, lowercase hex.
         expected: String,
+        /// The sha256 of the received file, lowercase hex.
         actual: String,
     },
     /// The sha256 of the unpacked files' listing is not the expected one (nothing is kept).
@@ -78,46 +106,71 @@ pub enum DownloadError {
         "{url}: sha256 of the listing of the {files} unpacked files under {dir} is {actual}, expected {expected}"
     )]
     Tree {
+        /// The address the file was fetched from (the mirror's when one is set).
         url: String,
+        /// The folder (relative to the unpacked root) whose files are listed ([`TreeSum::dir`]).
         dir: String,
+        /// Number of files in the listing.
         files: usize,
+        /// The expected sha256 of the listing, lowercase hex.
         expected: String,
+        /// The sha256 of the listing that was unpacked, lowercase hex.
         actual: String,
     },
     /// An archive entry that could land outside the target folder.
     #[error("{url}: archive entry {entry:?} refused: {why}")]
     Unsafe {
+        /// The address the file was fetched from (the mirror's when one is set).
         url: String,
+        /// The entry's path as stored in the archive.
         entry: String,
+        /// The rule it breaks (absolute path, `..` component, link leaving the folder, …).
         why: &'static str,
     },
     /// An archive entry of a kind that is never unpacked (device, fifo, …).
     #[error("{url}: archive entry {entry:?} has unsupported type {kind}")]
     Unsupported {
+        /// The address the file was fetched from (the mirror's when one is set).
         url: String,
+        /// The entry's path as stored in the archive.
         entry: String,
+        /// The entry's type, as the archive reader names it.
         kind: String,
     },
     /// The archive cannot be read.
     #[error("{url}: not a readable {format} archive: {detail}")]
     Archive {
+        /// The address the file was fetched from (the mirror's when one is set).
         url: String,
+        /// The archive format it was read as (`tar.gz`, `zip`).
         format: &'static str,
+        /// The archive reader's error.
         detail: String,
     },
     /// A manifest entry breaks a rule (bad sum, no check at all, bad file name).
     #[error("manifest entry {file:?}: {rule}, got {value:?}")]
     Manifest {
+        /// The entry's file name ([`Remote::file`]).
         file: String,
+        /// The rule it breaks.
         rule: &'static str,
+        /// The offending value (`"none"` when a required check is absent).
         value: String,
     },
     /// A mirror that is not an http(s) URL.
     #[error("mirror must be an http:// or https:// URL, got {value:?}")]
-    Mirror { value: String },
+    Mirror {
+        /// The mirror as given.
+        value: String,
+    },
     /// An unknown set name.
     #[error("unknown download set {name:?}; known: {known}")]
-    UnknownSet { name: String, known: String },
+    UnknownSet {
+        /// The name as given.
+        name: String,
+        /// The known set names, comma-separated.
+        known: String,
+    },
 }
 
 fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> DownloadError + 'a {
@@ -585,7 +638,12 @@ pub enum Outcome {
     /// Already in place and verified earlier; nothing was fetched.
     Present,
     /// Fetched: `bytes` arrived in this call, the first request started at byte `resumed_from`.
-    Downloaded { bytes: u64, resumed_from: u64 },
+    Downloaded {
+        /// Bytes received in this call, over all attempts.
+        bytes: u64,
+        /// Size of the `.part` file the first request resumed from (0 for a fresh download).
+        resumed_from: u64,
+    },
 }
 
 /// The result of one [`fetch`].

@@ -17,6 +17,8 @@
 //! # Ok::<(), mixlab_data::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 /// The crate README's snippet, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]
 mod readme {}
