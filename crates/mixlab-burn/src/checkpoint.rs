@@ -691,6 +691,7 @@ mod tests {
                 ..Default::default()
             }),
             MethodConfig::Snapmix(SnapmixConfig::default()),
+            MethodConfig::Alignmix(mixlab_core::methods::AlignmixConfig::default()),
         ] {
             let cfg = small_cfg()
                 .with_model(ModelConfig::Resnet18(ResNetConfig { width: 4 }))

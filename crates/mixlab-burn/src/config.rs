@@ -377,6 +377,24 @@ impl TrainConfig {
                     self.model.name()
                 )));
             }
+            if matches!(rep, MethodConfig::Alignmix(_))
+                && !matches!(
+                    self.model,
+                    ModelConfig::Resnet18(_) | ModelConfig::PreactResnet18(_) | ModelConfig::Cnn(_)
+                )
+            {
+                return Err(Error::Incompatible(format!(
+                    "alignmix aligns the positions of the last spatial feature map: use --model resnet18, \
+                     preact-resnet18 or cnn, not {}",
+                    self.model.name()
+                )));
+            }
+            if self.mix_at.is_some() && matches!(rep, MethodConfig::Alignmix(_)) {
+                return Err(Error::Incompatible(
+                    "alignmix picks its own mixing point (the input or the last feature map): drop mix_at"
+                        .into(),
+                ));
+            }
             if self.mix_at.is_some()
                 && matches!(rep, MethodConfig::Guidedmix(_) | MethodConfig::Snapmix(_))
             {
@@ -412,6 +430,7 @@ impl TrainConfig {
                         | MethodConfig::Puzzlemix(_)
                         | MethodConfig::Guidedmix(_)
                         | MethodConfig::Snapmix(_)
+                        | MethodConfig::Alignmix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

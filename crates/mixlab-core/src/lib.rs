@@ -17,6 +17,8 @@
 //! assert_eq!((mixed.len(), targets.len()), (x.len(), 15));
 //! ```
 
+#![warn(missing_docs)]
+
 /// The crate README's snippet, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]
 mod readme {}

@@ -8,10 +8,13 @@ use crate::error::{Error, Result};
 /// A fitted linear head: `outputs` targets from `dim` features.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ridge {
+    /// Number of input features.
     pub dim: usize,
+    /// Number of regression targets.
     pub outputs: usize,
     /// Row-major `dim × outputs`.
     pub weights: Vec<f64>,
+    /// The unpenalised intercept, one per output: `ȳ − x̄ᵀw`.
     pub bias: Vec<f64>,
 }
 

@@ -9,7 +9,9 @@ use std::sync::Arc;
 /// A half-open box `[start, end)` in the spatial `[d, h, w]` convention of [`SampleShape`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Region {
+    /// First position covered along each of `[d, h, w]` (inclusive).
     pub start: [usize; 3],
+    /// One past the last position covered along each axis (exclusive); `start == end` on an axis is empty.
     pub end: [usize; 3],
 }
 
@@ -59,13 +61,26 @@ pub enum SampleWeight {
     /// x_i unchanged.
     Keep,
     /// `λ·x_i + (1 − λ)·x_j` everywhere.
-    Blend { lam: f32 },
+    Blend {
+        /// λ, the weight of x_i (methods draw it in [0, 1]).
+        lam: f32,
+    },
     /// x_i with the region replaced by the same region of x_j.
-    Paste { region: Region },
+    Paste {
+        /// Where x_j shows through; the rest is x_i.
+        region: Region,
+    },
     /// x_i with the region replaced by the whole of x_j resized to the region's extent.
-    PasteResized { region: Region, interp: Interp },
+    PasteResized {
+        /// Where the resized x_j is pasted.
+        region: Region,
+        /// How x_j is resampled to the region's extent.
+        interp: Interp,
+    },
     /// `m·x_i + (1 − m)·x_j` with a per-position mask `m` (broadcast over channels).
     Mask {
+        /// `spatial_len` weights of x_i in row-major `[d, h, w]` order. Not serialised: it deserialises as an
+        /// empty mask, which `MixPlan::validate` rejects.
         #[serde(skip)]
         mask: Mask,
     },

@@ -8,6 +8,7 @@
 //! A strategy may draw from the step's `Mix` stream after the plan and the mixing point were drawn
 //! (C-Mixup's partners, RankMixup's further plans), so a step stays a function of (seed, epoch, step).
 
+mod alignmix;
 mod cmixup;
 mod decouple;
 mod distill;
@@ -92,6 +93,15 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Snapmix(c))) => {
             Box::new(snapmix::Snapmix { cfg: c.clone() })
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Alignmix(_))) => {
+            return Err(Error::Incompatible(
+                "alignmix is a classification method (its feature maps are mixed with the labels' λ)"
+                    .into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Alignmix(c))) => {
+            Box::new(alignmix::Alignmix { cfg: c.clone() })
         }
         (Targets::Regression { .. }, Some(MethodConfig::Guidedmix(_))) => {
             return Err(Error::Incompatible(

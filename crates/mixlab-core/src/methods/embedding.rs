@@ -111,10 +111,14 @@ pub struct MetrixConfig {
     pub mix_weight: f64,
     /// Contrastive negative margin on the distance (default 0.5).
     pub neg_margin: f64,
-    /// Multi-similarity α, β, base and miner ε (defaults: the reference's tuned 17.97, 75.66, 0.77, 0.39).
+    /// Multi-similarity scale α of the positive term, > 0 (default 17.97; the four `ms_*` defaults are the
+    /// reference's tuned values).
     pub ms_alpha: f64,
+    /// Multi-similarity scale β of the negative term, > 0 (default 75.66).
     pub ms_beta: f64,
+    /// Multi-similarity similarity offset (the paper's λ), in [−1, 1] (default 0.77).
     pub ms_base: f64,
+    /// Multi-similarity miner margin ε on the cosine similarity, ≥ 0 (default 0.39).
     pub ms_epsilon: f64,
     /// Embedding width (default 64).
     pub dim: usize,
@@ -264,8 +268,12 @@ impl MixMethod for MimixConfig {
 pub struct RegMix {
     /// The anchor (batch row) the mixture is scored against.
     pub owner: usize,
+    /// Batch row of `z_a`: the lower-target negative for a hard positive, the anchor itself for a hard negative.
     pub a: usize,
+    /// Batch row of `z_b`: the higher-target negative for a hard positive, a negative for a hard negative.
     pub b: usize,
+    /// Weight of `z_a`: `(y_b − y_owner)/(y_b − y_a)` for a hard positive, `max(l, 1 − l)` with
+    /// l ~ Beta(α, α) for a hard negative.
     pub lam: f32,
     /// A hard positive (anchor-exclusive, its label equals the anchor's) or a hard negative
     /// (anchor-inclusive, its label lies between the anchor's and a negative's).

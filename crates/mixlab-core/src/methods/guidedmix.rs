@@ -86,8 +86,11 @@ impl Default for GuidedmixConfig {
 /// One GuidedMixup batch: the mixed inputs, each sample's partner and its own label weight.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GuidedBatch {
+    /// The mixed inputs, n × C × H × W like the input.
     pub mixed: Vec<f32>,
+    /// Each sample's partner index, chosen by the configured pairing.
     pub partner: Vec<usize>,
+    /// Per sample, the mean of its pixel-wise saliency ratio mask: the weight of its own label.
     pub lam_label: Vec<f32>,
 }
 

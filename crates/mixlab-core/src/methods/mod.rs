@@ -3,6 +3,7 @@
 //! A draw describes how one sample (or one group of samples sharing a draw: the whole batch, or a pair)
 //! is mixed with its partner. [`crate::mixer`] decides partners, groups, probabilities and method choice.
 
+pub mod alignmix;
 pub mod cutmix;
 pub mod embedding;
 pub mod fmix;
@@ -23,6 +24,7 @@ use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+pub use alignmix::AlignmixConfig;
 pub use cutmix::CutmixConfig;
 pub use embedding::{
     EmbeddingTask, GeomixConfig, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix,
@@ -54,7 +56,10 @@ pub struct DrawCtx<'a> {
 /// One draw: the input weight and the realised label weight of the sample's own label.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Draw {
+    /// How the input is formed from the sample and its partner.
     pub weight: SampleWeight,
+    /// Weight of the sample's own label in the soft target, in [0, 1] (the partner's label gets the rest);
+    /// the realised input share for box and mask methods, λ for blends.
     pub lam_label: f32,
 }
 
@@ -115,6 +120,8 @@ pub enum Method {
     /// SnapMix: an asymmetric CutMix whose two label weights are class-activation shares (training only:
     /// the CAMs come from the model).
     Snapmix,
+    /// AlignMix: last feature maps mixed after aligning their positions by optimal transport.
+    Alignmix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -122,7 +129,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 20] = [
+    pub const ALL: [Method; 21] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -143,6 +150,7 @@ impl Method {
         Method::Puzzlemix,
         Method::Guidedmix,
         Method::Snapmix,
+        Method::Alignmix,
     ];
 
     /// The kebab-case name.
@@ -164,6 +172,7 @@ impl Method {
             Method::Puzzlemix => PuzzlemixConfig::NAME,
             Method::Guidedmix => GuidedmixConfig::NAME,
             Method::Snapmix => SnapmixConfig::NAME,
+            Method::Alignmix => AlignmixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -190,6 +199,7 @@ impl Method {
             Method::Puzzlemix => MethodConfig::Puzzlemix(Default::default()),
             Method::Guidedmix => MethodConfig::Guidedmix(Default::default()),
             Method::Snapmix => MethodConfig::Snapmix(Default::default()),
+            Method::Alignmix => MethodConfig::Alignmix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -209,6 +219,7 @@ impl Method {
                 | Method::Puzzlemix
                 | Method::Guidedmix
                 | Method::Snapmix
+                | Method::Alignmix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -240,25 +251,47 @@ impl std::str::FromStr for Method {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum MethodConfig {
+    /// No mixing: every sample is kept with label weight 1.
     None,
+    /// MixUp and its α.
     Mixup(MixupConfig),
+    /// CutMix and its box-size distribution.
     Cutmix(CutmixConfig),
+    /// FMix and its Fourier-mask parameters.
     Fmix(FmixConfig),
+    /// ResizeMix and its paste-scale range.
     Resizemix(ResizemixConfig),
+    /// GridMix and its grid parameters.
     Gridmix(GridmixConfig),
+    /// SmoothMix and its Gaussian-mask parameters.
     Smoothmix(SmoothmixConfig),
+    /// SaliencyMix and its box-size distribution; needs the batch data ([`MethodConfig::needs_data`]).
     Saliencymix(SaliencymixConfig),
+    /// MaskMix (MixPro) and its patch parameters.
     Maskmix(MaskmixConfig),
+    /// Manifold Mixup and the layers it may mix at (training only).
     Manifoldmix(ManifoldmixConfig),
+    /// C-Mixup and its target-similarity kernel (training only).
     CMixup(CmixupConfig),
+    /// DecoupleMix: its base input-level method and the decoupled loss's weight (training only).
     Decouplemix(DecouplemixConfig),
+    /// RankMixup and its ranking loss (training only).
     Rankmixup(RankmixupConfig),
+    /// PuzzleMix and its graph-cut and transport parameters (training only).
     Puzzlemix(PuzzlemixConfig),
+    /// GuidedMixup and its saliency parameters (training only).
     Guidedmix(GuidedmixConfig),
+    /// SnapMix and the β of its box λs (training only).
     Snapmix(SnapmixConfig),
+    /// AlignMix and its Sinkhorn settings (training only).
+    Alignmix(AlignmixConfig),
+    /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
+    /// MI-Mix and its contrastive setup (training only).
     Mimix(MimixConfig),
+    /// SupReMix and its contrastive-regression setup (training only).
     Supremix(SupremixConfig),
+    /// Geodesic multi-modal mixup and its CLIP-style loss setup (training only).
     Geomix(GeomixConfig),
 }
 
@@ -282,6 +315,7 @@ impl MethodConfig {
             MethodConfig::Puzzlemix(_) => Method::Puzzlemix,
             MethodConfig::Guidedmix(_) => Method::Guidedmix,
             MethodConfig::Snapmix(_) => Method::Snapmix,
+            MethodConfig::Alignmix(_) => Method::Alignmix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -308,6 +342,7 @@ impl MethodConfig {
             MethodConfig::Puzzlemix(c) => c.validate(shape),
             MethodConfig::Guidedmix(c) => c.validate(shape),
             MethodConfig::Snapmix(c) => c.validate(shape),
+            MethodConfig::Alignmix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -337,6 +372,7 @@ impl MethodConfig {
             MethodConfig::Puzzlemix(c) => c.draw(ctx, rng),
             MethodConfig::Guidedmix(c) => c.draw(ctx, rng),
             MethodConfig::Snapmix(c) => c.draw(ctx, rng),
+            MethodConfig::Alignmix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),

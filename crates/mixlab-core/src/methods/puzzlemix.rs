@@ -94,7 +94,9 @@ impl Default for PuzzlemixConfig {
 /// Per channel, how a model input maps back to the raw image: `raw = x·scale + offset`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Denorm {
+    /// Multiplier: the channel's standard deviation under the usual `(raw − mean) / std` normalisation.
     pub scale: f32,
+    /// Added after scaling: the channel's mean.
     pub offset: f32,
 }
 
@@ -102,7 +104,9 @@ pub struct Denorm {
 /// method does not depend on the plan type that names every method).
 #[derive(Clone, Copy, Debug)]
 pub struct Pairs<'a> {
+    /// Shape of one sample (2-D, square).
     pub shape: SampleShape,
+    /// Partner index of each sample, below the batch size; a sample paired with itself stays unmixed.
     pub partner: &'a [usize],
     /// Samples whose weight is `Keep` stay unmixed.
     pub weights: &'a [SampleWeight],
@@ -115,8 +119,11 @@ pub struct Pairs<'a> {
 /// `mixed`.
 #[derive(Clone, Debug)]
 pub struct PuzzleBatch {
+    /// The mixed inputs, N × C × H × W like the input.
     pub mixed: Vec<f32>,
+    /// Per sample, `Keep` when unmixed, else the upsampled `Mask` (weight of the sample itself).
     pub weights: Vec<SampleWeight>,
+    /// Per sample, the realised mask mean: the weight of its own label (1 when unmixed).
     pub lam_label: Vec<f32>,
 }
 

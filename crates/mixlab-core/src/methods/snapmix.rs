@@ -45,18 +45,25 @@ impl Default for SnapmixConfig {
 /// The random choices of one SnapMix batch besides the partners: both λs and both box centres.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SnapDraw {
+    /// The plan's λ: sets the size of box 1, on the image.
     pub lam: f64,
+    /// λ₁ ~ Beta(β, β): sets the size of box 2, on the partner.
     pub lam1: f64,
-    /// Centre of box 1 (on the image) and box 2 (on the partner), `[0, row, col]`.
+    /// Centre of box 1 (on the image), `[0, row, col]`.
     pub centre: [usize; 3],
+    /// Centre of box 2 (on the partner), `[0, row, col]`.
     pub centre1: [usize; 3],
 }
 
 /// One mixed SnapMix batch: the inputs and both label weights per sample.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SnapBatch {
+    /// The mixed images, n × C × H × W like the input.
     pub mixed: Vec<f32>,
+    /// Per sample, the weight `λ_a` of its own label (1 when nothing was mixed).
     pub lam_a: Vec<f32>,
+    /// Per sample, the weight `λ_b` of its partner's label (0 when nothing was mixed); `λ_a + λ_b` need not
+    /// be 1.
     pub lam_b: Vec<f32>,
 }
 

@@ -15,8 +15,11 @@ use crate::error::{Error, Result};
 /// A grid labelling problem; all costs are integers ≥ 0 except the unaries, which may have any sign.
 #[derive(Clone, Copy, Debug)]
 pub struct GridEnergy<'a> {
+    /// Grid height in nodes.
     pub rows: usize,
+    /// Grid width in nodes.
     pub cols: usize,
+    /// Number of labels (at least 2).
     pub labels: usize,
     /// `rows·cols·labels` values, node-major (row-major nodes): the cost of giving node p label l.
     pub unary: &'a [i64],
