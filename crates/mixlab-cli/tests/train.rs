@@ -231,10 +231,12 @@ fn the_readme_train_commands_train_for_every_seed() {
         .lines()
         .map(str::trim)
         .filter(|l| l.starts_with("$M train --dataset"))
-        // Data-directory sets are not in a fresh clone; a teacher or a resume needs an earlier run.
+        // Data-directory sets and a user's own files (`image-folder:`, `csv:`, `npy:`) are not in a fresh
+        // clone; a teacher or a resume needs an earlier run.
         .filter(|l| {
             !l.ends_with('\\')
                 && !l.contains("--data-dir")
+                && !["image-folder:", "csv:", "npy:"].iter().any(|own| l.contains(own))
                 && !l.contains("--teacher")
                 && !l.contains("--resume")
         })

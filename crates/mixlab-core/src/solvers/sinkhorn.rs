@@ -8,6 +8,7 @@
 //! reference runs in f32).
 
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Plans for a batch of point-set pairs.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,20 +84,21 @@ impl Sinkhorn {
         if let Some(bad) = x.iter().chain(y).find(|v| !v.is_finite()) {
             return Err(Error::param("sinkhorn points", "finite", bad));
         }
-        let mut cost = vec![0.0f64; n * p * q];
-        for b in 0..n {
-            for i in 0..p {
+        // Pairs are independent apart from the stopping rule, so each iteration updates them in
+        // parallel and adds their changes up in one fixed order (the same sum, hence the same stop, on
+        // any number of threads).
+        let cost: Vec<f64> = (0..n * p * q)
+            .into_par_iter()
+            .map(|k| {
+                let (b, i, j) = (k / (p * q), (k / q) % p, k % q);
                 let xi = &x[(b * p + i) * d..(b * p + i + 1) * d];
-                for j in 0..q {
-                    let yj = &y[(b * q + j) * d..(b * q + j + 1) * d];
-                    cost[(b * p + i) * q + j] = xi
-                        .iter()
-                        .zip(yj)
-                        .map(|(&a, &c)| (f64::from(a) - f64::from(c)).powi(2))
-                        .sum();
-                }
-            }
-        }
+                let yj = &y[(b * q + j) * d..(b * q + j + 1) * d];
+                xi.iter()
+                    .zip(yj)
+                    .map(|(&a, &c)| (f64::from(a) - f64::from(c)).powi(2))
+                    .sum()
+            })
+            .collect();
         let eps = self.eps;
         let ln_mu = (1.0 / p as f64 + 1e-8).ln();
         let ln_nu = (1.0 / q as f64 + 1e-8).ln();
@@ -104,38 +106,41 @@ impl Sinkhorn {
         let m = |c: f64, ui: f64, vj: f64| (-c + ui + vj) / eps;
         let mut iterations = 0;
         for _ in 0..self.max_iter {
-            let mut change = 0.0;
-            for b in 0..n {
-                let c = &cost[b * p * q..(b + 1) * p * q];
-                let vb = &v[b * q..(b + 1) * q];
-                for i in 0..p {
-                    let ui = u[b * p + i];
-                    let lse = logsumexp((0..q).map(|j| m(c[i * q + j], ui, vb[j])));
-                    let new = eps * (ln_mu - lse) + ui;
-                    change += (new - ui).abs();
-                    u[b * p + i] = new;
-                }
-                let ub = &u[b * p..(b + 1) * p];
-                for j in 0..q {
-                    let vj = v[b * q + j];
-                    let lse = logsumexp((0..p).map(|i| m(c[i * q + j], ub[i], vj)));
-                    v[b * q + j] = eps * (ln_nu - lse) + vj;
-                }
-            }
+            let changes: Vec<Vec<f64>> = u
+                .par_chunks_mut(p)
+                .zip(v.par_chunks_mut(q))
+                .zip(cost.par_chunks(p * q))
+                .map(|((ub, vb), c)| {
+                    let mut change = Vec::with_capacity(p);
+                    for i in 0..p {
+                        let ui = ub[i];
+                        let lse = logsumexp((0..q).map(|j| m(c[i * q + j], ui, vb[j])));
+                        let new = eps * (ln_mu - lse) + ui;
+                        change.push((new - ui).abs());
+                        ub[i] = new;
+                    }
+                    for j in 0..q {
+                        let vj = vb[j];
+                        let lse = logsumexp((0..p).map(|i| m(c[i * q + j], ub[i], vj)));
+                        vb[j] = eps * (ln_nu - lse) + vj;
+                    }
+                    change
+                })
+                .collect();
             iterations += 1;
-            if change / (n as f64) < self.threshold {
+            // One running sum in pair-then-position order, as a sequential loop would add them.
+            let total = changes.iter().flatten().fold(0.0, |acc, c| acc + c);
+            if total / (n as f64) < self.threshold {
                 break;
             }
         }
-        let mut plans = vec![0.0f64; n * p * q];
-        for b in 0..n {
-            for i in 0..p {
-                for j in 0..q {
-                    let k = (b * p + i) * q + j;
-                    plans[k] = m(cost[k], u[b * p + i], v[b * q + j]).exp();
-                }
-            }
-        }
+        let plans: Vec<f64> = (0..n * p * q)
+            .into_par_iter()
+            .map(|k| {
+                let (b, i, j) = (k / (p * q), (k / q) % p, k % q);
+                m(cost[k], u[b * p + i], v[b * q + j]).exp()
+            })
+            .collect();
         Ok(SinkhornPlans { plans, iterations })
     }
 }
