@@ -236,7 +236,9 @@ fn the_readme_train_commands_train_for_every_seed() {
         .filter(|l| {
             !l.ends_with('\\')
                 && !l.contains("--data-dir")
-                && !["image-folder:", "csv:", "npy:"].iter().any(|own| l.contains(own))
+                && !["image-folder:", "csv:", "npy:"]
+                    .iter()
+                    .any(|own| l.contains(own))
                 && !l.contains("--teacher")
                 && !l.contains("--resume")
         })
