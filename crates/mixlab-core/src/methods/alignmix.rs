@@ -192,11 +192,12 @@ impl MixMethod for AlignmixConfig {
                 self.threshold,
             ));
         }
+        // It aligns the positions of a CNN's last 2-D feature map.
         if shape.spatial().len() != 2 {
-            return Err(Error::Incompatible(format!(
-                "alignmix aligns the spatial positions of a CNN's last feature map: it needs 2-D images, got {} spatial dims",
-                shape.spatial().len()
-            )));
+            return Err(Error::UnsupportedRank {
+                method: Self::NAME,
+                rank: shape.spatial().len(),
+            });
         }
         Ok(())
     }
