@@ -15,7 +15,7 @@ fn file(p: std::path::PathBuf) -> Source {
 fn repo_data(name: &str) -> Source {
     file(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../data")
+            .join("data")
             .join(name),
     )
 }
@@ -120,7 +120,7 @@ fn nan_and_garbage_cells_name_file_line_and_column() {
 
 fn repo_data_path(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data")
+        .join("data")
         .join(name)
 }
 
