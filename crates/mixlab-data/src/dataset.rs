@@ -12,7 +12,7 @@ pub use crate::id::{DEFAULT_WINDOW, DatasetId, Task};
 use crate::images::U8Images;
 use crate::input::Source;
 use crate::location::{DataDir, IDX_FILES, Location, embedded_source, first_file, idx_names};
-use crate::own::DataSpec;
+use crate::spec::DataSpec;
 use crate::split::{shuffled_parts, split_validation};
 use crate::table::Table;
 use crate::tabular::{self, RegressionTable};

@@ -36,6 +36,7 @@ pub mod location;
 pub mod noise;
 pub mod own;
 pub mod scale;
+mod spec;
 pub mod split;
 pub mod table;
 pub mod tabular;
