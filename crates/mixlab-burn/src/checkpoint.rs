@@ -16,7 +16,7 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::records::{EpochRecord, EvalMetrics};
-use crate::state::RunState;
+use crate::state::{AuxFile, RunState};
 use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
@@ -49,6 +49,10 @@ pub struct Manifest {
     /// File name of the best-validation weights, `best-eK.safetensors` (regression runs, SupReMix
     /// included); `None` for runs that track no best epoch.
     pub best: Option<String>,
+    /// File names of what the run's training strategy keeps (`aux-<name>-eK.safetensors`, e.g. the
+    /// momentum copy of AttentiveMix's teacher); absent when it keeps nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aux: Vec<String>,
 }
 
 /// serde_json parses floats to within one ULP only (its `float_roundtrip` feature is off, and Burn
@@ -349,7 +353,7 @@ fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
 }
 
 /// Writes the checkpoint after `st.curve.len()` epochs.
-pub(crate) fn save(dir: &Path, cfg: &TrainConfig, st: &RunState) -> Result<()> {
+pub(crate) fn save(dir: &Path, cfg: &TrainConfig, st: &RunState, aux: &[AuxFile]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     let k = st.curve.len();
     let name = |stem: &str, ext: &str| format!("{stem}-e{k:04}.{ext}");
@@ -360,7 +364,14 @@ pub(crate) fn save(dir: &Path, cfg: &TrainConfig, st: &RunState) -> Result<()> {
         optimizer: name("optim", "bpk"),
         state: name("state", "json"),
         best: st.best.as_ref().map(|_| name("best", "safetensors")),
+        aux: aux
+            .iter()
+            .map(|a| name(&format!("aux-{}", a.name), "safetensors"))
+            .collect(),
     };
+    for (a, f) in aux.iter().zip(&manifest.aux) {
+        write_atomic(&dir.join(f), &a.bytes)?;
+    }
     save_weights(&st.model, &dir.join(&manifest.model))?;
     if let (Some((_, _, m)), Some(f)) = (&st.best, &manifest.best) {
         save_weights(m, &dir.join(f))?;
@@ -382,19 +393,23 @@ pub(crate) fn save(dir: &Path, cfg: &TrainConfig, st: &RunState) -> Result<()> {
     write_atomic(&dir.join(&manifest.state), &json(&state)?)?;
     write_atomic(&dir.join(MANIFEST), &json(&manifest)?)?;
     // The new checkpoint is complete: older epochs' files can go.
-    let keep = [
+    let keep: Vec<&String> = [
         Some(&manifest.model),
         Some(&manifest.optimizer),
         Some(&manifest.state),
         manifest.best.as_ref(),
-    ];
+    ]
+    .into_iter()
+    .flatten()
+    .chain(&manifest.aux)
+    .collect();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let f = e.file_name().to_string_lossy().into_owned();
-            let ours = ["model-e", "optim-e", "state-e", "best-e"]
+            let ours = ["model-e", "optim-e", "state-e", "best-e", "aux-"]
                 .iter()
                 .any(|p| f.starts_with(p));
-            if ours && !keep.iter().flatten().any(|k| **k == f) {
+            if ours && !keep.iter().any(|k| **k == f) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -497,12 +512,27 @@ pub(crate) fn load(
     let record = OptimizerRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| Error::ckpt(&optim_path, e))?;
     let optim = cfg.optimizer.build(cfg.weight_decay).load_record(record);
+    let aux = m
+        .aux
+        .iter()
+        .map(|f| {
+            let name = f
+                .strip_prefix("aux-")
+                .and_then(|r| r.rsplit_once("-e"))
+                .map(|(n, _)| n.to_string())
+                .ok_or_else(|| Error::ckpt(dir, format!("strategy file {f:?} is misnamed")))?;
+            let path = dir.join(f);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+            Ok(AuxFile { name, bytes })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Some(CheckpointState {
         state: RunState {
             model,
             optim,
             best,
             curve,
+            aux,
         },
         epochs_done: m.epochs_done,
     }))
@@ -675,7 +705,8 @@ mod tests {
 
     #[test]
     fn killed_model_in_the_loop_resnet_runs_resume_to_the_uninterrupted_numbers() {
-        // PuzzleMix's and GuidedMix-AP's saliency pass and SnapMix's CAM pass run the model once more per step; on a BatchNorm
+        // PuzzleMix's and GuidedMix-AP's saliency pass, SnapMix's CAM pass and AttentiveMix's momentum
+        // teacher run a model once more per step; on a BatchNorm
         // network (the pass restores the running statistics) a resumed run must still land on the same
         // numbers (SnapMix, as its reference, lets its CAM pass move them). GuidedMix pairs at random here so that it also draws from the step's stream.
         use crate::models::{ModelConfig, ResNetConfig};
@@ -692,6 +723,13 @@ mod tests {
             }),
             MethodConfig::Snapmix(SnapmixConfig::default()),
             MethodConfig::Alignmix(mixlab_core::methods::AlignmixConfig::default()),
+            // Its momentum teacher is a module the strategy owns: the checkpoint must carry it (on this
+            // 8-px toy the ResNet's last map is 1×1, so only the copy's round trip is exercised here; the
+            // strategy's own test resumes a run whose masks depend on it).
+            MethodConfig::Attentivemix(mixlab_core::methods::AttentivemixConfig {
+                momentum: 0.5,
+                ..Default::default()
+            }),
         ] {
             let cfg = small_cfg()
                 .with_model(ModelConfig::Resnet18(ResNetConfig { width: 4 }))
@@ -711,6 +749,9 @@ mod tests {
                 train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
                 Outcome::Stopped { epochs_done: 2 }
             ));
+            let aux = read_manifest(tmp.path()).unwrap().unwrap().aux;
+            let owns_a_module = matches!(method, MethodConfig::Attentivemix(_));
+            assert_eq!(aux.len(), usize::from(owns_a_module), "{method:?}: {aux:?}");
             opts.resume = true;
             opts.stop_after_epochs = None;
             let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());

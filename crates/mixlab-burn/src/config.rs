@@ -389,6 +389,18 @@ impl TrainConfig {
                     self.model.name()
                 )));
             }
+            if matches!(rep, MethodConfig::Attentivemix(_))
+                && !matches!(
+                    self.model,
+                    ModelConfig::Resnet18(_) | ModelConfig::PreactResnet18(_) | ModelConfig::Cnn(_)
+                )
+            {
+                return Err(Error::Incompatible(format!(
+                    "attentivemix reads a teacher's last spatial feature map: use --model resnet18, \
+                     preact-resnet18 or cnn, not {}",
+                    self.model.name()
+                )));
+            }
             if self.mix_at.is_some() && matches!(rep, MethodConfig::Alignmix(_)) {
                 return Err(Error::Incompatible(
                     "alignmix picks its own mixing point (the input or the last feature map): drop mix_at"
@@ -396,7 +408,12 @@ impl TrainConfig {
                 ));
             }
             if self.mix_at.is_some()
-                && matches!(rep, MethodConfig::Guidedmix(_) | MethodConfig::Snapmix(_))
+                && matches!(
+                    rep,
+                    MethodConfig::Guidedmix(_)
+                        | MethodConfig::Snapmix(_)
+                        | MethodConfig::Attentivemix(_)
+                )
             {
                 return Err(Error::Incompatible(format!(
                     "{name} mixes inputs (its masks come from the images): drop mix_at"
@@ -431,6 +448,7 @@ impl TrainConfig {
                         | MethodConfig::Guidedmix(_)
                         | MethodConfig::Snapmix(_)
                         | MethodConfig::Alignmix(_)
+                        | MethodConfig::Attentivemix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

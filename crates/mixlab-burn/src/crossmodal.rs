@@ -232,6 +232,7 @@ pub fn train_pair(
             };
             Ok((val, test))
         },
+        || Ok(Vec::new()),
     )?;
     let Some(driven) = driven else {
         return Ok(Outcome::Stopped {

@@ -260,6 +260,7 @@ pub(crate) fn train(
             optimise(model, optim, loss, lr, epoch, step).map(Some)
         },
         |model, with_test| su.evaluate(model, with_test, cfg.eval_batch_size, &plain),
+        || Ok(Vec::new()),
     )?;
     let Some(driven) = driven else {
         return Ok(Outcome::Stopped {

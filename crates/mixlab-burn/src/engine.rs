@@ -8,7 +8,7 @@ use crate::data::TrainData;
 use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::records::{EpochRecord, EvalMetrics, FinalMetrics, Progress, StepInfo, TrainResult};
-use crate::state::{RunState, snapshot};
+use crate::state::{AuxFile, RunState, snapshot};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use mixlab_core::rng::{Purpose, stream};
@@ -35,6 +35,7 @@ pub(crate) fn start_state(
         optim: cfg.optimizer.build(cfg.weight_decay),
         best: None,
         curve: Vec::new(),
+        aux: Vec::new(),
     })
 }
 
@@ -72,7 +73,8 @@ pub(crate) type Stepped = (Model, f64, Option<usize>);
 /// The epoch loop every kind of run shares: shuffle (`Shuffle` stream), steps over `n` training samples with
 /// the scheduled learning rate, evaluation, best-validation tracking by RMSE (`track_best`), the learning
 /// curve and a checkpoint on the `opts.checkpoint_every` cadence. `step` returns `None` for a batch it skips (a one-sample tail a
-/// pair loss cannot use). Returns `None` when `opts.stop_after_epochs` stopped the run.
+/// pair loss cannot use); `aux` gives the files the run's strategy keeps in a checkpoint. Returns `None`
+/// when `opts.stop_after_epochs` stopped the run.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drive(
     cfg: &TrainConfig,
@@ -90,6 +92,7 @@ pub(crate) fn drive(
         f64,
     ) -> Result<Option<Stepped>>,
     mut eval: impl FnMut(&Model, bool) -> Result<(EvalMetrics, Option<EvalMetrics>)>,
+    mut aux: impl FnMut() -> Result<Vec<AuxFile>>,
 ) -> Result<Option<Driven>> {
     let steps = n.div_ceil(cfg.batch_size);
     let start = st.curve.len();
@@ -160,7 +163,7 @@ pub(crate) fn drive(
             || done == cfg.epochs
             || opts.stop_after_epochs.is_some_and(|s| done >= s);
         if let (Some(dir), true) = (&opts.checkpoint_dir, due) {
-            checkpoint::save(dir, cfg, st)?;
+            checkpoint::save(dir, cfg, st, &aux()?)?;
         }
     }
     Ok(Some(driven))

@@ -26,6 +26,7 @@ pub mod config;
 pub mod crossmodal;
 pub mod data;
 pub mod device;
+pub(crate) mod ema;
 pub mod embed;
 pub mod engine;
 pub mod error;

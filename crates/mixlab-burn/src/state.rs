@@ -12,6 +12,17 @@ pub(crate) struct RunState {
     pub optim: ModuleOptimizer,
     pub best: Option<(usize, f64, Model)>,
     pub curve: Vec<EpochRecord>,
+    /// The files a training strategy kept in the checkpoint this run resumed from (its own modules,
+    /// e.g. a momentum copy); empty for a fresh run. The strategy takes them when it begins.
+    pub aux: Vec<AuxFile>,
+}
+
+/// A file a training strategy keeps in the run's checkpoint beside the model and optimiser:
+/// `aux-<name>-eK.safetensors`.
+pub(crate) struct AuxFile {
+    /// What it holds, a short kebab-case name (`ema`).
+    pub name: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A copy of `model` that shares nothing with it. A `clone()` would not do: Burn's `RunningState`

@@ -42,8 +42,12 @@ pub(crate) fn train(
     // Nothing in our models draws from Burn's RNG (weights come from the Init stream); seeding it keeps
     // any backend-side randomness reproducible too. On flex this seed is process-global.
     dev.seed(cfg.seed);
-    let strategy = crate::strategy::for_run(cfg, data, &plain)?;
     let mut st = start_state(cfg, &shape, outputs, opts, &dev)?;
+    let mut strategy = crate::strategy::for_run(cfg, data, &plain)?;
+    let origin = opts.checkpoint_dir.clone().unwrap_or_default();
+    strategy.begin(&st.model, std::mem::take(&mut st.aux), &origin)?;
+    // The step hooks and the checkpoint both reach the strategy.
+    let strategy = std::cell::RefCell::new(strategy);
     let driven = drive(
         cfg,
         data.train.n,
@@ -52,7 +56,8 @@ pub(crate) fn train(
         progress,
         data.is_regression(),
         |model, optim, idx, epoch, step, lr| {
-            train_step(
+            let mut strategy = strategy.borrow_mut();
+            let stepped = train_step(
                 cfg,
                 data,
                 strategy.as_ref(),
@@ -63,8 +68,9 @@ pub(crate) fn train(
                 step,
                 lr,
                 &dev,
-            )
-            .map(Some)
+            )?;
+            strategy.after_step(&stepped.0)?;
+            Ok(Some(stepped))
         },
         |model, with_test| {
             let (val, _) = evaluate(model, &data.val, cfg.eval_batch_size, &plain)?;
@@ -74,6 +80,7 @@ pub(crate) fn train(
             };
             Ok((val, test))
         },
+        || strategy.borrow().state(),
     )?;
     let Some(driven) = driven else {
         return Ok(Outcome::Stopped {

@@ -8,6 +8,7 @@ use mixlab_burn::DeviceKind;
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::optim::{OptimizerConfig, Schedule, SchedulePer};
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
+use mixlab_core::methods::MethodConfig;
 use mixlab_data::{DataDir, DataSpec, DatasetId, LabelNoise, Task};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -236,7 +237,8 @@ pub struct TrainArgs {
     pub paired_dataset: Option<DatasetId>,
 
     /// Knowledge distillation: the checkpoint folder of a finished classification run (`<run>/checkpoint`)
-    /// whose softened outputs on the mixed inputs become the targets.
+    /// whose softened outputs on the mixed inputs become the targets. With --method attentivemix: the run
+    /// whose last feature map picks the kept cells (without it, a momentum copy of the model does).
     #[arg(long)]
     pub teacher: Option<PathBuf>,
     /// Distillation temperature T.
@@ -339,11 +341,31 @@ impl TrainArgs {
             .method
             .iter()
             .all(|m| *m == mixlab_core::methods::Method::None);
-        let mixer = if method_is_none {
+        let mut mixer = if method_is_none {
             Default::default()
         } else {
             self.mix.mixer()?
         };
+        // With attentivemix, --teacher names the network whose attention picks the cells (the method's
+        // pretrained network), not a distillation teacher.
+        let mut attentive = false;
+        for m in &mut mixer.methods {
+            if let MethodConfig::Attentivemix(c) = &mut m.config {
+                attentive = true;
+                if let Some(t) = &self.teacher {
+                    // Recorded absolute, so the run's config.toml replays from any folder.
+                    c.teacher = Some(std::path::absolute(t).with_context(|| {
+                        format!("cannot resolve the teacher path {}", t.display())
+                    })?);
+                }
+            }
+        }
+        if attentive && (self.kd_temperature.is_some() || self.kd_weight.is_some()) {
+            bail!(
+                "with --method attentivemix, --teacher is the network whose attention picks the cells; \
+                 --kd-temperature and --kd-weight belong to distillation"
+            );
+        }
         let train = TrainConfig {
             model,
             epochs,
@@ -364,7 +386,7 @@ impl TrainArgs {
                 Augment::None
             },
             device: self.device.kind(),
-            kd: self.teacher.as_ref().map(|t| {
+            kd: self.teacher.as_ref().filter(|_| !attentive).map(|t| {
                 let mut kd = KdConfig::new(t.clone());
                 if let Some(v) = self.kd_temperature {
                     kd.temperature = v;

@@ -99,6 +99,16 @@ pub struct Cnn {
 }
 
 impl Cnn {
+    /// The last conv block's output (after its pooling), N×C×h×w.
+    pub(crate) fn feature_map(&self, x: Tensor<3>) -> Tensor<4> {
+        let n = x.dims()[0];
+        let mut h: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);
+        for conv in &self.blocks {
+            h = self.pool.forward(relu(conv.forward(h)));
+        }
+        h
+    }
+
     pub(crate) fn forward_hooked(&self, x: Tensor<3>, hook: &mut Hook<'_>) -> Result<Tensor<2>> {
         let n = x.dims()[0];
         let mut h: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);

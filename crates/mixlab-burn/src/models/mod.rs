@@ -324,6 +324,20 @@ impl Model {
         }
     }
 
+    /// The last spatial feature map (N×C×h×w): the CNN's last conv block after pooling, a ResNet's last
+    /// stage before global pooling (AttentiveMix's attention).
+    pub fn feature_map(&self, x: Tensor<3>) -> Result<Tensor<4>> {
+        self.check(&x)?;
+        match self {
+            Model::Cnn(m) => Ok(m.feature_map(x)),
+            Model::ResNet(m) => Ok(m.cam_inputs(x)?.0),
+            _ => Err(Error::Incompatible(
+                "a last spatial feature map exists for cnn, resnet18 and preact-resnet18 only"
+                    .into(),
+            )),
+        }
+    }
+
     /// ViT only: logits and the class-token attention of the last block over the patches (N×patches,
     /// averaged over heads; each row sums to 1 minus the attention the class token pays itself).
     pub fn forward_with_attention(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {

@@ -9,6 +9,7 @@
 //! (C-Mixup's partners, RankMixup's further plans), so a step stays a function of (seed, epoch, step).
 
 mod alignmix;
+mod attentivemix;
 mod cmixup;
 mod decouple;
 mod distill;
@@ -23,10 +24,12 @@ use crate::config::TrainConfig;
 use crate::data::{Splits, Targets};
 use crate::error::{Error, Result};
 use crate::models::Model;
+use crate::state::AuxFile;
 use burn::prelude::*;
 use mixlab_core::methods::MethodConfig;
 use mixlab_core::plan::MixPlan;
 use rand_chacha::ChaCha8Rng;
+use std::path::Path;
 
 /// One step's batch as the task prepared it.
 pub(crate) struct StepInput<'a> {
@@ -44,8 +47,30 @@ pub(crate) struct StepInput<'a> {
     pub dev: &'a Device,
 }
 
-/// What a training strategy does in one step.
+/// What a training strategy does in one step, and what it keeps between steps.
+///
+/// The task calls [`Strategy::begin`] once per process before the first step, [`Strategy::loss`] in
+/// every step, [`Strategy::after_step`] after every optimiser step, and [`Strategy::state`] whenever
+/// it writes a checkpoint. A strategy that owns modules of its own (a momentum copy) builds them in
+/// `begin`, moves them in `after_step` and hands their weights to the checkpoint through `state`, so a
+/// resumed run continues them bit for bit.
 pub(crate) trait Strategy {
+    /// Prepares the strategy for a run whose model is `model` (fresh or resumed); `saved` holds the
+    /// files this strategy kept in the checkpoint the run resumed from (empty for a fresh run), read
+    /// from `origin`.
+    fn begin(&mut self, _model: &Model, saved: Vec<AuxFile>, origin: &Path) -> Result<()> {
+        match saved.first() {
+            None => Ok(()),
+            Some(f) => Err(Error::ckpt(
+                origin,
+                format!(
+                    "it holds a strategy file ({}) this run's method does not keep",
+                    f.name
+                ),
+            )),
+        }
+    }
+
     /// The batch's loss on the autodiff device and, for classification, how many arg-max predictions hit
     /// the label the strategy scores against.
     fn loss(
@@ -54,6 +79,16 @@ pub(crate) trait Strategy {
         input: StepInput<'_>,
         rng: &mut ChaCha8Rng,
     ) -> Result<(Tensor<1>, Option<usize>)>;
+
+    /// Runs after every optimiser step with the updated model (a momentum copy follows it here).
+    fn after_step(&mut self, _model: &Model) -> Result<()> {
+        Ok(())
+    }
+
+    /// The files the strategy keeps in a checkpoint (`aux-<name>-eK.safetensors`).
+    fn state(&self) -> Result<Vec<AuxFile>> {
+        Ok(Vec::new())
+    }
 }
 
 /// The strategy a run's config asks for; `plain` is the device without autodiff (for a teacher).
@@ -102,6 +137,15 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Alignmix(c))) => {
             Box::new(alignmix::Alignmix { cfg: c.clone() })
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Attentivemix(_))) => {
+            return Err(Error::Incompatible(
+                "attentivemix is a classification method (its labels are mixed by the kept share)"
+                    .into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Attentivemix(c))) => {
+            Box::new(attentivemix::Attentivemix::new(c, data, &cfg.model, plain)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Guidedmix(_))) => {
             return Err(Error::Incompatible(

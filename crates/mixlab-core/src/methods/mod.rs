@@ -4,6 +4,7 @@
 //! is mixed with its partner. [`crate::mixer`] decides partners, groups, probabilities and method choice.
 
 pub mod alignmix;
+pub mod attentivemix;
 pub mod cutmix;
 pub mod embedding;
 pub mod fmix;
@@ -25,6 +26,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use alignmix::AlignmixConfig;
+pub use attentivemix::AttentivemixConfig;
 pub use cutmix::CutmixConfig;
 pub use embedding::{
     EmbeddingTask, GeomixConfig, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix,
@@ -122,6 +124,9 @@ pub enum Method {
     Snapmix,
     /// AlignMix: last feature maps mixed after aligning their positions by optimal transport.
     Alignmix,
+    /// AttentiveMix: a teacher's most attended grid cells kept, the rest from the partner (training only:
+    /// the attention comes from a model).
+    Attentivemix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -129,7 +134,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 21] = [
+    pub const ALL: [Method; 22] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -151,6 +156,7 @@ impl Method {
         Method::Guidedmix,
         Method::Snapmix,
         Method::Alignmix,
+        Method::Attentivemix,
     ];
 
     /// The kebab-case name.
@@ -173,6 +179,7 @@ impl Method {
             Method::Guidedmix => GuidedmixConfig::NAME,
             Method::Snapmix => SnapmixConfig::NAME,
             Method::Alignmix => AlignmixConfig::NAME,
+            Method::Attentivemix => AttentivemixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -200,6 +207,7 @@ impl Method {
             Method::Guidedmix => MethodConfig::Guidedmix(Default::default()),
             Method::Snapmix => MethodConfig::Snapmix(Default::default()),
             Method::Alignmix => MethodConfig::Alignmix(Default::default()),
+            Method::Attentivemix => MethodConfig::Attentivemix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -220,6 +228,7 @@ impl Method {
                 | Method::Guidedmix
                 | Method::Snapmix
                 | Method::Alignmix
+                | Method::Attentivemix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -285,6 +294,8 @@ pub enum MethodConfig {
     Snapmix(SnapmixConfig),
     /// AlignMix and its Sinkhorn settings (training only).
     Alignmix(AlignmixConfig),
+    /// AttentiveMix and its teacher (training only).
+    Attentivemix(AttentivemixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -316,6 +327,7 @@ impl MethodConfig {
             MethodConfig::Guidedmix(_) => Method::Guidedmix,
             MethodConfig::Snapmix(_) => Method::Snapmix,
             MethodConfig::Alignmix(_) => Method::Alignmix,
+            MethodConfig::Attentivemix(_) => Method::Attentivemix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -343,6 +355,7 @@ impl MethodConfig {
             MethodConfig::Guidedmix(c) => c.validate(shape),
             MethodConfig::Snapmix(c) => c.validate(shape),
             MethodConfig::Alignmix(c) => c.validate(shape),
+            MethodConfig::Attentivemix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -373,6 +386,7 @@ impl MethodConfig {
             MethodConfig::Guidedmix(c) => c.draw(ctx, rng),
             MethodConfig::Snapmix(c) => c.draw(ctx, rng),
             MethodConfig::Alignmix(c) => c.draw(ctx, rng),
+            MethodConfig::Attentivemix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),

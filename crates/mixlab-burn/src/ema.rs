@@ -1,0 +1,150 @@
+//! A momentum (exponential moving average) copy of the model being trained, on the plain device: the
+//! teacher of AttentiveMix without a checkpoint, and the momentum encoder the learned mixers build on.
+//!
+//! After every optimiser step each float of the copy moves as `θ_k ← m·θ_k + (1 − m)·θ` (OpenMixup's
+//! `_momentum_update`). The copy averages BatchNorm's running statistics as well as the parameters
+//! (timm's `ModelEmaV2` does the same over the whole state dict), so it can run in eval mode; OpenMixup
+//! averages parameters only and runs its copy in train mode. The copy starts equal to the model it
+//! follows and is written into the run's checkpoint, so a resumed run continues the same average.
+
+use crate::checkpoint::{load_weights_bytes, weights_to_bytes};
+use crate::error::{Error, Result};
+use crate::models::Model;
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use std::path::Path;
+
+/// The momentum copy and its momentum.
+pub(crate) struct Ema {
+    model: Model,
+    momentum: f32,
+}
+
+/// Every float of a model (parameters and buffers), in visiting order.
+struct Floats(Vec<TensorData>);
+
+impl ModuleVisitor for Floats {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().into_data());
+    }
+}
+
+/// Moves each float toward the online model's float at the same position.
+struct Follow {
+    online: std::vec::IntoIter<TensorData>,
+    momentum: f32,
+    missing: bool,
+}
+
+impl ModuleMapper for Follow {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(q) = self.online.next() else {
+            self.missing = true;
+            return param;
+        };
+        if q.shape().iter().ne(param.lazy_shape().iter()) {
+            self.missing = true;
+            return param;
+        }
+        let m = self.momentum;
+        param.map(|k| {
+            let q = Tensor::<D>::from_data(q, &k.device());
+            k.mul_scalar(m) + q.mul_scalar(1.0 - m)
+        })
+    }
+}
+
+impl Ema {
+    /// A copy of `online` (on the plain device) that follows it with momentum `momentum` in [0, 1).
+    pub(crate) fn new(online: &Model, momentum: f64) -> Self {
+        Self {
+            model: online.valid(),
+            momentum: momentum as f32,
+        }
+    }
+
+    /// The copy restored from its checkpoint bytes (the skeleton `online` gives the structure).
+    pub(crate) fn restore(
+        online: &Model,
+        momentum: f64,
+        bytes: &[u8],
+        origin: &Path,
+    ) -> Result<Self> {
+        Ok(Self {
+            model: load_weights_bytes(online.valid(), bytes, origin)?,
+            momentum: momentum as f32,
+        })
+    }
+
+    /// One momentum step toward `online` (its weights after the optimiser step).
+    pub(crate) fn update(&mut self, online: &Model) -> Result<()> {
+        let mut floats = Floats(Vec::new());
+        online.visit(&mut floats);
+        let expected = floats.0.len();
+        let mut follow = Follow {
+            online: floats.0.into_iter(),
+            momentum: self.momentum,
+            missing: false,
+        };
+        self.model = self.model.clone().map(&mut follow);
+        if follow.missing || follow.online.next().is_some() {
+            return Err(Error::Incompatible(format!(
+                "the momentum copy and the model differ in structure (the model has {expected} float \
+                 tensors)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The copy (plain device: BatchNorm uses its running statistics).
+    pub(crate) fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The copy's weights as checkpoint bytes (safetensors).
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>> {
+        weights_to_bytes(&self.model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{CnnConfig, ModelConfig};
+    use mixlab_core::shape::SampleShape;
+
+    fn floats(m: &Model) -> Vec<f32> {
+        let mut f = Floats(Vec::new());
+        m.visit(&mut f);
+        f.0.into_iter()
+            .flat_map(|d| d.try_into_vec_as::<f32>().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_copy_moves_by_the_momentum_and_round_trips_through_bytes() {
+        let dev = Device::default();
+        let shape = SampleShape::d2(1, 8, 8).unwrap();
+        let cfg = ModelConfig::Cnn(CnnConfig::default());
+        let a = cfg.init(&shape, 3, 1, &dev).unwrap();
+        let b = cfg.init(&shape, 3, 2, &dev).unwrap();
+        let mut ema = Ema::new(&a, 0.75);
+        assert_eq!(floats(ema.model()), floats(&a));
+        ema.update(&b).unwrap();
+        let (fa, fb, fe) = (floats(&a), floats(&b), floats(ema.model()));
+        assert!(fa.iter().zip(&fb).any(|(x, y)| x != y));
+        for ((x, y), e) in fa.iter().zip(&fb).zip(&fe) {
+            assert_eq!(*e, x * 0.75 + y * 0.25);
+        }
+        let bytes = ema.to_bytes().unwrap();
+        let back = Ema::restore(&a, 0.75, &bytes, Path::new("ema")).unwrap();
+        assert_eq!(floats(back.model()), fe);
+        let other = ModelConfig::Cnn(CnnConfig {
+            hidden: 7,
+            ..CnnConfig::default()
+        })
+        .init(&shape, 3, 1, &dev)
+        .unwrap();
+        assert!(ema.update(&other).is_err());
+    }
+}
