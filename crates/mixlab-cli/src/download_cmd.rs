@@ -13,18 +13,16 @@ use mixlab_data::download::{self, Options, Outcome, Set};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Which(pub Vec<Set>);
 
-/// Accepts `all` and every set's name, and lists them in `--help`.
+/// Accepts `all`, every set's name and the dataset names that share a set (`cifar100-coarse`), and
+/// lists them in `--help`.
 fn which_parser() -> impl clap::builder::TypedValueParser<Value = Which> {
     let names: Vec<&'static str> = std::iter::once("all")
         .chain(Set::ALL.iter().map(|s| s.name()))
+        .chain(Set::ALIASES.iter().map(|(alias, _)| *alias))
         .collect();
-    clap::builder::PossibleValuesParser::new(names).map(|name| {
-        Which(
-            Set::ALL
-                .into_iter()
-                .filter(|s| name == "all" || s.name() == name)
-                .collect(),
-        )
+    clap::builder::PossibleValuesParser::new(names).map(|name| match Set::for_name(&name) {
+        Some(set) => Which(vec![set]),
+        None => Which(Set::ALL.to_vec()),
     })
 }
 

@@ -132,4 +132,8 @@ fn refuses_bytes_that_are_not_the_official_ones_and_unreachable_mirrors() {
         "ftp://example.org",
     ]);
     assert!(e.contains("http:// or https://"), "{e}");
+
+    // CIFAR-100's coarse labelling is downloaded with the fine one's set (the same archive).
+    let e = fails(&["download", "cifar100-coarse", "--to", to, "--mirror", &base]);
+    assert!(e.contains("HTTP 404") && e.contains("cifar100"), "{e}");
 }

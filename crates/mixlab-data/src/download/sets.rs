@@ -45,6 +45,20 @@ impl Set {
         self.dataset().name()
     }
 
+    /// Names of datasets that are read from another dataset's set, with that set: `cifar100-coarse`
+    /// (CIFAR-100's coarse labelling lives in the same files as the fine one).
+    pub const ALIASES: [(&'static str, Set); 1] = [("cifar100-coarse", Set::Cifar100)];
+
+    /// The set a dataset name is downloaded with: a set's own name or an alias.
+    pub fn for_name(name: &str) -> Option<Set> {
+        Set::ALL.into_iter().find(|s| s.name() == name).or_else(|| {
+            Set::ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == name)
+                .map(|(_, s)| *s)
+        })
+    }
+
     /// The dataset a loader reads from this set (CIFAR-100: the fine labelling; `cifar100-coarse` reads the
     /// same files).
     pub fn dataset(self) -> DatasetId {
