@@ -705,8 +705,7 @@ mod tests {
 
     #[test]
     fn killed_model_in_the_loop_resnet_runs_resume_to_the_uninterrupted_numbers() {
-        // PuzzleMix's and GuidedMix-AP's saliency pass, SnapMix's CAM pass and AttentiveMix's momentum
-        // teacher run a model once more per step; on a BatchNorm
+        // PuzzleMix's and GuidedMix-AP's saliency pass and SnapMix's CAM pass run the model once more per step; on a BatchNorm
         // network (the pass restores the running statistics) a resumed run must still land on the same
         // numbers (SnapMix, as its reference, lets its CAM pass move them). GuidedMix pairs at random here so that it also draws from the step's stream.
         use crate::models::{ModelConfig, ResNetConfig};
@@ -723,13 +722,6 @@ mod tests {
             }),
             MethodConfig::Snapmix(SnapmixConfig::default()),
             MethodConfig::Alignmix(mixlab_core::methods::AlignmixConfig::default()),
-            // Its momentum teacher is a module the strategy owns: the checkpoint must carry it (on this
-            // 8-px toy the ResNet's last map is 1×1, so only the copy's round trip is exercised here; the
-            // strategy's own test resumes a run whose masks depend on it).
-            MethodConfig::Attentivemix(mixlab_core::methods::AttentivemixConfig {
-                momentum: 0.5,
-                ..Default::default()
-            }),
         ] {
             let cfg = small_cfg()
                 .with_model(ModelConfig::Resnet18(ResNetConfig { width: 4 }))
@@ -749,9 +741,6 @@ mod tests {
                 train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
                 Outcome::Stopped { epochs_done: 2 }
             ));
-            let aux = read_manifest(tmp.path()).unwrap().unwrap().aux;
-            let owns_a_module = matches!(method, MethodConfig::Attentivemix(_));
-            assert_eq!(aux.len(), usize::from(owns_a_module), "{method:?}: {aux:?}");
             opts.resume = true;
             opts.stop_after_epochs = None;
             let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());

@@ -20,35 +20,39 @@ pub(crate) struct Ema {
     momentum: f32,
 }
 
-/// Every float of a model (parameters and buffers), in visiting order.
-struct Floats(Vec<TensorData>);
+/// Every float of a model (parameters and buffers) in visiting order, each with its shape and viewed as
+/// one dimension (the visitor is generic over the rank; the tensors stay on the device).
+struct Floats(Vec<(Vec<usize>, Tensor<1>)>);
 
 impl ModuleVisitor for Floats {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.push(param.val().into_data());
+        let t = param.val();
+        let dims = t.dims().to_vec();
+        let len: usize = dims.iter().product();
+        self.0.push((dims, t.reshape([len])));
     }
 }
 
 /// Moves each float toward the online model's float at the same position.
 struct Follow {
-    online: std::vec::IntoIter<TensorData>,
+    online: std::vec::IntoIter<(Vec<usize>, Tensor<1>)>,
     momentum: f32,
     missing: bool,
 }
 
 impl ModuleMapper for Follow {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(q) = self.online.next() else {
+        let Some((dims, q)) = self.online.next() else {
             self.missing = true;
             return param;
         };
-        if q.shape().iter().ne(param.lazy_shape().iter()) {
+        if dims.iter().ne(param.lazy_shape().iter()) {
             self.missing = true;
             return param;
         }
         let m = self.momentum;
         param.map(|k| {
-            let q = Tensor::<D>::from_data(q, &k.device());
+            let q: Tensor<D> = q.reshape(k.shape());
             k.mul_scalar(m) + q.mul_scalar(1.0 - m)
         })
     }
@@ -76,10 +80,12 @@ impl Ema {
         })
     }
 
-    /// One momentum step toward `online` (its weights after the optimiser step).
+    /// One momentum step toward `online` (its weights after the optimiser step). `valid()` first: it
+    /// brings BatchNorm's running statistics up to this step (they are updated lazily) and leaves the
+    /// autodiff graph behind.
     pub(crate) fn update(&mut self, online: &Model) -> Result<()> {
         let mut floats = Floats(Vec::new());
-        online.visit(&mut floats);
+        online.valid().visit(&mut floats);
         let expected = floats.0.len();
         let mut follow = Follow {
             online: floats.0.into_iter(),
@@ -110,28 +116,42 @@ impl Ema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{CnnConfig, ModelConfig};
+    use crate::models::{ModelConfig, ResNetConfig};
     use mixlab_core::shape::SampleShape;
 
     fn floats(m: &Model) -> Vec<f32> {
         let mut f = Floats(Vec::new());
         m.visit(&mut f);
         f.0.into_iter()
-            .flat_map(|d| d.try_into_vec_as::<f32>().unwrap())
+            .flat_map(|(_, t)| t.into_data().try_into_vec_as::<f32>().unwrap())
             .collect()
     }
 
     #[test]
     fn the_copy_moves_by_the_momentum_and_round_trips_through_bytes() {
+        // A ResNet: its BatchNorm running statistics are averaged and saved with the parameters.
         let dev = Device::default();
         let shape = SampleShape::d2(1, 8, 8).unwrap();
-        let cfg = ModelConfig::Cnn(CnnConfig::default());
+        let cfg = ModelConfig::Resnet18(ResNetConfig { width: 4 });
         let a = cfg.init(&shape, 3, 1, &dev).unwrap();
-        let b = cfg.init(&shape, 3, 2, &dev).unwrap();
+        // One training-mode forward (autodiff device) moves b's running statistics away from their
+        // initial values; `update` must see them.
+        let ad = dev.clone().autodiff();
+        let x = Tensor::<3>::from_data(
+            TensorData::new(
+                (0..256).map(|i| (i % 7) as f32).collect::<Vec<_>>(),
+                [4, 1, 64],
+            ),
+            &ad,
+        );
+        let b = cfg.init(&shape, 3, 2, &ad).unwrap();
+        b.forward(x).unwrap();
         let mut ema = Ema::new(&a, 0.75);
         assert_eq!(floats(ema.model()), floats(&a));
         ema.update(&b).unwrap();
-        let (fa, fb, fe) = (floats(&a), floats(&b), floats(ema.model()));
+        let fresh = floats(&cfg.init(&shape, 3, 2, &dev).unwrap());
+        let (fa, fb, fe) = (floats(&a), floats(&b.valid()), floats(ema.model()));
+        assert_ne!(fb, fresh, "the forward moved the running statistics");
         assert!(fa.iter().zip(&fb).any(|(x, y)| x != y));
         for ((x, y), e) in fa.iter().zip(&fb).zip(&fe) {
             assert_eq!(*e, x * 0.75 + y * 0.25);
@@ -139,12 +159,9 @@ mod tests {
         let bytes = ema.to_bytes().unwrap();
         let back = Ema::restore(&a, 0.75, &bytes, Path::new("ema")).unwrap();
         assert_eq!(floats(back.model()), fe);
-        let other = ModelConfig::Cnn(CnnConfig {
-            hidden: 7,
-            ..CnnConfig::default()
-        })
-        .init(&shape, 3, 1, &dev)
-        .unwrap();
+        let other = ModelConfig::Resnet18(ResNetConfig { width: 2 })
+            .init(&shape, 3, 1, &dev)
+            .unwrap();
         assert!(ema.update(&other).is_err());
     }
 }

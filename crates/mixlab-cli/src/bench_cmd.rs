@@ -8,6 +8,7 @@ use crate::suite::{Shard, Suite};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use mixlab_core::methods::MethodConfig;
 use mixlab_data::DataDir;
 use serde_json::json;
 use std::path::PathBuf;
@@ -70,7 +71,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
-    // A distilled cell reads its teacher cell's final checkpoint. The path is absolute so that the recorded
+    // A distilled cell (and an attentivemix cell with a teacher) reads its teacher cell's final checkpoint. The path is absolute so that the recorded
     // config replays from any working directory (on this machine; a moved run folder is a different config).
     if cells.iter().any(|c| c.teacher.is_some()) {
         std::fs::create_dir_all(&out)
@@ -79,8 +80,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .canonicalize()
             .with_context(|| format!("cannot resolve {}", out.display()))?;
         for c in &mut cells {
-            if let (Some(tid), Some(kd)) = (&c.teacher, &mut c.config.train.kd) {
-                kd.teacher = abs.join("cells").join(tid).join("checkpoint");
+            let Some(tid) = &c.teacher else { continue };
+            let path = abs.join("cells").join(tid).join("checkpoint");
+            if let Some(kd) = &mut c.config.train.kd {
+                kd.teacher = path.clone();
+            }
+            for m in &mut c.config.train.mixer.methods {
+                if let MethodConfig::Attentivemix(a) = &mut m.config {
+                    a.teacher = Some(path.clone());
+                }
             }
         }
     }

@@ -102,7 +102,7 @@ pub struct Experiment {
     pub smoothing: Option<f32>,
     /// Methods compared: a name (`"mixup"`) or a table `{ label, method, mix_at, <hyper-parameters> }`; a table may
     /// add `teacher = "experiment/label"` (with `kd_temperature`, `kd_weight`) to distil from that earlier cell of
-    /// the same seed, `grid = { key = [values] }` to expand into one cell per point, or stand for a weighted
+    /// the same seed (with attentivemix: the network whose attention picks the kept cells), `grid = { key = [values] }` to expand into one cell per point, or stand for a weighted
     /// mix of methods, `{ label, mix = [["mixup", 0.5], { method = "cutmix", weight = 0.5, ... }] }`.
     pub methods: Vec<MethodEntry>,
     /// Cross-modal experiments (geomix): the second dataset, embedded by the two-tower model's `b` tower.
@@ -256,7 +256,22 @@ impl Suite {
                                      (a teacher is an earlier experiment's method label with at least as many seeds)"
                                 );
                             }
-                            config.train.kd = Some(kd.clone());
+                            // AttentiveMix's teacher picks its cells (its `teacher` field, set by the
+                            // bench); every other method distils from it.
+                            let attentive = config
+                                .train
+                                .mixer
+                                .methods
+                                .iter()
+                                .any(|m| matches!(m.config, MethodConfig::Attentivemix(_)));
+                            if !attentive {
+                                config.train.kd = Some(kd.clone());
+                            } else if *kd != KdConfig::new(PathBuf::new()) {
+                                bail!(
+                                    "experiment {exp_name}: attentivemix's teacher only picks the kept cells; \
+                                     kd_temperature and kd_weight belong to distillation"
+                                );
+                            }
                             Some(tid)
                         }
                         None => None,
@@ -665,6 +680,24 @@ mod tests {
         );
         let suite: Suite = toml::from_str(&text)?;
         suite.cells(None)
+    }
+
+    #[test]
+    fn an_attentivemix_teacher_picks_cells_and_is_no_distillation() {
+        let cells = with_methods(
+            r#"["none", { method = "attentivemix", teacher = "digits-mlp/none", top_k = 3 }]"#,
+        )
+        .unwrap();
+        assert_eq!(cells[1].teacher.as_deref(), Some("digits-mlp-none-s0"));
+        assert!(cells[1].config.train.kd.is_none());
+        let e = format!(
+            "{:#}",
+            with_methods(
+                r#"["none", { method = "attentivemix", teacher = "digits-mlp/none", kd_weight = 0.5 }]"#
+            )
+            .unwrap_err()
+        );
+        assert!(e.contains("belong to distillation"), "{e}");
     }
 
     #[test]

@@ -353,7 +353,11 @@ impl TrainArgs {
             if let MethodConfig::Attentivemix(c) = &mut m.config {
                 attentive = true;
                 if let Some(t) = &self.teacher {
-                    // Recorded absolute, so the run's config.toml replays from any folder.
+                    c.teacher = Some(t.clone());
+                }
+                // Recorded absolute (from --teacher or --param teacher=…), so the run's config.toml
+                // replays from any folder.
+                if let Some(t) = &c.teacher {
                     c.teacher = Some(std::path::absolute(t).with_context(|| {
                         format!("cannot resolve the teacher path {}", t.display())
                     })?);

@@ -10,8 +10,9 @@
 //! - `k = min(max(1, ⌊g_h·g_w·λ⌋), g_h·g_w)` with λ ~ Beta(α, α) (AttentiveMix+, `top_k = None`, OpenMixup's
 //!   CIFAR config `alpha = 2`), or a fixed `top_k` (the official AttentiveMix: 6);
 //! - the top-k cells of each image's map are 1, the rest 0; the cell mask is upsampled to the image by
-//!   nearest neighbour (source cell `⌊dst·g/H⌋`, `F.upsample(mode="nearest")`, which for OpenMixup's
-//!   integer scale factors is the same); `x̃ = m·x + (1 − m)·x[perm]`;
+//!   nearest neighbour (source cell `⌊dst·g/H⌋`, PyTorch's `nearest` with an output size; OpenMixup passes
+//!   a scale factor `H/g` instead, which gives the same cells whenever the grid divides the image, as it
+//!   does for every model mixlab runs it on); `x̃ = m·x + (1 − m)·x[perm]`;
 //! - λ = the mask's mean (the kept share), the weight of the image's own label.
 //!
 //! Differences, both where OpenMixup leaves a choice open:
@@ -19,11 +20,14 @@
 //!   not promise an order for ties;
 //! - λ is each sample's own mask mean (OpenMixup reads sample 0's and uses it for the whole batch; with
 //!   one k per batch and a grid that divides the image they are equal);
-//! - the teacher: OpenMixup runs an ImageNet-pretrained ResNet-18 on images upsampled to 224 px, which
-//!   cannot be downloaded here. mixlab uses either a finished mixlab run's model (its last feature map at
-//!   the native resolution, eval mode) or, without one, a momentum (EMA) copy of the model being trained
-//!   (OpenMixup's `backbone_k` with `momentum_k`, which it builds when no `pretrained_k` is given). The
-//!   Burn side (`mixlab-burn`, strategy `attentivemix`) provides the map.
+//! - a grid of one cell, or a fixed `top_k` above the number of cells, is refused (every image would be
+//!   kept whole; OpenMixup's `topk` raises for the latter);
+//! - the teacher: OpenMixup runs an ImageNet-pretrained ResNet-18 (`pretrained_k`) on images upsampled to
+//!   224 px, which cannot be downloaded here. mixlab uses either a finished mixlab run's model (its last
+//!   feature map at the native resolution, eval mode) or, without one, a momentum (EMA) copy of the model
+//!   being trained. The momentum copy is mixlab's choice: OpenMixup's `backbone_k` without
+//!   `pretrained_k` is a copy of the initial backbone that its default `momentum_k = -1` never updates.
+//!   The Burn side (`mixlab-burn`, strategy `attentivemix`) provides the map.
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
 use crate::error::{Error, Result};
@@ -91,11 +95,22 @@ impl AttentivemixConfig {
         }
         let attention = channel_mean(features, dims)?;
         let cells = gh * gw;
+        if cells < 2 {
+            return Err(Error::Incompatible(format!(
+                "attentivemix needs a feature map of at least 2 cells to choose from, got {gh}x{gw} (the \
+                 teacher shrinks the image too far)"
+            )));
+        }
+        if let Some(k) = self.top_k.filter(|&k| k > cells) {
+            return Err(Error::Incompatible(format!(
+                "attentivemix top_k must be at most the feature map's {cells} cells ({gh}x{gw}), got {k}"
+            )));
+        }
         (0..n)
             .map(|i| {
                 let k = self.cells_kept(f64::from(lams[i]), cells);
                 let keep = top_cells(&attention[i * cells..(i + 1) * cells], k);
-                Ok(upsample_nearest(&keep, [gh, gw], image))
+                upsample_nearest(&keep, [gh, gw], image)
             })
             .collect()
     }
@@ -104,11 +119,12 @@ impl AttentivemixConfig {
 /// The channel mean of a feature map n × c × g_h × g_w: n maps of g_h·g_w values.
 pub fn channel_mean(features: &[f32], dims: [usize; 4]) -> Result<Vec<f32>> {
     let [n, c, gh, gw] = dims;
-    let cells = gh * gw;
-    if features.len() != n * c * cells {
+    let cells = gh.saturating_mul(gw);
+    let expected = n.saturating_mul(c).saturating_mul(cells);
+    if features.len() != expected {
         return Err(Error::SizeMismatch {
             what: "attentivemix feature map",
-            expected: n * c * cells,
+            expected,
             got: features.len(),
         });
     }
@@ -141,8 +157,12 @@ pub fn channel_mean(features: &[f32], dims: [usize; 4]) -> Result<Vec<f32>> {
 /// The `k` cells of largest value as a 0/1 mask (ties to the lower index).
 pub fn top_cells(attention: &[f32], k: usize) -> Vec<bool> {
     let mut order: Vec<usize> = (0..attention.len()).collect();
-    // Stable sort by descending value: equal values keep their row-major order.
-    order.sort_by(|&a, &b| attention[b].total_cmp(&attention[a]));
+    // Stable sort by descending value: equal values (−0 and +0 too) keep their row-major order.
+    order.sort_by(|&a, &b| {
+        attention[b]
+            .partial_cmp(&attention[a])
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let mut keep = vec![false; attention.len()];
     for &i in order.iter().take(k) {
         keep[i] = true;
@@ -151,11 +171,18 @@ pub fn top_cells(attention: &[f32], k: usize) -> Vec<bool> {
 }
 
 /// A cell mask of `grid = [g_h, g_w]` cells upsampled to `image = [H, W]` by nearest neighbour
-/// (source cell `⌊dst·g/H⌋`, PyTorch's `nearest`).
-pub fn upsample_nearest(cells: &[bool], grid: [usize; 2], image: [usize; 2]) -> Mask {
+/// (source cell `⌊dst·g/H⌋`, PyTorch's `nearest` with an output size).
+pub fn upsample_nearest(cells: &[bool], grid: [usize; 2], image: [usize; 2]) -> Result<Mask> {
     let [gh, gw] = grid;
     let [h, w] = image;
-    let mut out = Vec::with_capacity(h * w);
+    if gh == 0 || gw == 0 || cells.len() != gh.saturating_mul(gw) {
+        return Err(Error::SizeMismatch {
+            what: "attentivemix cell mask",
+            expected: gh.saturating_mul(gw).max(1),
+            got: cells.len(),
+        });
+    }
+    let mut out = Vec::with_capacity(h.saturating_mul(w));
     for r in 0..h {
         let sr = (r * gh / h).min(gh - 1);
         for c in 0..w {
@@ -163,7 +190,7 @@ pub fn upsample_nearest(cells: &[bool], grid: [usize; 2], image: [usize; 2]) -> 
             out.push(if cells[sr * gw + sc] { 1.0 } else { 0.0 });
         }
     }
-    out.into()
+    Ok(out.into())
 }
 
 /// Replaces each mixed sample's weight by its attentive mask (the batch's plan drew λ as a blend) and its
@@ -173,12 +200,17 @@ pub fn masks_into_plan(
     lam_label: &mut [f32],
     masks: Vec<Mask>,
 ) -> Result<()> {
-    if masks.len() != weights.len() || lam_label.len() != weights.len() {
-        return Err(Error::SizeMismatch {
-            what: "attentivemix masks",
-            expected: weights.len(),
-            got: masks.len(),
-        });
+    for (what, got) in [
+        ("attentivemix masks", masks.len()),
+        ("attentivemix label weights", lam_label.len()),
+    ] {
+        if got != weights.len() {
+            return Err(Error::SizeMismatch {
+                what,
+                expected: weights.len(),
+                got,
+            });
+        }
     }
     for ((w, l), m) in weights.iter_mut().zip(lam_label.iter_mut()).zip(masks) {
         if matches!(w, SampleWeight::Keep) {
@@ -306,9 +338,30 @@ mod tests {
     }
 
     #[test]
-    fn nearest_upsampling_follows_pytorch_for_grids_that_do_not_divide() {
-        // 3 cells onto 7 pixels: sources ⌊dst·3/7⌋ = 0,0,0,1,1,2,2.
-        let m = upsample_nearest(&[true, false, true], [1, 3], [1, 7]);
+    fn nearest_upsampling_takes_cell_floor_dst_g_over_h_and_refuses_empty_grids() {
+        // 3 cells onto 7 pixels: sources ⌊dst·3/7⌋ = 0,0,0,1,1,2,2 (PyTorch's `nearest` with size=).
+        let m = upsample_nearest(&[true, false, true], [1, 3], [1, 7]).unwrap();
         assert_eq!(&*m, &[1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
+        assert!(upsample_nearest(&[], [0, 3], [4, 4]).is_err());
+        assert!(upsample_nearest(&[true], [2, 2], [4, 4]).is_err());
+    }
+
+    #[test]
+    fn a_one_cell_grid_and_a_top_k_past_the_grid_are_refused() {
+        let one = AttentivemixConfig::default().masks(&[1.0, 2.0], [1, 2, 1, 1], &[0.5], [4, 4]);
+        assert!(one.unwrap_err().to_string().contains("at least 2 cells"));
+        let cfg = AttentivemixConfig {
+            top_k: Some(5),
+            ..Default::default()
+        };
+        let e = cfg
+            .masks(&[0.0; 8], [1, 2, 2, 2], &[0.5], [4, 4])
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("at most the feature map's 4 cells"),
+            "{e}"
+        );
+        let mut w = vec![SampleWeight::Blend { lam: 0.5 }];
+        assert!(masks_into_plan(&mut w, &mut [0.5, 0.5], vec![Mask::from(vec![1.0])]).is_err());
     }
 }
