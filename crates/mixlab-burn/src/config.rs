@@ -401,6 +401,15 @@ impl TrainConfig {
                     self.model.name()
                 )));
             }
+            if matches!(rep, MethodConfig::Transmix(_))
+                && !matches!(self.model, ModelConfig::VitTiny(_))
+            {
+                return Err(Error::Incompatible(format!(
+                    "transmix re-weights labels by a vision transformer's class-token attention: use --model \
+                     vit-tiny, not {}",
+                    self.model.name()
+                )));
+            }
             if self.mix_at.is_some() && matches!(rep, MethodConfig::Alignmix(_)) {
                 return Err(Error::Incompatible(
                     "alignmix picks its own mixing point (the input or the last feature map): drop mix_at"
@@ -413,6 +422,7 @@ impl TrainConfig {
                     MethodConfig::Guidedmix(_)
                         | MethodConfig::Snapmix(_)
                         | MethodConfig::Attentivemix(_)
+                        | MethodConfig::Transmix(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -449,6 +459,7 @@ impl TrainConfig {
                         | MethodConfig::Snapmix(_)
                         | MethodConfig::Alignmix(_)
                         | MethodConfig::Attentivemix(_)
+                        | MethodConfig::Transmix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

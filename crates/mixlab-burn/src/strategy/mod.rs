@@ -18,6 +18,7 @@ mod plain;
 mod puzzlemix;
 mod rankmixup;
 mod snapmix;
+mod transmix;
 
 use crate::apply::apply_flat;
 use crate::config::TrainConfig;
@@ -146,6 +147,14 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Attentivemix(c))) => {
             Box::new(attentivemix::Attentivemix::new(c, data, &cfg.model, plain)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Transmix(_))) => {
+            return Err(Error::Incompatible(
+                "transmix is a classification method (its labels are weighted by attention)".into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Transmix(_))) => {
+            Box::new(transmix::Transmix::new(&cfg.model)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Guidedmix(_))) => {
             return Err(Error::Incompatible(

@@ -18,6 +18,7 @@ pub mod resizemix;
 pub mod saliencymix;
 pub mod smoothmix;
 pub mod snapmix;
+pub mod transmix;
 
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
@@ -45,6 +46,7 @@ pub use resizemix::ResizemixConfig;
 pub use saliencymix::SaliencymixConfig;
 pub use smoothmix::SmoothmixConfig;
 pub use snapmix::SnapmixConfig;
+pub use transmix::TransmixConfig;
 
 /// What a method may look at when drawing.
 #[derive(Clone, Copy, Debug)]
@@ -127,6 +129,9 @@ pub enum Method {
     /// AttentiveMix: a teacher's most attended grid cells kept, the rest from the partner (training only:
     /// the attention comes from a model).
     Attentivemix,
+    /// TransMix: CutMix boxes whose labels are re-weighted by a vision transformer's class-token attention
+    /// (training only: the attention comes from the model's forward).
+    Transmix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -134,7 +139,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 22] = [
+    pub const ALL: [Method; 23] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -157,6 +162,7 @@ impl Method {
         Method::Snapmix,
         Method::Alignmix,
         Method::Attentivemix,
+        Method::Transmix,
     ];
 
     /// The kebab-case name.
@@ -180,6 +186,7 @@ impl Method {
             Method::Snapmix => SnapmixConfig::NAME,
             Method::Alignmix => AlignmixConfig::NAME,
             Method::Attentivemix => AttentivemixConfig::NAME,
+            Method::Transmix => TransmixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -208,6 +215,7 @@ impl Method {
             Method::Snapmix => MethodConfig::Snapmix(Default::default()),
             Method::Alignmix => MethodConfig::Alignmix(Default::default()),
             Method::Attentivemix => MethodConfig::Attentivemix(Default::default()),
+            Method::Transmix => MethodConfig::Transmix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -229,6 +237,7 @@ impl Method {
                 | Method::Snapmix
                 | Method::Alignmix
                 | Method::Attentivemix
+                | Method::Transmix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -296,6 +305,8 @@ pub enum MethodConfig {
     Alignmix(AlignmixConfig),
     /// AttentiveMix and its teacher (training only).
     Attentivemix(AttentivemixConfig),
+    /// TransMix and its CutMix boxes (training only).
+    Transmix(TransmixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -328,6 +339,7 @@ impl MethodConfig {
             MethodConfig::Snapmix(_) => Method::Snapmix,
             MethodConfig::Alignmix(_) => Method::Alignmix,
             MethodConfig::Attentivemix(_) => Method::Attentivemix,
+            MethodConfig::Transmix(_) => Method::Transmix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -356,6 +368,7 @@ impl MethodConfig {
             MethodConfig::Snapmix(c) => c.validate(shape),
             MethodConfig::Alignmix(c) => c.validate(shape),
             MethodConfig::Attentivemix(c) => c.validate(shape),
+            MethodConfig::Transmix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -387,6 +400,7 @@ impl MethodConfig {
             MethodConfig::Snapmix(c) => c.draw(ctx, rng),
             MethodConfig::Alignmix(c) => c.draw(ctx, rng),
             MethodConfig::Attentivemix(c) => c.draw(ctx, rng),
+            MethodConfig::Transmix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
