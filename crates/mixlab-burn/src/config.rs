@@ -401,14 +401,23 @@ impl TrainConfig {
                     self.model.name()
                 )));
             }
-            if matches!(rep, MethodConfig::Transmix(_))
+            if matches!(rep, MethodConfig::Transmix(_) | MethodConfig::Mixpro(_))
                 && !matches!(self.model, ModelConfig::VitTiny(_))
             {
                 return Err(Error::Incompatible(format!(
-                    "transmix re-weights labels by a vision transformer's class-token attention: use --model \
+                    "{name} re-weights labels by a vision transformer's class-token attention: use --model \
                      vit-tiny, not {}",
                     self.model.name()
                 )));
+            }
+            if matches!(rep, MethodConfig::Mixpro(c) if c.pal)
+                && self.class_loss != crate::loss::ClassLoss::SoftCe
+            {
+                return Err(Error::Incompatible(
+                    "mixpro's attention labelling trains with cross-entropy (the reference's): use class_loss \
+                     soft-ce or pal = false"
+                        .into(),
+                ));
             }
             if self.mix_at.is_some() && matches!(rep, MethodConfig::Alignmix(_)) {
                 return Err(Error::Incompatible(
@@ -423,6 +432,7 @@ impl TrainConfig {
                         | MethodConfig::Snapmix(_)
                         | MethodConfig::Attentivemix(_)
                         | MethodConfig::Transmix(_)
+                        | MethodConfig::Mixpro(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -460,6 +470,7 @@ impl TrainConfig {
                         | MethodConfig::Alignmix(_)
                         | MethodConfig::Attentivemix(_)
                         | MethodConfig::Transmix(_)
+                        | MethodConfig::Mixpro(_)
                 )
             ) {
                 return Err(Error::Incompatible(

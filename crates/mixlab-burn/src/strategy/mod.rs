@@ -14,6 +14,7 @@ mod cmixup;
 mod decouple;
 mod distill;
 mod guidedmix;
+mod mixpro;
 mod plain;
 mod puzzlemix;
 mod rankmixup;
@@ -147,6 +148,14 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Attentivemix(c))) => {
             Box::new(attentivemix::Attentivemix::new(c, data, &cfg.model, plain)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Mixpro(_))) => {
+            return Err(Error::Incompatible(
+                "mixpro is a classification method (its labels are weighted by attention)".into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Mixpro(c))) => {
+            Box::new(mixpro::Mixpro::new(c, &cfg.model)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Transmix(_))) => {
             return Err(Error::Incompatible(

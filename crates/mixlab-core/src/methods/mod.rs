@@ -11,6 +11,7 @@ pub mod fmix;
 pub mod gridmix;
 pub mod guidedmix;
 pub mod maskmix;
+pub mod mixpro;
 pub mod mixup;
 pub mod puzzlemix;
 pub mod representation;
@@ -37,6 +38,7 @@ pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
 pub use guidedmix::GuidedmixConfig;
 pub use maskmix::MaskmixConfig;
+pub use mixpro::MixproConfig;
 pub use mixup::MixupConfig;
 pub use puzzlemix::PuzzlemixConfig;
 pub use representation::{
@@ -132,6 +134,9 @@ pub enum Method {
     /// TransMix: CutMix boxes whose labels are re-weighted by a vision transformer's class-token attention
     /// (training only: the attention comes from the model's forward).
     Transmix,
+    /// MixPro: MaskMix patches with progressive attention labelling (training only: the attention and
+    /// the prediction come from the model's forward).
+    Mixpro,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -139,7 +144,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 23] = [
+    pub const ALL: [Method; 24] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -163,6 +168,7 @@ impl Method {
         Method::Alignmix,
         Method::Attentivemix,
         Method::Transmix,
+        Method::Mixpro,
     ];
 
     /// The kebab-case name.
@@ -187,6 +193,7 @@ impl Method {
             Method::Alignmix => AlignmixConfig::NAME,
             Method::Attentivemix => AttentivemixConfig::NAME,
             Method::Transmix => TransmixConfig::NAME,
+            Method::Mixpro => MixproConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -216,6 +223,7 @@ impl Method {
             Method::Alignmix => MethodConfig::Alignmix(Default::default()),
             Method::Attentivemix => MethodConfig::Attentivemix(Default::default()),
             Method::Transmix => MethodConfig::Transmix(Default::default()),
+            Method::Mixpro => MethodConfig::Mixpro(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -238,6 +246,7 @@ impl Method {
                 | Method::Alignmix
                 | Method::Attentivemix
                 | Method::Transmix
+                | Method::Mixpro
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -307,6 +316,8 @@ pub enum MethodConfig {
     Attentivemix(AttentivemixConfig),
     /// TransMix and its CutMix boxes (training only).
     Transmix(TransmixConfig),
+    /// MixPro: MaskMix and progressive attention labelling (training only).
+    Mixpro(MixproConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -340,6 +351,7 @@ impl MethodConfig {
             MethodConfig::Alignmix(_) => Method::Alignmix,
             MethodConfig::Attentivemix(_) => Method::Attentivemix,
             MethodConfig::Transmix(_) => Method::Transmix,
+            MethodConfig::Mixpro(_) => Method::Mixpro,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -369,6 +381,7 @@ impl MethodConfig {
             MethodConfig::Alignmix(c) => c.validate(shape),
             MethodConfig::Attentivemix(c) => c.validate(shape),
             MethodConfig::Transmix(c) => c.validate(shape),
+            MethodConfig::Mixpro(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -401,6 +414,7 @@ impl MethodConfig {
             MethodConfig::Alignmix(c) => c.draw(ctx, rng),
             MethodConfig::Attentivemix(c) => c.draw(ctx, rng),
             MethodConfig::Transmix(c) => c.draw(ctx, rng),
+            MethodConfig::Mixpro(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
