@@ -401,8 +401,10 @@ impl TrainConfig {
                     self.model.name()
                 )));
             }
-            if matches!(rep, MethodConfig::Transmix(_) | MethodConfig::Mixpro(_))
-                && !matches!(self.model, ModelConfig::VitTiny(_))
+            if matches!(
+                rep,
+                MethodConfig::Transmix(_) | MethodConfig::Mixpro(_) | MethodConfig::Tlalign(_)
+            ) && !matches!(self.model, ModelConfig::VitTiny(_))
             {
                 return Err(Error::Incompatible(format!(
                     "{name} re-weights labels by a vision transformer's class-token attention: use --model \
@@ -433,6 +435,7 @@ impl TrainConfig {
                         | MethodConfig::Attentivemix(_)
                         | MethodConfig::Transmix(_)
                         | MethodConfig::Mixpro(_)
+                        | MethodConfig::Tlalign(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -471,6 +474,7 @@ impl TrainConfig {
                         | MethodConfig::Attentivemix(_)
                         | MethodConfig::Transmix(_)
                         | MethodConfig::Mixpro(_)
+                        | MethodConfig::Tlalign(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -338,6 +338,18 @@ impl Model {
         }
     }
 
+    /// ViT only: logits and every block's softmax attention averaged over heads (N×T×T per block, the
+    /// class token first).
+    pub fn forward_block_attention(&self, x: Tensor<3>) -> Result<(Tensor<2>, Vec<Tensor<3>>)> {
+        self.check(&x)?;
+        match self {
+            Model::Vit(m) => m.forward_block_attention(x),
+            _ => Err(Error::Incompatible(
+                "block attention exists only for vit-tiny".into(),
+            )),
+        }
+    }
+
     /// ViT only: logits and the class-token attention of the last block over the patches (N×patches,
     /// averaged over heads; each row sums to 1 minus the attention the class token pays itself).
     pub fn forward_with_attention(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {

@@ -168,6 +168,26 @@ impl Vit {
         x: Tensor<3>,
         hook: &mut Hook<'_>,
     ) -> Result<(Tensor<2>, Tensor<2>)> {
+        let (logits, cls, _) = self.run(x, hook, false)?;
+        Ok((logits, cls))
+    }
+
+    /// Logits and every block's softmax attention averaged over heads (N×T×T per block, T = patches +
+    /// 1 with the class token first; TL-Align).
+    pub(crate) fn forward_block_attention(
+        &self,
+        x: Tensor<3>,
+    ) -> Result<(Tensor<2>, Vec<Tensor<3>>)> {
+        let (logits, _, all) = self.run(x, &mut Hook::none(), true)?;
+        Ok((logits, all))
+    }
+
+    fn run(
+        &self,
+        x: Tensor<3>,
+        hook: &mut Hook<'_>,
+        keep_all: bool,
+    ) -> Result<(Tensor<2>, Tensor<2>, Vec<Tensor<3>>)> {
         let n = x.dims()[0];
         let img: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);
         let p = self.patch_embed.forward(img);
@@ -175,13 +195,17 @@ impl Vit {
         let patches: Tensor<3> = p.reshape([n, d, gh * gw]).swap_dims(1, 2);
         let cls = self.cls_token.val().expand([n, 1, d]);
         let mut h = Tensor::cat(vec![cls, patches], 1) + self.pos_embed.val();
+        let t = gh * gw + 1;
         let mut last: Option<Tensor<4>> = None;
+        let mut all = Vec::new();
         for (k, b) in self.blocks.iter().enumerate() {
             let (out, attn) = b.forward(h);
             h = hook.at(k + 1, out)?;
+            if keep_all {
+                all.push(attn.clone().mean_dim(1).reshape([n, t, t]));
+            }
             last = Some(attn);
         }
-        let t = gh * gw + 1;
         let attn = match last {
             Some(a) => {
                 let heads = a.dims()[1];
@@ -198,6 +222,6 @@ impl Vit {
             .forward(h)
             .slice([0..n, 0..1, 0..d])
             .reshape([n, d]);
-        Ok((self.head.forward(hook.features(cls)), attn))
+        Ok((self.head.forward(hook.features(cls)), attn, all))
     }
 }

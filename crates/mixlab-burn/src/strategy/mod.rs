@@ -19,6 +19,7 @@ mod plain;
 mod puzzlemix;
 mod rankmixup;
 mod snapmix;
+mod tlalign;
 mod transmix;
 
 use crate::apply::apply_flat;
@@ -148,6 +149,14 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Attentivemix(c))) => {
             Box::new(attentivemix::Attentivemix::new(c, data, &cfg.model, plain)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Tlalign(_))) => {
+            return Err(Error::Incompatible(
+                "tlalign is a classification method (its labels travel through attention)".into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Tlalign(c))) => {
+            Box::new(tlalign::Tlalign::new(c, &cfg.model)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Mixpro(_))) => {
             return Err(Error::Incompatible(

@@ -19,6 +19,7 @@ pub mod resizemix;
 pub mod saliencymix;
 pub mod smoothmix;
 pub mod snapmix;
+pub mod tlalign;
 pub mod transmix;
 
 use crate::error::{Error, Result};
@@ -48,6 +49,7 @@ pub use resizemix::ResizemixConfig;
 pub use saliencymix::SaliencymixConfig;
 pub use smoothmix::SmoothmixConfig;
 pub use snapmix::SnapmixConfig;
+pub use tlalign::TlalignConfig;
 pub use transmix::TransmixConfig;
 
 /// What a method may look at when drawing.
@@ -137,6 +139,9 @@ pub enum Method {
     /// MixPro: MaskMix patches with progressive attention labelling (training only: the attention and
     /// the prediction come from the model's forward).
     Mixpro,
+    /// TL-Align: CutMix on the token grid with token labels carried through every block's attention to
+    /// the class token (training only: the attention comes from the model's forward).
+    Tlalign,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -144,7 +149,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 24] = [
+    pub const ALL: [Method; 25] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -169,6 +174,7 @@ impl Method {
         Method::Attentivemix,
         Method::Transmix,
         Method::Mixpro,
+        Method::Tlalign,
     ];
 
     /// The kebab-case name.
@@ -194,6 +200,7 @@ impl Method {
             Method::Attentivemix => AttentivemixConfig::NAME,
             Method::Transmix => TransmixConfig::NAME,
             Method::Mixpro => MixproConfig::NAME,
+            Method::Tlalign => TlalignConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -224,6 +231,7 @@ impl Method {
             Method::Attentivemix => MethodConfig::Attentivemix(Default::default()),
             Method::Transmix => MethodConfig::Transmix(Default::default()),
             Method::Mixpro => MethodConfig::Mixpro(Default::default()),
+            Method::Tlalign => MethodConfig::Tlalign(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -247,6 +255,7 @@ impl Method {
                 | Method::Attentivemix
                 | Method::Transmix
                 | Method::Mixpro
+                | Method::Tlalign
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -318,6 +327,8 @@ pub enum MethodConfig {
     Transmix(TransmixConfig),
     /// MixPro: MaskMix and progressive attention labelling (training only).
     Mixpro(MixproConfig),
+    /// TL-Align and its token boxes (training only).
+    Tlalign(TlalignConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -352,6 +363,7 @@ impl MethodConfig {
             MethodConfig::Attentivemix(_) => Method::Attentivemix,
             MethodConfig::Transmix(_) => Method::Transmix,
             MethodConfig::Mixpro(_) => Method::Mixpro,
+            MethodConfig::Tlalign(_) => Method::Tlalign,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -382,6 +394,7 @@ impl MethodConfig {
             MethodConfig::Attentivemix(c) => c.validate(shape),
             MethodConfig::Transmix(c) => c.validate(shape),
             MethodConfig::Mixpro(c) => c.validate(shape),
+            MethodConfig::Tlalign(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -415,6 +428,7 @@ impl MethodConfig {
             MethodConfig::Attentivemix(c) => c.draw(ctx, rng),
             MethodConfig::Transmix(c) => c.draw(ctx, rng),
             MethodConfig::Mixpro(c) => c.draw(ctx, rng),
+            MethodConfig::Tlalign(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
