@@ -436,6 +436,7 @@ impl TrainConfig {
                         | MethodConfig::Transmix(_)
                         | MethodConfig::Mixpro(_)
                         | MethodConfig::Tlalign(_)
+                        | MethodConfig::Tokenmix(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -475,6 +476,7 @@ impl TrainConfig {
                         | MethodConfig::Transmix(_)
                         | MethodConfig::Mixpro(_)
                         | MethodConfig::Tlalign(_)
+                        | MethodConfig::Tokenmix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -8,7 +8,6 @@ use crate::suite::{Shard, Suite};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use mixlab_core::methods::MethodConfig;
 use mixlab_data::DataDir;
 use serde_json::json;
 use std::path::PathBuf;
@@ -71,8 +70,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
-    // A distilled cell (and an attentivemix cell with a teacher) reads its teacher cell's final checkpoint. The path is absolute so that the recorded
-    // config replays from any working directory (on this machine; a moved run folder is a different config).
+    // A distilled cell (and an attentivemix or tokenmix cell with a teacher) reads its teacher cell's final
+    // checkpoint. The path is absolute so that the recorded config replays from any working directory (on
+    // this machine; a moved run folder is a different config).
     if cells.iter().any(|c| c.teacher.is_some()) {
         std::fs::create_dir_all(&out)
             .with_context(|| format!("cannot create output folder {}", out.display()))?;
@@ -86,8 +86,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 kd.teacher = path.clone();
             }
             for m in &mut c.config.train.mixer.methods {
-                if let MethodConfig::Attentivemix(a) = &mut m.config {
-                    a.teacher = Some(path.clone());
+                if let Some(slot) = m.config.teacher_mut() {
+                    *slot = Some(path.clone());
                 }
             }
         }

@@ -102,8 +102,8 @@ pub struct Experiment {
     pub smoothing: Option<f32>,
     /// Methods compared: a name (`"mixup"`) or a table `{ label, method, mix_at, <hyper-parameters> }`; a table may
     /// add `teacher = "experiment/label"` (with `kd_temperature`, `kd_weight`) to distil from that earlier cell of
-    /// the same seed (with attentivemix: the network whose attention picks the kept cells), `grid = { key = [values] }` to expand into one cell per point, or stand for a weighted
-    /// mix of methods, `{ label, mix = [["mixup", 0.5], { method = "cutmix", weight = 0.5, ... }] }`.
+    /// the same seed (with attentivemix or tokenmix: the method's own network), `grid = { key = [values] }`
+    /// to expand into one cell per point, or stand for a weighted mix of methods, `{ label, mix = [["mixup", 0.5], { method = "cutmix", weight = 0.5, ... }] }`.
     pub methods: Vec<MethodEntry>,
     /// Cross-modal experiments (geomix): the second dataset, embedded by the two-tower model's `b` tower.
     #[serde(default)]
@@ -258,18 +258,18 @@ impl Suite {
                             }
                             // AttentiveMix's teacher picks its cells (its `teacher` field, set by the
                             // bench); every other method distils from it.
-                            let attentive = config
+                            let own_teacher = config
                                 .train
                                 .mixer
                                 .methods
-                                .iter()
-                                .any(|m| matches!(m.config, MethodConfig::Attentivemix(_)));
-                            if !attentive {
+                                .iter_mut()
+                                .any(|m| m.config.teacher_mut().is_some());
+                            if !own_teacher {
                                 config.train.kd = Some(kd.clone());
                             } else if *kd != KdConfig::new(PathBuf::new()) {
                                 bail!(
-                                    "experiment {exp_name}: attentivemix's teacher only picks the kept cells; \
-                                     kd_temperature and kd_weight belong to distillation"
+                                    "experiment {exp_name}: a method's own teacher (attentivemix, tokenmix) is no \
+                                     distillation; kd_temperature and kd_weight belong to distillation"
                                 );
                             }
                             Some(tid)

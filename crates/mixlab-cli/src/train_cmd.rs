@@ -8,7 +8,6 @@ use mixlab_burn::DeviceKind;
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::optim::{OptimizerConfig, Schedule, SchedulePer};
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
-use mixlab_core::methods::MethodConfig;
 use mixlab_data::{DataDir, DataSpec, DatasetId, LabelNoise, Task};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -238,7 +237,8 @@ pub struct TrainArgs {
 
     /// Knowledge distillation: the checkpoint folder of a finished classification run (`<run>/checkpoint`)
     /// whose softened outputs on the mixed inputs become the targets. With --method attentivemix: the run
-    /// whose last feature map picks the kept cells (without it, a momentum copy of the model does).
+    /// whose last feature map picks the kept cells (without it, a momentum copy of the model does); with
+    /// --method tokenmix: the resnet run whose class activation maps weigh the labels.
     #[arg(long)]
     pub teacher: Option<PathBuf>,
     /// Distillation temperature T.
@@ -346,29 +346,30 @@ impl TrainArgs {
         } else {
             self.mix.mixer()?
         };
-        // With attentivemix, --teacher names the network whose attention picks the cells (the method's
-        // pretrained network), not a distillation teacher.
-        let mut attentive = false;
+        // With attentivemix or tokenmix, --teacher names the method's own network (whose attention picks
+        // the cells, whose class maps weigh the labels), not a distillation teacher.
+        let mut own_teacher = false;
         for m in &mut mixer.methods {
-            if let MethodConfig::Attentivemix(c) = &mut m.config {
-                attentive = true;
+            let name = m.config.method().name();
+            if let Some(slot) = m.config.teacher_mut() {
+                own_teacher = true;
                 if let Some(t) = &self.teacher {
-                    c.teacher = Some(t.clone());
+                    *slot = Some(t.clone());
                 }
                 // Recorded absolute (from --teacher or --param teacher=…), so the run's config.toml
                 // replays from any folder.
-                if let Some(t) = &c.teacher {
-                    c.teacher = Some(std::path::absolute(t).with_context(|| {
+                if let Some(t) = slot.as_ref() {
+                    *slot = Some(std::path::absolute(t).with_context(|| {
                         format!("cannot resolve the teacher path {}", t.display())
                     })?);
                 }
+                if self.kd_temperature.is_some() || self.kd_weight.is_some() {
+                    bail!(
+                        "with --method {name}, --teacher is the method's own network; --kd-temperature and \
+                         --kd-weight belong to distillation"
+                    );
+                }
             }
-        }
-        if attentive && (self.kd_temperature.is_some() || self.kd_weight.is_some()) {
-            bail!(
-                "with --method attentivemix, --teacher is the network whose attention picks the cells; \
-                 --kd-temperature and --kd-weight belong to distillation"
-            );
         }
         let train = TrainConfig {
             model,
@@ -390,7 +391,7 @@ impl TrainArgs {
                 Augment::None
             },
             device: self.device.kind(),
-            kd: self.teacher.as_ref().filter(|_| !attentive).map(|t| {
+            kd: self.teacher.as_ref().filter(|_| !own_teacher).map(|t| {
                 let mut kd = KdConfig::new(t.clone());
                 if let Some(v) = self.kd_temperature {
                     kd.temperature = v;

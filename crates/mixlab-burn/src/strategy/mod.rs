@@ -20,6 +20,7 @@ mod puzzlemix;
 mod rankmixup;
 mod snapmix;
 mod tlalign;
+mod tokenmix;
 mod transmix;
 
 use crate::apply::apply_flat;
@@ -149,6 +150,14 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Attentivemix(c))) => {
             Box::new(attentivemix::Attentivemix::new(c, data, &cfg.model, plain)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Tokenmix(_))) => {
+            return Err(Error::Incompatible(
+                "tokenmix is a classification method (its labels come from class maps)".into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Tokenmix(c))) => {
+            Box::new(tokenmix::Tokenmix::new(c, data, plain)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Tlalign(_))) => {
             return Err(Error::Incompatible(

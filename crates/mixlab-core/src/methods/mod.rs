@@ -20,6 +20,7 @@ pub mod saliencymix;
 pub mod smoothmix;
 pub mod snapmix;
 pub mod tlalign;
+pub mod tokenmix;
 pub mod transmix;
 
 use crate::error::{Error, Result};
@@ -50,6 +51,7 @@ pub use saliencymix::SaliencymixConfig;
 pub use smoothmix::SmoothmixConfig;
 pub use snapmix::SnapmixConfig;
 pub use tlalign::TlalignConfig;
+pub use tokenmix::TokenmixConfig;
 pub use transmix::TransmixConfig;
 
 /// What a method may look at when drawing.
@@ -142,6 +144,9 @@ pub enum Method {
     /// TL-Align: CutMix on the token grid with token labels carried through every block's attention to
     /// the class token (training only: the attention comes from the model's forward).
     Tlalign,
+    /// TokenMix: block masks on the token grid with label weights from a teacher's class maps (training
+    /// only: the maps come from a teacher model).
+    Tokenmix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -149,7 +154,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 25] = [
+    pub const ALL: [Method; 26] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -175,6 +180,7 @@ impl Method {
         Method::Transmix,
         Method::Mixpro,
         Method::Tlalign,
+        Method::Tokenmix,
     ];
 
     /// The kebab-case name.
@@ -201,6 +207,7 @@ impl Method {
             Method::Transmix => TransmixConfig::NAME,
             Method::Mixpro => MixproConfig::NAME,
             Method::Tlalign => TlalignConfig::NAME,
+            Method::Tokenmix => TokenmixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -232,6 +239,7 @@ impl Method {
             Method::Transmix => MethodConfig::Transmix(Default::default()),
             Method::Mixpro => MethodConfig::Mixpro(Default::default()),
             Method::Tlalign => MethodConfig::Tlalign(Default::default()),
+            Method::Tokenmix => MethodConfig::Tokenmix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -256,6 +264,7 @@ impl Method {
                 | Method::Transmix
                 | Method::Mixpro
                 | Method::Tlalign
+                | Method::Tokenmix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -329,6 +338,8 @@ pub enum MethodConfig {
     Mixpro(MixproConfig),
     /// TL-Align and its token boxes (training only).
     Tlalign(TlalignConfig),
+    /// TokenMix, its token masks and teacher (training only).
+    Tokenmix(TokenmixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -364,6 +375,7 @@ impl MethodConfig {
             MethodConfig::Transmix(_) => Method::Transmix,
             MethodConfig::Mixpro(_) => Method::Mixpro,
             MethodConfig::Tlalign(_) => Method::Tlalign,
+            MethodConfig::Tokenmix(_) => Method::Tokenmix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -395,6 +407,7 @@ impl MethodConfig {
             MethodConfig::Transmix(c) => c.validate(shape),
             MethodConfig::Mixpro(c) => c.validate(shape),
             MethodConfig::Tlalign(c) => c.validate(shape),
+            MethodConfig::Tokenmix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -429,6 +442,7 @@ impl MethodConfig {
             MethodConfig::Transmix(c) => c.draw(ctx, rng),
             MethodConfig::Mixpro(c) => c.draw(ctx, rng),
             MethodConfig::Tlalign(c) => c.draw(ctx, rng),
+            MethodConfig::Tokenmix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
@@ -441,6 +455,17 @@ impl MethodConfig {
         match self {
             MethodConfig::Metrix(c) => Some(c.task()),
             MethodConfig::Mimix(c) => Some(c.task()),
+            _ => None,
+        }
+    }
+
+    /// The method's own teacher path (AttentiveMix's attention network, TokenMix's label-map network),
+    /// for methods that take one; `None` for the rest (a distillation teacher is the trainer's, not a
+    /// method's).
+    pub fn teacher_mut(&mut self) -> Option<&mut Option<std::path::PathBuf>> {
+        match self {
+            MethodConfig::Attentivemix(c) => Some(&mut c.teacher),
+            MethodConfig::Tokenmix(c) => Some(&mut c.teacher),
             _ => None,
         }
     }
