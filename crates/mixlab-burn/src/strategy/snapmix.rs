@@ -6,8 +6,8 @@
 //! as timm), i.e. the reference's `mean(λ_a·CE(y_a) + λ_b·CE(y_b))` for soft-target cross-entropy.
 
 use super::{StepInput, Strategy, batch_labels, to_i64};
-use crate::engine::batch_tensor;
-use crate::error::{Error, Result};
+use crate::engine::{batch_tensor, to_f32};
+use crate::error::Result;
 use crate::models::Model;
 use burn::prelude::*;
 use mixlab_core::methods::SnapmixConfig;
@@ -19,9 +19,30 @@ pub(crate) struct Snapmix {
     pub cfg: SnapmixConfig,
 }
 
-fn host(t: TensorData) -> Result<Vec<f32>> {
-    t.try_into_vec_as::<f32>()
-        .map_err(|e| Error::Data(format!("{e:?}")))
+/// Each image's percent map at its own label (image-sized, `None` where the CAM is flat: 0/0) from
+/// `model`'s class activation maps on the batch `x` (SnapMix; TokenMix's label maps).
+pub(crate) fn own_class_percent_maps(
+    model: &Model,
+    x: Tensor<3>,
+    labels: &[usize],
+    classes: usize,
+    image: [usize; 2],
+) -> Result<Vec<Option<Vec<f64>>>> {
+    let n = labels.len();
+    let (fm, weight, bias) = model.cam_inputs(x)?;
+    let [_, c, h, w] = fm.dims();
+    let bias = match bias {
+        Some(b) => to_f32(b.into_data())?,
+        None => vec![0.0; classes],
+    };
+    let cams = class_activation_maps(
+        &to_f32(fm.into_data())?,
+        [n, c, h, w],
+        &to_f32(weight.into_data())?,
+        &bias,
+        labels,
+    )?;
+    Ok(percent_maps(&cams, n, h, w, image[0], image[1]))
 }
 
 impl Strategy for Snapmix {
@@ -46,20 +67,8 @@ impl Strategy for Snapmix {
             .map(|(_, &l)| f64::from(l));
         if let Some(lam) = mixed_lam {
             let x = batch_tensor(input.xb.clone(), &shape, input.dev);
-            let (fm, weight, bias) = model.cam_inputs(x)?;
-            let [_, c, h, w] = fm.dims();
-            let bias = match bias {
-                Some(b) => host(b.into_data())?,
-                None => vec![0.0; classes],
-            };
-            let cams = class_activation_maps(
-                &host(fm.into_data())?,
-                [n, c, h, w],
-                &host(weight.into_data())?,
-                &bias,
-                &labels,
-            )?;
-            let maps = percent_maps(&cams, n, h, w, shape.dims[1], shape.dims[2]);
+            let image = [shape.dims[1], shape.dims[2]];
+            let maps = own_class_percent_maps(model, x, &labels, classes, image)?;
             let draw = self.cfg.draw_boxes(&shape, lam, rng)?;
             let batch = self
                 .cfg

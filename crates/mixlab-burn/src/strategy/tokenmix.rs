@@ -4,15 +4,15 @@
 //! non-negative and summed over each token's pixels. The loss is the run's class loss against
 //! `y1·ẏ_a + y2·ẏ_b`; samples the plan keeps get their usual targets.
 
+use super::snapmix::own_class_percent_maps;
 use super::{StepInput, Strategy, batch_labels, forward_planned, majority_hits, to_i64};
 use crate::checkpoint::load_teacher;
 use crate::data::Splits;
-use crate::engine::{batch_tensor, to_f32};
+use crate::engine::batch_tensor;
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig};
 use burn::prelude::*;
 use mixlab_core::methods::TokenmixConfig;
-use mixlab_core::methods::snapmix::{class_activation_maps, percent_maps};
 use mixlab_core::methods::tokenmix::token_targets;
 use mixlab_core::plan::SampleWeight;
 use rand_chacha::ChaCha8Rng;
@@ -76,22 +76,10 @@ impl Strategy for Tokenmix {
             .any(|w| !matches!(w, SampleWeight::Keep))
         {
             let x = batch_tensor(input.xb.clone(), &shape, &self.plain);
-            let (fm, weight, bias) = self.teacher.cam_inputs(x)?;
-            let [_, c, fh, fw] = fm.dims();
-            let bias = match bias {
-                Some(b) => to_f32(b.into_data())?,
-                None => vec![0.0; classes],
-            };
-            let cams = class_activation_maps(
-                &to_f32(fm.into_data())?,
-                [n, c, fh, fw],
-                &to_f32(weight.into_data())?,
-                &bias,
-                &labels,
-            )?;
+            let percent = own_class_percent_maps(&self.teacher, x, &labels, classes, [h, w])?;
             // Per sample, its own-class map summed over each token (uniform where the map is flat).
             let mut maps = vec![1f32; n * gh * gw];
-            for (i, m) in percent_maps(&cams, n, fh, fw, h, w).into_iter().enumerate() {
+            for (i, m) in percent.into_iter().enumerate() {
                 let Some(m) = m else { continue };
                 for r in 0..gh {
                     for q in 0..gw {
