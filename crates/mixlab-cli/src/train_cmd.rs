@@ -371,6 +371,14 @@ impl TrainArgs {
                 }
             }
         }
+        // A distillation teacher is recorded absolute too, so the run's config.toml replays from any folder.
+        let kd_teacher = match (&self.teacher, own_teacher) {
+            (Some(t), false) => Some(
+                std::path::absolute(t)
+                    .with_context(|| format!("cannot resolve the teacher path {}", t.display()))?,
+            ),
+            _ => None,
+        };
         let train = TrainConfig {
             model,
             epochs,
@@ -391,8 +399,8 @@ impl TrainArgs {
                 Augment::None
             },
             device: self.device.kind(),
-            kd: self.teacher.as_ref().filter(|_| !own_teacher).map(|t| {
-                let mut kd = KdConfig::new(t.clone());
+            kd: kd_teacher.map(|t| {
+                let mut kd = KdConfig::new(t);
                 if let Some(v) = self.kd_temperature {
                     kd.temperature = v;
                 }

@@ -284,3 +284,63 @@ fn the_readme_train_commands_train_for_every_seed() {
         }
     }
 }
+
+#[test]
+fn teacher_paths_given_relative_are_recorded_absolute_and_replay_from_elsewhere() {
+    // Distillation's --teacher and a method's own --teacher (attentivemix) both end up absolute in
+    // config.toml, so `train --config` works from another working directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let run = |dir: &Path, args: &[&str]| {
+        let out = crate::common::mixlab()
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mixlab {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mut a = vec!["train", "--epochs", "1", "--out", "t", "--method", "none"];
+    a.extend_from_slice(TINY_DIGITS);
+    run(&work, &a);
+    for (out, extra) in [
+        ("kd", vec!["--method", "mixup", "--teacher", "t/checkpoint"]),
+        (
+            "am",
+            vec!["--method", "attentivemix", "--teacher", "t/checkpoint"],
+        ),
+    ] {
+        let mut a = vec!["train", "--epochs", "1", "--out", out];
+        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(&extra);
+        run(&work, &a);
+        let cfg = std::fs::read_to_string(work.join(out).join("config.toml")).unwrap();
+        let abs = work.canonicalize().unwrap().join("t").join("checkpoint");
+        assert!(
+            cfg.contains(&format!("teacher = {:?}", abs.to_string_lossy())),
+            "{out}: {cfg}"
+        );
+        let replay = tmp.path().join(format!("{out}-replay"));
+        let config = work.join(out).join("config.toml");
+        run(
+            tmp.path(),
+            &[
+                "train",
+                "--config",
+                s(&config),
+                "--out",
+                s(&replay),
+                "--quiet",
+            ],
+        );
+        assert_eq!(
+            read_json(&replay.join("result.json"))["test"],
+            read_json(&work.join(out).join("result.json"))["test"],
+            "{out}"
+        );
+    }
+}
