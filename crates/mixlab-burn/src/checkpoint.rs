@@ -539,7 +539,7 @@ pub(crate) fn load(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -592,6 +592,33 @@ mod tests {
             Outcome::Finished(r) => *r,
             Outcome::Stopped { .. } => panic!("stopped"),
         }
+    }
+
+    /// Trains `cfg` uninterrupted, then again in `dir` killed after `stop` epochs (a checkpoint every
+    /// epoch) and resumed; `between` looks at the folder in between. Returns (uninterrupted, resumed).
+    pub(crate) fn uninterrupted_and_resumed(
+        cfg: &crate::config::TrainConfig,
+        data: &crate::data::Splits,
+        stop: usize,
+        dir: &Path,
+        between: impl FnOnce(&Path),
+    ) -> (crate::trainer::TrainResult, crate::trainer::TrainResult) {
+        let full = done(train(cfg, data, &RunOptions::default(), &mut NoProgress).unwrap());
+        let mut opts = RunOptions {
+            checkpoint_dir: Some(dir.to_path_buf()),
+            resume: false,
+            stop_after_epochs: Some(stop),
+            checkpoint_every: 1,
+        };
+        assert_eq!(
+            train(cfg, data, &opts, &mut NoProgress).unwrap(),
+            Outcome::Stopped { epochs_done: stop }
+        );
+        between(dir);
+        opts.resume = true;
+        opts.stop_after_epochs = None;
+        let resumed = done(train(cfg, data, &opts, &mut NoProgress).unwrap());
+        (full, resumed)
     }
 
     #[test]
@@ -674,21 +701,8 @@ mod tests {
     #[test]
     fn a_killed_batchnorm_regression_run_resumes_to_the_uninterrupted_numbers() {
         let (cfg, data) = crate::supervised::tests::bn_regression();
-        let full = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
         let tmp = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(tmp.path().to_path_buf()),
-            resume: false,
-            stop_after_epochs: Some(3),
-            checkpoint_every: 1,
-        };
-        assert!(matches!(
-            train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
-            Outcome::Stopped { epochs_done: 3 }
-        ));
-        opts.resume = true;
-        opts.stop_after_epochs = None;
-        let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());
+        let (full, resumed) = uninterrupted_and_resumed(&cfg, &data, 3, tmp.path(), |_| {});
         assert_eq!(resumed.final_metrics, full.final_metrics);
         assert_eq!(
             resumed.curve,
@@ -727,23 +741,10 @@ mod tests {
                 .with_model(ModelConfig::Resnet18(ResNetConfig { width: 4 }))
                 .with_epochs(3)
                 .with_mixer(MixerConfig::single(method.clone()));
-            let full = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            let tmp = tempfile::tempdir().unwrap();
+            let (full, resumed) = uninterrupted_and_resumed(&cfg, &data, 2, tmp.path(), |_| {});
             let again = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
             assert_eq!(again.final_metrics, full.final_metrics, "{method:?}");
-            let tmp = tempfile::tempdir().unwrap();
-            let mut opts = RunOptions {
-                checkpoint_dir: Some(tmp.path().to_path_buf()),
-                resume: false,
-                stop_after_epochs: Some(2),
-                checkpoint_every: 1,
-            };
-            assert!(matches!(
-                train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
-                Outcome::Stopped { epochs_done: 2 }
-            ));
-            opts.resume = true;
-            opts.stop_after_epochs = None;
-            let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());
             assert_eq!(resumed.final_metrics, full.final_metrics, "{method:?}");
             let losses = |r: &crate::trainer::TrainResult| -> Vec<u64> {
                 r.curve.iter().map(|e| e.train_loss.to_bits()).collect()

@@ -211,39 +211,29 @@ mod tests {
                 momentum: 0.5,
                 ..Default::default()
             }));
-        let done = |o: Outcome| match o {
-            Outcome::Finished(r) => *r,
-            Outcome::Stopped { .. } => panic!("stopped"),
-        };
-        let full = done(train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
         let tmp = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(tmp.path().to_path_buf()),
-            resume: false,
-            stop_after_epochs: Some(2),
-            checkpoint_every: 1,
-        };
-        assert!(matches!(
-            train(&cfg, &data, &opts, &mut NoProgress).unwrap(),
-            Outcome::Stopped { epochs_done: 2 }
-        ));
-        let manifest = crate::checkpoint::read_manifest(tmp.path())
-            .unwrap()
-            .unwrap();
-        assert_eq!(manifest.aux, vec!["aux-ema-e0002.safetensors".to_string()]);
-        opts.resume = true;
-        opts.stop_after_epochs = None;
-        let resumed = done(train(&cfg, &data, &opts, &mut NoProgress).unwrap());
+        let (full, resumed) = crate::checkpoint::tests::uninterrupted_and_resumed(
+            &cfg,
+            &data,
+            2,
+            tmp.path(),
+            |dir| {
+                let manifest = crate::checkpoint::read_manifest(dir).unwrap().unwrap();
+                assert_eq!(manifest.aux, vec!["aux-ema-e0002.safetensors".to_string()]);
+            },
+        );
         assert_eq!(resumed.final_metrics, full.final_metrics);
         let losses = |r: &crate::trainer::TrainResult| -> Vec<u64> {
             r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
         };
         assert_eq!(losses(&resumed), losses(&full));
-        // A resume that started the copy afresh would diverge: the copy is not the model.
-        let mut restarted = opts.clone();
-        restarted.checkpoint_dir = Some(tmp.path().join("fresh"));
-        restarted.resume = false;
-        restarted.stop_after_epochs = Some(2);
+        // Without its file the copy cannot be continued, and the resume is refused.
+        let mut restarted = RunOptions {
+            checkpoint_dir: Some(tmp.path().join("fresh")),
+            resume: false,
+            stop_after_epochs: Some(2),
+            checkpoint_every: 1,
+        };
         train(&cfg, &data, &restarted, &mut NoProgress).unwrap();
         std::fs::remove_file(tmp.path().join("fresh").join("aux-ema-e0002.safetensors")).unwrap();
         restarted.resume = true;
