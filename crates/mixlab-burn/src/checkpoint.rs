@@ -16,7 +16,7 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::records::{EpochRecord, EvalMetrics};
-use crate::state::{AuxFile, RunState};
+use crate::state::{AuxFile, AuxKind, RunState};
 use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
@@ -49,7 +49,7 @@ pub struct Manifest {
     /// File name of the best-validation weights, `best-eK.safetensors` (regression runs, SupReMix
     /// included); `None` for runs that track no best epoch.
     pub best: Option<String>,
-    /// File names of what the run's training strategy keeps (`aux-<name>-eK.safetensors`, e.g. the
+    /// File names of what the run's training strategy keeps (`aux-<name>-eK.<ext>`, e.g. the
     /// momentum copy of AttentiveMix's teacher); absent when it keeps nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aux: Vec<String>,
@@ -205,8 +205,8 @@ impl ModuleVisitor for Collect {
     }
 }
 
-/// Serialises a model's weights as safetensors bytes (f32, little-endian, ids in the metadata).
-pub fn weights_to_bytes(model: &Model) -> Result<Vec<u8>> {
+/// Serialises a model's (or any module's) weights as safetensors bytes (f32, little-endian, ids in the metadata).
+pub fn weights_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>> {
     let mut c = Collect {
         path: Vec::new(),
         out: Vec::new(),
@@ -293,7 +293,7 @@ impl ModuleMapper for Load<'_> {
 }
 
 /// Loads safetensors weights (as written by [`save_weights`]) into `model`.
-pub fn load_weights_bytes(model: Model, bytes: &[u8], origin: &Path) -> Result<Model> {
+pub fn load_weights_bytes<M: Module>(model: M, bytes: &[u8], origin: &Path) -> Result<M> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| Error::ckpt(origin, e))?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| Error::ckpt(origin, e))?;
     let ids: HashMap<String, u64> = match meta.metadata().as_ref().and_then(|m| m.get(IDS_KEY)) {
@@ -366,7 +366,7 @@ pub(crate) fn save(dir: &Path, cfg: &TrainConfig, st: &RunState, aux: &[AuxFile]
         best: st.best.as_ref().map(|_| name("best", "safetensors")),
         aux: aux
             .iter()
-            .map(|a| name(&format!("aux-{}", a.name), "safetensors"))
+            .map(|a| name(&format!("aux-{}", a.name), a.kind.ext()))
             .collect(),
     };
     for (a, f) in aux.iter().zip(&manifest.aux) {
@@ -516,14 +516,18 @@ pub(crate) fn load(
         .aux
         .iter()
         .map(|f| {
-            let name = f
+            let (stem, ext) = f.rsplit_once('.').unwrap_or((f, ""));
+            let name = stem
                 .strip_prefix("aux-")
                 .and_then(|r| r.rsplit_once("-e"))
                 .map(|(n, _)| n.to_string())
                 .ok_or_else(|| Error::ckpt(dir, format!("strategy file {f:?} is misnamed")))?;
+            let kind = AuxKind::from_ext(ext).ok_or_else(|| {
+                Error::ckpt(dir, format!("strategy file {f:?} has an unknown kind"))
+            })?;
             let path = dir.join(f);
             let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-            Ok(AuxFile { name, bytes })
+            Ok(AuxFile { name, kind, bytes })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(CheckpointState {

@@ -403,12 +403,14 @@ impl TrainConfig {
             }
             if matches!(
                 rep,
-                MethodConfig::Transmix(_) | MethodConfig::Mixpro(_) | MethodConfig::Tlalign(_)
+                MethodConfig::Transmix(_)
+                    | MethodConfig::Mixpro(_)
+                    | MethodConfig::Tlalign(_)
+                    | MethodConfig::Smmix(_)
             ) && !matches!(self.model, ModelConfig::VitTiny(_))
             {
                 return Err(Error::Incompatible(format!(
-                    "{name} re-weights labels by a vision transformer's class-token attention: use --model \
-                     vit-tiny, not {}",
+                    "{name} reads a vision transformer's attention: use --model vit-tiny, not {}",
                     self.model.name()
                 )));
             }
@@ -437,6 +439,7 @@ impl TrainConfig {
                         | MethodConfig::Mixpro(_)
                         | MethodConfig::Tlalign(_)
                         | MethodConfig::Tokenmix(_)
+                        | MethodConfig::Smmix(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -477,6 +480,7 @@ impl TrainConfig {
                         | MethodConfig::Mixpro(_)
                         | MethodConfig::Tlalign(_)
                         | MethodConfig::Tokenmix(_)
+                        | MethodConfig::Smmix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -11,6 +11,7 @@ use crate::records::{EpochRecord, EvalMetrics, FinalMetrics, Progress, StepInfo,
 use crate::state::{AuxFile, RunState, snapshot};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::Gradients;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
 use rand::seq::SliceRandom;
@@ -178,13 +179,31 @@ pub(crate) fn optimise(
     epoch: usize,
     step: usize,
 ) -> Result<Stepped> {
-    let grads = GradientsParams::from_grads(loss.backward(), model);
+    optimise_with(model, optim, loss, lr, epoch, step, |_| Ok(()))
+}
+
+/// [`optimise`] where the loss also reaches modules outside the model (a training strategy's own
+/// trainable modules): the model takes its gradients first, then `rest` gets the gradients that remain
+/// and steps those modules, before the model's step.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn optimise_with(
+    model: &Model,
+    optim: &mut ModuleOptimizer,
+    loss: Tensor<1>,
+    lr: f64,
+    epoch: usize,
+    step: usize,
+    rest: impl FnOnce(&mut Gradients) -> Result<()>,
+) -> Result<Stepped> {
+    let mut all = loss.backward();
+    let grads = GradientsParams::from_module(&mut all, model);
     let loss_v: f32 = loss.into_scalar();
     if !loss_v.is_finite() {
         return Err(Error::Incompatible(format!(
             "training diverged: loss is {loss_v} at epoch {epoch} step {step} (lower the learning rate)"
         )));
     }
+    rest(&mut all)?;
     Ok((
         optim.step(lr, model.clone(), grads),
         f64::from(loss_v),

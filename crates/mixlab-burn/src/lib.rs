@@ -34,6 +34,7 @@ pub mod loss;
 pub mod metric_loss;
 pub mod models;
 pub mod optim;
+pub(crate) mod owned;
 pub mod records;
 pub(crate) mod saliency;
 pub mod state;

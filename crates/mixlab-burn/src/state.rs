@@ -18,11 +18,36 @@ pub(crate) struct RunState {
 }
 
 /// A file a training strategy keeps in the run's checkpoint beside the model and optimiser:
-/// `aux-<name>-eK.safetensors`.
+/// `aux-<name>-eK.<ext>`.
 pub(crate) struct AuxFile {
     /// What it holds, a short kebab-case name (`ema`).
     pub name: String,
+    pub kind: AuxKind,
     pub bytes: Vec<u8>,
+}
+
+/// The format of a strategy's checkpoint file, which gives its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AuxKind {
+    /// Module weights as safetensors (`.safetensors`).
+    Weights,
+    /// An optimiser's state as Burn writes it (`.bpk`, as the run's own `optim-eK.bpk`).
+    Optimizer,
+}
+
+impl AuxKind {
+    pub(crate) fn ext(self) -> &'static str {
+        match self {
+            AuxKind::Weights => "safetensors",
+            AuxKind::Optimizer => "bpk",
+        }
+    }
+
+    pub(crate) fn from_ext(ext: &str) -> Option<Self> {
+        [AuxKind::Weights, AuxKind::Optimizer]
+            .into_iter()
+            .find(|k| k.ext() == ext)
+    }
 }
 
 /// A copy of `model` that shares nothing with it. A `clone()` would not do: Burn's `RunningState`

@@ -10,7 +10,7 @@
 
 use crate::config::{Augment, RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
-use crate::engine::{drive, optimise, predict, split_batches, start_state, to_f32};
+use crate::engine::{drive, optimise_with, predict, split_batches, start_state, to_f32};
 use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::records::{ClassFinal, EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal};
@@ -60,7 +60,7 @@ pub(crate) fn train(
             let stepped = train_step(
                 cfg,
                 data,
-                strategy.as_ref(),
+                strategy.as_mut(),
                 model,
                 optim,
                 idx,
@@ -103,7 +103,7 @@ pub(crate) fn train(
 fn train_step(
     cfg: &TrainConfig,
     data: &Splits,
-    strategy: &dyn Strategy,
+    strategy: &mut dyn Strategy,
     model: &Model,
     optim: &mut ModuleOptimizer,
     idx: &[usize],
@@ -153,7 +153,9 @@ fn train_step(
         dev,
     };
     let (loss, hits) = strategy.loss(model, input, &mut mix_rng)?;
-    let (model, loss, _) = optimise(model, optim, loss, lr, epoch, step)?;
+    let (model, loss, _) = optimise_with(model, optim, loss, lr, epoch, step, |rest| {
+        strategy.own_step(rest, lr)
+    })?;
     Ok((model, loss, hits))
 }
 
@@ -330,7 +332,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::config::KdConfig;
     use crate::device::DeviceKind;
-    use crate::engine::batch_tensor;
+    use crate::engine::{batch_tensor, optimise};
     use crate::models::{CnnConfig, MlpConfig, ModelConfig};
     use crate::optim::{OptimizerConfig, Schedule};
     use crate::records::{NoProgress, TrainResult};

@@ -350,6 +350,29 @@ impl Model {
         }
     }
 
+    /// ViT only: logits and the last block's attention among the image tokens averaged over heads and
+    /// queries (N×patches; SMMix's importance of each patch).
+    pub fn forward_image_importance(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {
+        self.check(&x)?;
+        match self {
+            Model::Vit(m) => m.forward_image_importance(x),
+            _ => Err(Error::Incompatible(
+                "image-token attention exists only for vit-tiny".into(),
+            )),
+        }
+    }
+
+    /// ViT only: logits and the image tokens after the final LayerNorm (N×patches×D).
+    pub fn forward_image_tokens(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<3>)> {
+        self.check(&x)?;
+        match self {
+            Model::Vit(m) => m.forward_image_tokens(x),
+            _ => Err(Error::Incompatible(
+                "image tokens exist only for vit-tiny".into(),
+            )),
+        }
+    }
+
     /// ViT only: logits and the class-token attention of the last block over the patches (N×patches,
     /// averaged over heads; each row sums to 1 minus the attention the class token pays itself).
     pub fn forward_with_attention(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {
@@ -370,10 +393,20 @@ struct SeededInit {
     fan_in: usize,
 }
 
+/// `module` with every linear/conv weight and bias redrawn as the models' are, from the Init stream
+/// `index` of `seed` (the model itself draws from index 0; a strategy's own modules from 1 on).
+pub(crate) fn seeded<M: Module>(module: M, seed: u64, index: u64) -> M {
+    module.map(&mut SeededInit::at(seed, index))
+}
+
 impl SeededInit {
     fn new(seed: u64) -> Self {
+        Self::at(seed, 0)
+    }
+
+    fn at(seed: u64, index: u64) -> Self {
         Self {
-            rng: stream(seed, Purpose::Init, 0, 0),
+            rng: stream(seed, Purpose::Init, index, 0),
             path: Vec::new(),
             fan_in: 1,
         }

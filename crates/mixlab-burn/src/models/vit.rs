@@ -168,8 +168,14 @@ impl Vit {
         x: Tensor<3>,
         hook: &mut Hook<'_>,
     ) -> Result<(Tensor<2>, Tensor<2>)> {
-        let (logits, cls, _) = self.run(x, hook, false)?;
-        Ok((logits, cls))
+        let run = self.run(x, hook, false)?;
+        let [n, heads, t, _] = run.last.dims();
+        let cls = run
+            .last
+            .slice([0..n, 0..heads, 0..1, 1..t])
+            .mean_dim(1)
+            .reshape([n, t - 1]);
+        Ok((run.logits, cls))
     }
 
     /// Logits and every block's softmax attention averaged over heads (N×T×T per block, T = patches +
@@ -178,16 +184,32 @@ impl Vit {
         &self,
         x: Tensor<3>,
     ) -> Result<(Tensor<2>, Vec<Tensor<3>>)> {
-        let (logits, _, all) = self.run(x, &mut Hook::none(), true)?;
-        Ok((logits, all))
+        let run = self.run(x, &mut Hook::none(), true)?;
+        Ok((run.logits, run.all))
     }
 
-    fn run(
-        &self,
-        x: Tensor<3>,
-        hook: &mut Hook<'_>,
-        keep_all: bool,
-    ) -> Result<(Tensor<2>, Tensor<2>, Vec<Tensor<3>>)> {
+    /// Logits and the last block's attention among the image tokens averaged over heads and queries
+    /// (N×patches: how much the patches attend to each patch; SMMix's `attn[:, :, 1:, 1:].mean((1, 2))`).
+    pub(crate) fn forward_image_importance(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {
+        let run = self.run(x, &mut Hook::none(), false)?;
+        let [n, heads, t, _] = run.last.dims();
+        let imp = run
+            .last
+            .slice([0..n, 0..heads, 1..t, 1..t])
+            .mean_dim(1)
+            .mean_dim(2)
+            .reshape([n, t - 1]);
+        Ok((run.logits, imp))
+    }
+
+    /// Logits and the image tokens after the final LayerNorm (N×patches×D; SMMix's token head pools them).
+    pub(crate) fn forward_image_tokens(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<3>)> {
+        let run = self.run(x, &mut Hook::none(), false)?;
+        let [n, t, d] = run.tokens.dims();
+        Ok((run.logits, run.tokens.slice([0..n, 1..t, 0..d])))
+    }
+
+    fn run(&self, x: Tensor<3>, hook: &mut Hook<'_>, keep_all: bool) -> Result<VitRun> {
         let n = x.dims()[0];
         let img: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);
         let p = self.patch_embed.forward(img);
@@ -206,22 +228,27 @@ impl Vit {
             }
             last = Some(attn);
         }
-        let attn = match last {
-            Some(a) => {
-                let heads = a.dims()[1];
-                a.slice([0..n, 0..heads, 0..1, 1..t])
-                    .mean_dim(1)
-                    .reshape([n, t - 1])
-            }
-            None => {
-                return Err(Error::Incompatible("vit-tiny has no blocks".into()));
-            }
+        let Some(last) = last else {
+            return Err(Error::Incompatible("vit-tiny has no blocks".into()));
         };
-        let cls: Tensor<2> = self
-            .norm
-            .forward(h)
-            .slice([0..n, 0..1, 0..d])
-            .reshape([n, d]);
-        Ok((self.head.forward(hook.features(cls)), attn, all))
+        let tokens = self.norm.forward(h);
+        let cls: Tensor<2> = tokens.clone().slice([0..n, 0..1, 0..d]).reshape([n, d]);
+        Ok(VitRun {
+            logits: self.head.forward(hook.features(cls)),
+            last,
+            tokens,
+            all,
+        })
     }
+}
+
+/// What one forward of the ViT gives.
+struct VitRun {
+    logits: Tensor<2>,
+    /// The last block's softmax attention, N×heads×T×T.
+    last: Tensor<4>,
+    /// Every token after the final LayerNorm, N×T×D (the class token first).
+    tokens: Tensor<3>,
+    /// Every block's head-mean attention (only when asked for).
+    all: Vec<Tensor<3>>,
 }

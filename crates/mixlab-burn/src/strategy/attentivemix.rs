@@ -14,7 +14,7 @@ use crate::ema::Ema;
 use crate::engine::{batch_tensor, to_f32};
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig};
-use crate::state::AuxFile;
+use crate::state::{AuxFile, AuxKind};
 use burn::prelude::*;
 use mixlab_core::methods::AttentivemixConfig;
 use mixlab_core::methods::attentivemix::masks_into_plan;
@@ -180,6 +180,7 @@ impl Strategy for Attentivemix {
         match &self.teacher {
             Teacher::Momentum(Some(ema)) => Ok(vec![AuxFile {
                 name: EMA.into(),
+                kind: AuxKind::Weights,
                 bytes: ema.to_bytes()?,
             }]),
             _ => Ok(Vec::new()),

@@ -18,6 +18,7 @@ mod mixpro;
 mod plain;
 mod puzzlemix;
 mod rankmixup;
+mod smmix;
 mod snapmix;
 mod tlalign;
 mod tokenmix;
@@ -30,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::state::AuxFile;
 use burn::prelude::*;
+use burn::tensor::Gradients;
 use mixlab_core::methods::MethodConfig;
 use mixlab_core::plan::MixPlan;
 use rand_chacha::ChaCha8Rng;
@@ -53,11 +55,12 @@ pub(crate) struct StepInput<'a> {
 
 /// What a training strategy does in one step, and what it keeps between steps.
 ///
-/// The task calls [`Strategy::begin`] once per process before the first step, [`Strategy::loss`] in
-/// every step, [`Strategy::after_step`] after every optimiser step, and [`Strategy::state`] whenever
-/// it writes a checkpoint. A strategy that owns modules of its own (a momentum copy) builds them in
-/// `begin`, moves them in `after_step` and hands their weights to the checkpoint through `state`, so a
-/// resumed run continues them bit for bit.
+/// The task calls [`Strategy::begin`] once per process before the first step, [`Strategy::loss`] and
+/// [`Strategy::own_step`] in every step, [`Strategy::after_step`] after every optimiser step, and
+/// [`Strategy::state`] whenever it writes a checkpoint. A strategy that owns modules of its own (a
+/// momentum copy, a trained head) builds them in `begin`, moves them in `own_step` or `after_step` and
+/// hands their weights (and optimiser state) to the checkpoint through `state`, so a resumed run
+/// continues them bit for bit.
 pub(crate) trait Strategy {
     /// Prepares the strategy for a run whose model is `model` (fresh or resumed); `saved` holds the
     /// files this strategy kept in the checkpoint the run resumed from (empty for a fresh run), read
@@ -84,12 +87,19 @@ pub(crate) trait Strategy {
         rng: &mut ChaCha8Rng,
     ) -> Result<(Tensor<1>, Option<usize>)>;
 
+    /// Steps the strategy's own trainable modules (SMMix's token head) at the run's learning rate, with
+    /// the gradients the loss left after the model took its own; runs before the model's step.
+    fn own_step(&mut self, _grads: &mut Gradients, _lr: f64) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs after every optimiser step with the updated model (a momentum copy follows it here).
     fn after_step(&mut self, _model: &Model) -> Result<()> {
         Ok(())
     }
 
-    /// The files the strategy keeps in a checkpoint (`aux-<name>-eK.safetensors`).
+    /// The files the strategy keeps in a checkpoint (`aux-<name>-eK.safetensors` for weights, `.bpk`
+    /// for an optimiser state).
     fn state(&self) -> Result<Vec<AuxFile>> {
         Ok(Vec::new())
     }
@@ -174,6 +184,14 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Mixpro(c))) => {
             Box::new(mixpro::Mixpro::new(c, &cfg.model)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Smmix(_))) => {
+            return Err(Error::Incompatible(
+                "smmix is a classification method (its labels are mixed by the token share)".into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Smmix(c))) => {
+            Box::new(smmix::Smmix::new(c, cfg, data, plain)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Transmix(_))) => {
             return Err(Error::Incompatible(

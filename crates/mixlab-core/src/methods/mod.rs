@@ -17,6 +17,7 @@ pub mod puzzlemix;
 pub mod representation;
 pub mod resizemix;
 pub mod saliencymix;
+pub mod smmix;
 pub mod smoothmix;
 pub mod snapmix;
 pub mod tlalign;
@@ -48,6 +49,7 @@ pub use representation::{
 };
 pub use resizemix::ResizemixConfig;
 pub use saliencymix::SaliencymixConfig;
+pub use smmix::SmmixConfig;
 pub use smoothmix::SmoothmixConfig;
 pub use snapmix::SnapmixConfig;
 pub use tlalign::TlalignConfig;
@@ -147,6 +149,9 @@ pub enum Method {
     /// TokenMix: block masks on the token grid with label weights from a teacher's class maps (training
     /// only: the maps come from a teacher model).
     Tokenmix,
+    /// SMMix: the least attended token window replaced by the partner's most attended one, with a token
+    /// head and a consistency loss (training only: the attention comes from the model).
+    Smmix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -154,7 +159,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 26] = [
+    pub const ALL: [Method; 27] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -181,6 +186,7 @@ impl Method {
         Method::Mixpro,
         Method::Tlalign,
         Method::Tokenmix,
+        Method::Smmix,
     ];
 
     /// The kebab-case name.
@@ -208,6 +214,7 @@ impl Method {
             Method::Mixpro => MixproConfig::NAME,
             Method::Tlalign => TlalignConfig::NAME,
             Method::Tokenmix => TokenmixConfig::NAME,
+            Method::Smmix => SmmixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -240,6 +247,7 @@ impl Method {
             Method::Mixpro => MethodConfig::Mixpro(Default::default()),
             Method::Tlalign => MethodConfig::Tlalign(Default::default()),
             Method::Tokenmix => MethodConfig::Tokenmix(Default::default()),
+            Method::Smmix => MethodConfig::Smmix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -265,6 +273,7 @@ impl Method {
                 | Method::Mixpro
                 | Method::Tlalign
                 | Method::Tokenmix
+                | Method::Smmix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -340,6 +349,8 @@ pub enum MethodConfig {
     Tlalign(TlalignConfig),
     /// TokenMix, its token masks and teacher (training only).
     Tokenmix(TokenmixConfig),
+    /// See [`smmix`].
+    Smmix(SmmixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -376,6 +387,7 @@ impl MethodConfig {
             MethodConfig::Mixpro(_) => Method::Mixpro,
             MethodConfig::Tlalign(_) => Method::Tlalign,
             MethodConfig::Tokenmix(_) => Method::Tokenmix,
+            MethodConfig::Smmix(_) => Method::Smmix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -408,6 +420,7 @@ impl MethodConfig {
             MethodConfig::Mixpro(c) => c.validate(shape),
             MethodConfig::Tlalign(c) => c.validate(shape),
             MethodConfig::Tokenmix(c) => c.validate(shape),
+            MethodConfig::Smmix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -443,6 +456,7 @@ impl MethodConfig {
             MethodConfig::Mixpro(c) => c.draw(ctx, rng),
             MethodConfig::Tlalign(c) => c.draw(ctx, rng),
             MethodConfig::Tokenmix(c) => c.draw(ctx, rng),
+            MethodConfig::Smmix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
