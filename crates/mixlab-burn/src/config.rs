@@ -440,6 +440,7 @@ impl TrainConfig {
                         | MethodConfig::Tlalign(_)
                         | MethodConfig::Tokenmix(_)
                         | MethodConfig::Smmix(_)
+                        | MethodConfig::Adamixup(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -481,6 +482,7 @@ impl TrainConfig {
                         | MethodConfig::Tlalign(_)
                         | MethodConfig::Tokenmix(_)
                         | MethodConfig::Smmix(_)
+                        | MethodConfig::Adamixup(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -8,6 +8,7 @@
 //! A strategy may draw from the step's `Mix` stream after the plan and the mixing point were drawn
 //! (C-Mixup's partners, RankMixup's further plans), so a step stays a function of (seed, epoch, step).
 
+mod adamixup;
 mod alignmix;
 mod attentivemix;
 mod cmixup;
@@ -184,6 +185,15 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Mixpro(c))) => {
             Box::new(mixpro::Mixpro::new(c, &cfg.model)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Adamixup(_))) => {
+            return Err(Error::Incompatible(
+                "adamixup is a classification method (its discriminator and labels are class-based)"
+                    .into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Adamixup(c))) => {
+            Box::new(adamixup::Adamixup::new(c, cfg, data, plain))
         }
         (Targets::Regression { .. }, Some(MethodConfig::Smmix(_))) => {
             return Err(Error::Incompatible(

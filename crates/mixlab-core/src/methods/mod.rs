@@ -3,6 +3,7 @@
 //! A draw describes how one sample (or one group of samples sharing a draw: the whole batch, or a pair)
 //! is mixed with its partner. [`crate::mixer`] decides partners, groups, probabilities and method choice.
 
+pub mod adamixup;
 pub mod alignmix;
 pub mod attentivemix;
 pub mod cutmix;
@@ -30,6 +31,7 @@ use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+pub use adamixup::AdamixupConfig;
 pub use alignmix::AlignmixConfig;
 pub use attentivemix::AttentivemixConfig;
 pub use cutmix::CutmixConfig;
@@ -152,6 +154,9 @@ pub enum Method {
     /// SMMix: the least attended token window replaced by the partner's most attended one, with a token
     /// head and a consistency loss (training only: the attention comes from the model).
     Smmix,
+    /// AdaMixUp: λ from a policy network trained with an intrusion discriminator (training only: the
+    /// policy and the discriminator are trained with the model).
+    Adamixup,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -159,7 +164,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 27] = [
+    pub const ALL: [Method; 28] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -187,6 +192,7 @@ impl Method {
         Method::Tlalign,
         Method::Tokenmix,
         Method::Smmix,
+        Method::Adamixup,
     ];
 
     /// The kebab-case name.
@@ -215,6 +221,7 @@ impl Method {
             Method::Tlalign => TlalignConfig::NAME,
             Method::Tokenmix => TokenmixConfig::NAME,
             Method::Smmix => SmmixConfig::NAME,
+            Method::Adamixup => AdamixupConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -248,6 +255,7 @@ impl Method {
             Method::Tlalign => MethodConfig::Tlalign(Default::default()),
             Method::Tokenmix => MethodConfig::Tokenmix(Default::default()),
             Method::Smmix => MethodConfig::Smmix(Default::default()),
+            Method::Adamixup => MethodConfig::Adamixup(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -274,6 +282,7 @@ impl Method {
                 | Method::Tlalign
                 | Method::Tokenmix
                 | Method::Smmix
+                | Method::Adamixup
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -351,6 +360,8 @@ pub enum MethodConfig {
     Tokenmix(TokenmixConfig),
     /// See [`smmix`].
     Smmix(SmmixConfig),
+    /// See [`adamixup`].
+    Adamixup(AdamixupConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -388,6 +399,7 @@ impl MethodConfig {
             MethodConfig::Tlalign(_) => Method::Tlalign,
             MethodConfig::Tokenmix(_) => Method::Tokenmix,
             MethodConfig::Smmix(_) => Method::Smmix,
+            MethodConfig::Adamixup(_) => Method::Adamixup,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -421,6 +433,7 @@ impl MethodConfig {
             MethodConfig::Tlalign(c) => c.validate(shape),
             MethodConfig::Tokenmix(c) => c.validate(shape),
             MethodConfig::Smmix(c) => c.validate(shape),
+            MethodConfig::Adamixup(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -457,6 +470,7 @@ impl MethodConfig {
             MethodConfig::Tlalign(c) => c.draw(ctx, rng),
             MethodConfig::Tokenmix(c) => c.draw(ctx, rng),
             MethodConfig::Smmix(c) => c.draw(ctx, rng),
+            MethodConfig::Adamixup(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
