@@ -441,6 +441,7 @@ impl TrainConfig {
                         | MethodConfig::Tokenmix(_)
                         | MethodConfig::Smmix(_)
                         | MethodConfig::Adamixup(_)
+                        | MethodConfig::Automix(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -483,6 +484,7 @@ impl TrainConfig {
                         | MethodConfig::Tokenmix(_)
                         | MethodConfig::Smmix(_)
                         | MethodConfig::Adamixup(_)
+                        | MethodConfig::Automix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -1,5 +1,5 @@
 //! A momentum (exponential moving average) copy of the model being trained, on the plain device: the
-//! teacher of AttentiveMix without a checkpoint, and the momentum encoder the learned mixers build on.
+//! teacher of AttentiveMix without a checkpoint, and AutoMix's momentum encoder and mix head.
 //!
 //! After every optimiser step each float of the copy moves as `θ_k ← m·θ_k + (1 − m)·θ` (OpenMixup's
 //! `_momentum_update`). The copy averages BatchNorm's running statistics as well as the parameters
@@ -14,9 +14,9 @@ use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use std::path::Path;
 
-/// The momentum copy and its momentum.
-pub(crate) struct Ema {
-    model: Model,
+/// The momentum copy of a module (the model by default) and its momentum.
+pub(crate) struct Ema<M: Module = Model> {
+    model: M,
     momentum: f32,
 }
 
@@ -58,9 +58,9 @@ impl ModuleMapper for Follow {
     }
 }
 
-impl Ema {
+impl<M: Module> Ema<M> {
     /// A copy of `online` (on the plain device) that follows it with momentum `momentum` in [0, 1).
-    pub(crate) fn new(online: &Model, momentum: f64) -> Self {
+    pub(crate) fn new(online: &M, momentum: f64) -> Self {
         Self {
             model: online.valid(),
             momentum: momentum as f32,
@@ -68,12 +68,7 @@ impl Ema {
     }
 
     /// The copy restored from its checkpoint bytes (the skeleton `online` gives the structure).
-    pub(crate) fn restore(
-        online: &Model,
-        momentum: f64,
-        bytes: &[u8],
-        origin: &Path,
-    ) -> Result<Self> {
+    pub(crate) fn restore(online: &M, momentum: f64, bytes: &[u8], origin: &Path) -> Result<Self> {
         Ok(Self {
             model: load_weights_bytes(online.valid(), bytes, origin)?,
             momentum: momentum as f32,
@@ -83,7 +78,7 @@ impl Ema {
     /// One momentum step toward `online` (its weights after the optimiser step). `valid()` first: it
     /// brings BatchNorm's running statistics up to this step (they are updated lazily) and leaves the
     /// autodiff graph behind.
-    pub(crate) fn update(&mut self, online: &Model) -> Result<()> {
+    pub(crate) fn update(&mut self, online: &M) -> Result<()> {
         let mut floats = Floats(Vec::new());
         online.valid().visit(&mut floats);
         let expected = floats.0.len();
@@ -103,8 +98,13 @@ impl Ema {
     }
 
     /// The copy (plain device: BatchNorm uses its running statistics).
-    pub(crate) fn model(&self) -> &Model {
+    pub(crate) fn model(&self) -> &M {
         &self.model
+    }
+
+    /// Sets the momentum of the next updates (a scheduled momentum).
+    pub(crate) fn set_momentum(&mut self, momentum: f64) {
+        self.momentum = momentum as f32;
     }
 
     /// The copy's weights as checkpoint bytes (safetensors).

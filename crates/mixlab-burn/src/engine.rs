@@ -95,7 +95,7 @@ pub(crate) fn drive(
     mut eval: impl FnMut(&Model, bool) -> Result<(EvalMetrics, Option<EvalMetrics>)>,
     mut aux: impl FnMut() -> Result<Vec<AuxFile>>,
 ) -> Result<Option<Driven>> {
-    let steps = n.div_ceil(cfg.batch_size);
+    let steps = steps_per_epoch(n, cfg.batch_size);
     let start = st.curve.len();
     let mut driven = Driven {
         trained: 0,
@@ -168,6 +168,11 @@ pub(crate) fn drive(
         }
     }
     Ok(Some(driven))
+}
+
+/// Optimiser steps in an epoch of `n` samples: the last batch may be short.
+pub(crate) fn steps_per_epoch(n: usize, batch: usize) -> usize {
+    n.div_ceil(batch.max(1))
 }
 
 /// Backward, a finite-loss check and one optimiser step; returns the new model and the loss.

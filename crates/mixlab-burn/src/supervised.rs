@@ -10,12 +10,14 @@
 
 use crate::config::{Augment, RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
-use crate::engine::{drive, optimise_with, predict, split_batches, start_state, to_f32};
+use crate::engine::{
+    drive, optimise_with, predict, split_batches, start_state, steps_per_epoch, to_f32,
+};
 use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::records::{ClassFinal, EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal};
 use crate::state::RunState;
-use crate::strategy::{StepInput, Strategy};
+use crate::strategy::{StepAt, StepInput, Strategy};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use mixlab_core::calib::{self, ReliabilityBin};
@@ -69,7 +71,12 @@ pub(crate) fn train(
                 lr,
                 &dev,
             )?;
-            strategy.after_step(&stepped.0)?;
+            let steps = steps_per_epoch(data.train.n, cfg.batch_size);
+            let at = StepAt {
+                iter: epoch * steps + step,
+                total: cfg.epochs * steps,
+            };
+            strategy.after_step(&stepped.0, at)?;
             Ok(Some(stepped))
         },
         |model, with_test| {

@@ -297,6 +297,19 @@ impl Model {
         self.run(x, &mut hook)
     }
 
+    /// Logits and the features at mixing point `at` (viewed as N×C×S, unchanged), from one forward.
+    pub fn forward_capture(&self, x: Tensor<3>, at: usize) -> Result<(Tensor<2>, Tensor<3>)> {
+        let mut seen = None;
+        let logits = self.forward_mixed(x, at, |f| {
+            seen = Some(f.clone());
+            Ok(f)
+        })?;
+        let feats = seen.ok_or_else(|| {
+            Error::Incompatible(format!("the model has no features at mixing point {at}"))
+        })?;
+        Ok((logits, feats))
+    }
+
     /// Logits and the penultimate features (the head's input, N×D) of a batch.
     pub fn forward_features(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {
         let mut hook = Hook {

@@ -169,7 +169,7 @@ impl Strategy for Attentivemix {
         Ok((cfg.class_loss.eval(out, t), Some(hits)))
     }
 
-    fn after_step(&mut self, model: &Model) -> Result<()> {
+    fn after_step(&mut self, model: &Model, _at: super::StepAt) -> Result<()> {
         match &mut self.teacher {
             Teacher::Momentum(Some(ema)) => ema.update(model),
             _ => Ok(()),

@@ -11,6 +11,7 @@
 mod adamixup;
 mod alignmix;
 mod attentivemix;
+mod automix;
 mod cmixup;
 mod decouple;
 mod distill;
@@ -54,6 +55,13 @@ pub(crate) struct StepInput<'a> {
     pub dev: &'a Device,
 }
 
+/// Where a step stands in the run: its index over all epochs (0-based) and the run's number of steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StepAt {
+    pub iter: usize,
+    pub total: usize,
+}
+
 /// What a training strategy does in one step, and what it keeps between steps.
 ///
 /// The task calls [`Strategy::begin`] once per process before the first step, [`Strategy::loss`] and
@@ -94,8 +102,9 @@ pub(crate) trait Strategy {
         Ok(())
     }
 
-    /// Runs after every optimiser step with the updated model (a momentum copy follows it here).
-    fn after_step(&mut self, _model: &Model) -> Result<()> {
+    /// Runs after every optimiser step with the updated model (a momentum copy follows it here); `at`
+    /// is the step just taken.
+    fn after_step(&mut self, _model: &Model, _at: StepAt) -> Result<()> {
         Ok(())
     }
 
@@ -185,6 +194,15 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Mixpro(c))) => {
             Box::new(mixpro::Mixpro::new(c, &cfg.model)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Automix(_))) => {
+            return Err(Error::Incompatible(
+                "automix is a classification method (its MixBlock learns from mixup cross-entropy)"
+                    .into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Automix(c))) => {
+            Box::new(automix::Automix::new(c, cfg, data, plain)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Adamixup(_))) => {
             return Err(Error::Incompatible(

@@ -6,6 +6,7 @@
 pub mod adamixup;
 pub mod alignmix;
 pub mod attentivemix;
+pub mod automix;
 pub mod cutmix;
 pub mod embedding;
 pub mod fmix;
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use adamixup::AdamixupConfig;
 pub use alignmix::AlignmixConfig;
 pub use attentivemix::AttentivemixConfig;
+pub use automix::AutomixConfig;
 pub use cutmix::CutmixConfig;
 pub use embedding::{
     EmbeddingTask, GeomixConfig, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix,
@@ -157,6 +159,9 @@ pub enum Method {
     /// AdaMixUp: λ from a policy network trained with an intrusion discriminator (training only: the
     /// policy and the discriminator are trained with the model).
     Adamixup,
+    /// AutoMix: pixel masks from a MixBlock trained through a momentum encoder (training only: the
+    /// MixBlock and the encoder are trained or moved with the model).
+    Automix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -164,7 +169,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 28] = [
+    pub const ALL: [Method; 29] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -193,6 +198,7 @@ impl Method {
         Method::Tokenmix,
         Method::Smmix,
         Method::Adamixup,
+        Method::Automix,
     ];
 
     /// The kebab-case name.
@@ -222,6 +228,7 @@ impl Method {
             Method::Tokenmix => TokenmixConfig::NAME,
             Method::Smmix => SmmixConfig::NAME,
             Method::Adamixup => AdamixupConfig::NAME,
+            Method::Automix => AutomixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -256,6 +263,7 @@ impl Method {
             Method::Tokenmix => MethodConfig::Tokenmix(Default::default()),
             Method::Smmix => MethodConfig::Smmix(Default::default()),
             Method::Adamixup => MethodConfig::Adamixup(Default::default()),
+            Method::Automix => MethodConfig::Automix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -283,6 +291,7 @@ impl Method {
                 | Method::Tokenmix
                 | Method::Smmix
                 | Method::Adamixup
+                | Method::Automix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -362,6 +371,8 @@ pub enum MethodConfig {
     Smmix(SmmixConfig),
     /// See [`adamixup`].
     Adamixup(AdamixupConfig),
+    /// See [`automix`].
+    Automix(AutomixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -400,6 +411,7 @@ impl MethodConfig {
             MethodConfig::Tokenmix(_) => Method::Tokenmix,
             MethodConfig::Smmix(_) => Method::Smmix,
             MethodConfig::Adamixup(_) => Method::Adamixup,
+            MethodConfig::Automix(_) => Method::Automix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -434,6 +446,7 @@ impl MethodConfig {
             MethodConfig::Tokenmix(c) => c.validate(shape),
             MethodConfig::Smmix(c) => c.validate(shape),
             MethodConfig::Adamixup(c) => c.validate(shape),
+            MethodConfig::Automix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -471,6 +484,7 @@ impl MethodConfig {
             MethodConfig::Tokenmix(c) => c.draw(ctx, rng),
             MethodConfig::Smmix(c) => c.draw(ctx, rng),
             MethodConfig::Adamixup(c) => c.draw(ctx, rng),
+            MethodConfig::Automix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),

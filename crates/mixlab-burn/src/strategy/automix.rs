@@ -1,0 +1,637 @@
+//! AutoMix (mixlab-core's `methods::automix`). This strategy owns the MixBlock and the online network's mix
+//! head (trained beside the model by optimisers of the run's kind), and the momentum encoder: a momentum
+//! copy of the model (backbone and one-hot head) and of the mix head. All four are kept in the checkpoint.
+//!
+//! Each step: the momentum encoder's feature map of the clean batch at the mixing point `mask_layer` feeds
+//! the MixBlock twice, for the plan's pairing (λ_mb, trained) and for a second permutation (λ_bb, detached,
+//! or the constant λ_bb near 0 or 1). The loss is the sum of the online network's class loss on the clean
+//! batch (one-hot head, the model's own) and on the λ_bb batch (mix head), the momentum encoder's class loss
+//! on the λ_mb batch (its mix head; only the MixBlock learns from it, through the encoder's activations:
+//! the copies are lifted to the autodiff device without gradients) and the mask loss. After the step the
+//! copies follow the model with the scheduled momentum.
+
+use super::{StepAt, StepInput, Strategy, batch_labels, to_i64};
+use crate::config::TrainConfig;
+use crate::data::Splits;
+use crate::ema::Ema;
+use crate::engine::batch_tensor;
+use crate::error::{Error, Result};
+use crate::models::{Model, ModelConfig};
+use crate::owned::Owned;
+use crate::state::{AuxFile, AuxKind};
+use burn::module::Param;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::Gradients;
+use burn::tensor::activation::{sigmoid, softmax};
+use mixlab_core::methods::AutomixConfig;
+use mixlab_core::methods::automix::MASK_LOSS;
+use mixlab_core::methods::sample_beta;
+use mixlab_core::plan::{MixPlan, SampleWeight};
+use mixlab_core::rng::{Purpose, stream};
+use mixlab_core::shape::SampleShape;
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// The MixBlock: 1×1 convolutions (as linear maps over the channels) for the query/key (shared) and the
+/// value.
+#[derive(Module, Debug)]
+pub(crate) struct MixBlock {
+    query: Linear,
+    value: Linear,
+}
+
+impl MixBlock {
+    /// The partner's weight at every pixel, N×1×H×W: `sigmoid(up(softmax(qᵀk/√(C/r))·v))` for features
+    /// `f` (N×C×S, the map `grid = [h, w]` row-major), partners `idx` and an integer upsampling `scale`.
+    pub(crate) fn forward(
+        &self,
+        f: Tensor<3>,
+        idx: Tensor<1, Int>,
+        grid: [usize; 2],
+        scale: usize,
+    ) -> Tensor<4> {
+        let [n, _, _] = f.dims();
+        let [h, w] = grid;
+        let own = f.swap_dims(1, 2);
+        let partner = own.clone().select(0, idx);
+        let q = self.query.forward(own);
+        let k = self.query.forward(partner.clone());
+        let v = self.value.forward(partner);
+        let inter = q.dims()[2];
+        let p = softmax(
+            q.matmul(k.swap_dims(1, 2))
+                .div_scalar((inter as f64).sqrt()),
+            2,
+        );
+        let m: Tensor<6> = p.matmul(v).reshape([n, 1, h, 1, w, 1]);
+        sigmoid(
+            m.expand([n, 1, h, scale, w, scale])
+                .reshape([n, 1, h * scale, w * scale]),
+        )
+    }
+}
+
+/// A linear layer with N(0, std²) weights and zero bias (mmcv's `normal_init`, OpenMixup's default).
+fn normal_linear(
+    d_in: usize,
+    d_out: usize,
+    std: f64,
+    rng: &mut ChaCha8Rng,
+    dev: &Device,
+) -> Linear {
+    let mut l = LinearConfig::new(d_in, d_out).init(dev);
+    let w: Vec<f32> = (0..d_in * d_out)
+        .map(|_| {
+            let u1 = 1.0 - rng.random::<f64>();
+            let u2 = rng.random::<f64>();
+            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * std) as f32
+        })
+        .collect();
+    l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), dev));
+    l.bias = Some(Param::from_tensor(Tensor::zeros([d_out], dev)));
+    l
+}
+
+/// The mixing point whose map the MixBlock reads, by model.
+fn mask_point(cfg: &AutomixConfig, model: &ModelConfig) -> Result<usize> {
+    let default = match model {
+        ModelConfig::Resnet18(_) | ModelConfig::PreactResnet18(_) => 3,
+        ModelConfig::Cnn(c) => c.channels.len().saturating_sub(1).max(1),
+        other => {
+            return Err(Error::Incompatible(format!(
+                "automix's MixBlock reads a 2-D feature map: use --model cnn, resnet18 or \
+                 preact-resnet18, not {}",
+                other.name()
+            )));
+        }
+    };
+    let at = cfg.mask_layer.unwrap_or(default);
+    let points = model.num_mix_points();
+    if at == 0 || at >= points {
+        return Err(Error::param(
+            "automix mask_layer",
+            "a feature map's mixing point (1 or more, below the model's count)",
+            format!("{at} (the model has {points})"),
+        ));
+    }
+    Ok(at)
+}
+
+/// The momentum copies and the trained modules, built when the run begins.
+struct Parts {
+    block: Owned<MixBlock>,
+    head: Owned<Linear>,
+    k_model: Ema<Model>,
+    k_head: Ema<Linear>,
+    /// The map's grid and the upsampling factor to the image.
+    grid: [usize; 2],
+    scale: usize,
+}
+
+pub(crate) struct Automix {
+    cfg: AutomixConfig,
+    run: TrainConfig,
+    shape: SampleShape,
+    classes: usize,
+    point: usize,
+    plain: Device,
+    parts: Option<Parts>,
+}
+
+const K_MODEL: &str = "momentum-model";
+const K_HEAD: &str = "momentum-head";
+
+impl Automix {
+    pub(crate) fn new(
+        cfg: &AutomixConfig,
+        run: &TrainConfig,
+        data: &Splits,
+        plain: &Device,
+    ) -> Result<Self> {
+        Ok(Self {
+            point: mask_point(cfg, &run.model)?,
+            cfg: cfg.clone(),
+            run: run.clone(),
+            shape: data.train.shape,
+            classes: data.train.outputs(),
+            plain: plain.clone(),
+            parts: None,
+        })
+    }
+
+    fn parts(&self) -> Result<&Parts> {
+        self.parts.as_ref().ok_or_else(|| {
+            Error::Incompatible("automix's MixBlock was used before the run began".into())
+        })
+    }
+
+    /// Soft targets `λ·ẏ_i + (1 − λ)·ẏ_partner` on the device.
+    fn targets(
+        &self,
+        labels: &[usize],
+        partner: &[usize],
+        lam: f32,
+        dev: &Device,
+    ) -> Result<Tensor<2>> {
+        let n = labels.len();
+        let mut plan = MixPlan::identity(n, self.shape);
+        plan.partner = partner.to_vec();
+        plan.lam_label = vec![lam; n];
+        let t = plan.soft_targets(labels, self.classes, self.run.mixer.label_smoothing)?;
+        Ok(Tensor::from_data(
+            TensorData::new(t, [n, self.classes]),
+            dev,
+        ))
+    }
+}
+
+/// `x·(1 − m) + x[idx]·m` for a batch N×C×S and a mask N×1×H×W (S = H·W).
+fn mix(x: &Tensor<3>, mask: Tensor<4>, idx: Tensor<1, Int>) -> Tensor<3> {
+    let [n, _, s] = x.dims();
+    let m: Tensor<3> = mask.reshape([n, 1, s]);
+    x.clone() * (m.clone().neg() + 1.0) + x.clone().select(0, idx) * m
+}
+
+fn index(v: &[usize], dev: &Device) -> Tensor<1, Int> {
+    Tensor::from_data(
+        TensorData::new(v.iter().map(|&i| i as i64).collect(), [v.len()]),
+        dev,
+    )
+}
+
+impl Strategy for Automix {
+    fn begin(&mut self, model: &Model, saved: Vec<AuxFile>, origin: &Path) -> Result<()> {
+        let dev = self.plain.clone().autodiff();
+        // The map's size and the features' width, from an eval-mode forward of one blank sample.
+        let blank = || batch_tensor(vec![0.0; self.shape.sample_len()], &self.shape, &self.plain);
+        let probe = model.valid();
+        let [_, c, s] = probe.forward_capture(blank(), self.point)?.1.dims();
+        let feat = probe.forward_features(blank())?.1.dims()[1];
+        let [ih, iw] = [self.shape.dims[1], self.shape.dims[2]];
+        let scale = ((ih * iw) as f64 / s.max(1) as f64).sqrt().round() as usize;
+        if scale == 0
+            || !ih.is_multiple_of(scale)
+            || !iw.is_multiple_of(scale)
+            || (ih / scale) * (iw / scale) != s
+        {
+            return Err(Error::Incompatible(format!(
+                "automix upsamples the map at mixing point {} ({s} positions) to the {ih}x{iw} image by an \
+                 integer factor, which does not exist here",
+                self.point
+            )));
+        }
+        let inter = (c / self.cfg.reduction).max(1);
+        let mut rng = stream(self.run.seed, Purpose::Init, 5, 0);
+        let block = MixBlock {
+            query: normal_linear(c, inter, 0.01, &mut rng, &dev),
+            value: normal_linear(c, 1, 0.01, &mut rng, &dev),
+        };
+        let head = normal_linear(feat, self.classes, 0.01, &mut rng, &dev);
+        let mut saved = saved;
+        let block = Owned::begin(block, "mixblock", &self.run, &mut saved, origin)?;
+        let head = Owned::begin(head, "mix-head", &self.run, &mut saved, origin)?;
+        let mut take = |name: &str| {
+            saved
+                .iter()
+                .position(|f| f.name == name)
+                .map(|at| saved.remove(at))
+        };
+        let m = self.cfg.momentum;
+        let k_model = match take(K_MODEL) {
+            Some(f) => Ema::restore(model, m, &f.bytes, origin)?,
+            None => Ema::new(model, m),
+        };
+        let k_head = match take(K_HEAD) {
+            Some(f) => Ema::restore(&head.module, m, &f.bytes, origin)?,
+            None => Ema::new(&head.module, m),
+        };
+        if let Some(f) = saved.first() {
+            return Err(Error::ckpt(
+                origin,
+                format!(
+                    "it holds a strategy file ({}) automix does not keep",
+                    f.name
+                ),
+            ));
+        }
+        self.parts = Some(Parts {
+            block,
+            head,
+            k_model,
+            k_head,
+            grid: [ih / scale, iw / scale],
+            scale,
+        });
+        Ok(())
+    }
+
+    fn loss(
+        &self,
+        model: &Model,
+        input: StepInput<'_>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Tensor<1>, Option<usize>)> {
+        let p = self.parts()?;
+        let (labels, _) = batch_labels(input.data, input.idx)?;
+        let (n, dev, cls) = (labels.len(), input.dev, self.run.class_loss);
+        let plan = &input.plan;
+        let x = batch_tensor(input.xb.clone(), &self.shape, dev);
+        let hard = self.targets(&labels, &labels_order(n), 1.0, dev)?;
+        let one_q = model.forward(x.clone())?;
+        let pred = to_i64(one_q.clone().argmax(1).into_data())?;
+        let hits = pred
+            .iter()
+            .zip(&labels)
+            .filter(|(p, y)| **p == **y as i64)
+            .count();
+        let loss_one = cls.eval(one_q, hard);
+        // The mixer decides whether this batch is mixed (prob, off epoch) and draws λ_mb and its pairing;
+        // a sample it paired with itself is kept, which the mask leaves as it is.
+        let blends: Vec<f32> = plan
+            .weights
+            .iter()
+            .filter_map(|w| match w {
+                SampleWeight::Blend { lam } => Some(Ok(*lam)),
+                SampleWeight::Keep => None,
+                other => Some(Err(Error::Incompatible(format!(
+                    "automix expects one λ per batch from its draw, the plan has {other:?}"
+                )))),
+            })
+            .collect::<Result<_>>()?;
+        let Some(&lam_mb) = blends.first() else {
+            return Ok((loss_one, Some(hits)));
+        };
+        if blends.iter().any(|&l| l != lam_mb) {
+            return Err(Error::Incompatible(
+                "automix mixes a whole batch with one λ: use granularity batch".into(),
+            ));
+        }
+        let lam_bb = sample_beta(self.cfg.alpha, self.cfg.alpha, rng)? as f32;
+        let mut perm_bb: Vec<usize> = (0..n).collect();
+        perm_bb.shuffle(rng);
+        let (idx_mb, idx_bb) = (index(&plan.partner, dev), index(&perm_bb, dev));
+        // The momentum encoder on the autodiff device, without gradients of its own.
+        let k = p.k_model.model().clone().train().no_grad();
+        let k_head = p.k_head.model().clone().train().no_grad();
+        let f = k.forward_capture(x.clone(), self.point)?.1.detach();
+        let mask_mb = p
+            .block
+            .module
+            .forward(f.clone(), idx_mb.clone(), p.grid, p.scale);
+        let x_bb = match self.cfg.plain_mixup(f64::from(lam_bb)) {
+            true => {
+                x.clone().mul_scalar(lam_bb) + x.clone().select(0, idx_bb).mul_scalar(1.0 - lam_bb)
+            }
+            false => {
+                let m = p.block.module.forward(f, idx_bb.clone(), p.grid, p.scale);
+                mix(&x, m.detach(), idx_bb)
+            }
+        };
+        let x_mb = mix(&x, mask_mb.clone(), idx_mb);
+        let (_, feats_k) = k.forward_features(x_mb)?;
+        let loss_mix_k = cls.eval(
+            k_head.forward(feats_k),
+            self.targets(&labels, &plan.partner, lam_mb, dev)?,
+        );
+        let (_, feats_q) = model.forward_features(x_bb)?;
+        let loss_mix_q = cls.eval(
+            p.head.module.forward(feats_q),
+            self.targets(&labels, &perm_bb, lam_bb, dev)?,
+        );
+        let (weight, margin) = MASK_LOSS;
+        let loss_mask = mask_loss(mask_mb, lam_mb, margin).mul_scalar(weight);
+        Ok((loss_mix_q + loss_one + loss_mix_k + loss_mask, Some(hits)))
+    }
+
+    fn own_step(&mut self, grads: &mut Gradients, lr: f64) -> Result<()> {
+        if let Some(p) = &mut self.parts {
+            p.block.step(grads, lr);
+            p.head.step(grads, lr);
+        }
+        Ok(())
+    }
+
+    fn after_step(&mut self, model: &Model, at: StepAt) -> Result<()> {
+        let m = self.cfg.momentum_at(at.iter, at.total);
+        if let Some(p) = &mut self.parts {
+            p.k_model.set_momentum(m);
+            p.k_head.set_momentum(m);
+            p.k_model.update(model)?;
+            p.k_head.update(&p.head.module)?;
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> Result<Vec<AuxFile>> {
+        let Some(p) = &self.parts else {
+            return Ok(Vec::new());
+        };
+        let mut files = p.block.files()?;
+        files.extend(p.head.files()?);
+        for (name, bytes) in [
+            (K_MODEL, p.k_model.to_bytes()?),
+            (K_HEAD, p.k_head.to_bytes()?),
+        ] {
+            files.push(AuxFile {
+                name: name.into(),
+                kind: AuxKind::Weights,
+                bytes,
+            });
+        }
+        Ok(files)
+    }
+}
+
+/// Each sample its own partner (the one-hot targets of the clean batch).
+fn labels_order(n: usize) -> Vec<usize> {
+    (0..n).collect()
+}
+
+/// The MixBlock's "L1" mask loss: `max(|1 − mean(m) − λ| − margin, 0)` with `mean(m)` over the whole batch.
+pub(crate) fn mask_loss(mask: Tensor<4>, lam: f32, margin: f64) -> Tensor<1> {
+    (mask.mean().neg() + (1.0 - f64::from(lam)))
+        .abs()
+        .sub_scalar(margin)
+        .clamp_min(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::read_manifest;
+    use crate::config::RunOptions;
+    use crate::models::CnnConfig;
+    use crate::records::{NoProgress, Outcome};
+    use crate::supervised::tests::{small_cfg, toy_splits};
+    use crate::trainer::{TrainResult, train};
+    use mixlab_core::methods::MethodConfig;
+    use mixlab_core::mixer::MixerConfig;
+    use serde_json::Value;
+
+    fn f32s(v: &Value) -> Vec<f32> {
+        v.as_str()
+            .unwrap()
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect()
+    }
+
+    fn linear(w: Vec<f32>, b: Vec<f32>, d_in: usize, d_out: usize, dev: &Device) -> Linear {
+        // PyTorch's 1×1 conv weight is out×in; Burn's linear weight is in×out.
+        let wt: Vec<f32> = (0..d_in)
+            .flat_map(|i| (0..d_out).map(move |o| (i, o)))
+            .map(|(i, o)| w[o * d_in + i])
+            .collect();
+        let mut l = LinearConfig::new(d_in, d_out).init(dev);
+        l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(wt, [d_in, d_out]), dev));
+        l.bias = Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(b, [d_out]),
+            dev,
+        )));
+        l
+    }
+
+    #[test]
+    fn the_mixblock_and_its_mask_loss_match_openmixup() {
+        let fx: Value = serde_json::from_str(include_str!(
+            "../../../mixlab-core/tests/fixtures/automix_golden.json"
+        ))
+        .unwrap();
+        let dev = Device::default();
+        for c in fx["blocks"].as_array().unwrap() {
+            let name = c["name"].as_str().unwrap();
+            let num = |k: &str| c[k].as_u64().unwrap() as usize;
+            let (n, ch, side, scale) = (num("n"), num("channels"), num("side"), num("scale"));
+            let block = MixBlock {
+                query: linear(
+                    f32s(&c["query_weight"]),
+                    f32s(&c["query_bias"]),
+                    ch,
+                    ch / 2,
+                    &dev,
+                ),
+                value: linear(
+                    f32s(&c["value_weight"]),
+                    f32s(&c["value_bias"]),
+                    ch,
+                    1,
+                    &dev,
+                ),
+            };
+            let idx: Vec<usize> = c["index"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let f = Tensor::<3>::from_data(
+                TensorData::new(f32s(&c["features"]), [n, ch, side * side]),
+                &dev,
+            );
+            let m = block.forward(f, index(&idx, &dev), [side, side], scale);
+            let got: Vec<f32> = m.clone().into_data().try_into_vec_as().unwrap();
+            // The reference's mask is [1 − m, m] per sample.
+            let want = f32s(&c["mask"]);
+            let px = (side * scale) * (side * scale);
+            for s in 0..n {
+                for k in 0..px {
+                    let (g, w1, w0) = (
+                        got[s * px + k],
+                        want[(s * 2 + 1) * px + k],
+                        want[s * 2 * px + k],
+                    );
+                    assert!((g - w1).abs() < 2e-6, "{name}: {g} vs {w1}");
+                    assert!((1.0 - g - w0).abs() < 2e-6, "{name}: channel 0");
+                }
+            }
+            for pair in c["mask_losses"].as_array().unwrap() {
+                let (lam, want) = (pair[0].as_f64().unwrap() as f32, pair[1].as_f64().unwrap());
+                let got: f32 = mask_loss(m.clone(), lam, 0.1).into_scalar();
+                assert!(
+                    (f64::from(got) - want).abs() < 2e-6,
+                    "{name} λ {lam}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_mixblock_learns_through_the_frozen_encoder_only() {
+        // The encoder's loss on a MixBlock-mixed batch reaches the MixBlock and no encoder weight.
+        let dev = Device::default().autodiff();
+        let shape = SampleShape::d2(1, 8, 8).unwrap();
+        let cfg = ModelConfig::Cnn(CnnConfig {
+            channels: vec![4, 8],
+            hidden: 16,
+        });
+        let online = cfg.init(&shape, 3, 1, &dev).unwrap();
+        let k = online.valid().train().no_grad();
+        let mut rng = stream(3, Purpose::Init, 5, 0);
+        let block = MixBlock {
+            query: normal_linear(4, 2, 0.5, &mut rng, &dev),
+            value: normal_linear(4, 1, 0.5, &mut rng, &dev),
+        };
+        let x = Tensor::<3>::from_data(
+            TensorData::new(
+                (0..4 * 64)
+                    .map(|i| ((i * 7) % 13) as f32 / 6.0)
+                    .collect::<Vec<_>>(),
+                [4, 1, 64],
+            ),
+            &dev,
+        );
+        let idx = index(&[1, 2, 3, 0], &dev);
+        let f = k.forward_capture(x.clone(), 1).unwrap().1.detach();
+        let mask = block.forward(f, idx.clone(), [4, 4], 2);
+        let out = k.forward(mix(&x, mask, idx)).unwrap();
+        let grads = out.powi_scalar(2).mean().backward();
+        assert!(block.query.weight.grad(&grads).is_some());
+        assert!(block.value.weight.grad(&grads).is_some());
+        let mut seen = 0;
+        struct Grads<'a>(&'a Gradients, &'a mut usize);
+        impl burn::module::ModuleVisitor for Grads<'_> {
+            fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+                assert!(
+                    p.val().grad(self.0).is_none(),
+                    "an encoder weight got a gradient"
+                );
+                *self.1 += 1;
+            }
+        }
+        k.visit(&mut Grads(&grads, &mut seen));
+        assert!(seen > 4);
+    }
+
+    fn losses(r: &TrainResult) -> Vec<u64> {
+        r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
+    }
+
+    fn cfg(c: AutomixConfig) -> TrainConfig {
+        small_cfg().with_mixer(MixerConfig::single(MethodConfig::Automix(c)))
+    }
+
+    #[test]
+    fn automix_trains_its_mixblock_and_momentum_encoder_and_resumes_bit_for_bit() {
+        let data = toy_splits();
+        let run = cfg(AutomixConfig::default());
+        let tmp = tempfile::tempdir().unwrap();
+        let mut at_two = Vec::new();
+        let (full, resumed) = crate::checkpoint::tests::uninterrupted_and_resumed(
+            &run,
+            &data,
+            2,
+            tmp.path(),
+            |dir| {
+                let m = read_manifest(dir).unwrap().unwrap();
+                assert_eq!(
+                    m.aux,
+                    [
+                        "aux-mixblock-e0002.safetensors",
+                        "aux-mixblock-optim-e0002.bpk",
+                        "aux-mix-head-e0002.safetensors",
+                        "aux-mix-head-optim-e0002.bpk",
+                        "aux-momentum-model-e0002.safetensors",
+                        "aux-momentum-head-e0002.safetensors",
+                    ]
+                );
+                at_two = m
+                    .aux
+                    .iter()
+                    .map(|f| std::fs::read(dir.join(f)).unwrap())
+                    .collect();
+            },
+        );
+        assert_eq!(resumed.final_metrics, full.final_metrics);
+        assert_eq!(losses(&resumed), losses(&full));
+        // Every strategy module moved in the third epoch: the MixBlock and the mix head by their
+        // optimisers, the momentum copies by the momentum.
+        let m = read_manifest(tmp.path()).unwrap().unwrap();
+        for (k, f) in m
+            .aux
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % 2 == 0 || *k >= 4)
+        {
+            assert_ne!(std::fs::read(tmp.path().join(f)).unwrap(), at_two[k], "{f}");
+        }
+        // Another mixing point is another MixBlock input and other numbers.
+        let Outcome::Finished(deep) = train(
+            &cfg(AutomixConfig {
+                mask_layer: Some(2),
+                ..Default::default()
+            }),
+            &data,
+            &RunOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap() else {
+            panic!("stopped")
+        };
+        assert_ne!(losses(&deep), losses(&full));
+    }
+
+    #[test]
+    fn automix_refuses_what_it_cannot_mix() {
+        let data = toy_splits();
+        let opts = RunOptions::default();
+        let e = |c: TrainConfig| {
+            train(&c, &data, &opts, &mut NoProgress)
+                .unwrap_err()
+                .to_string()
+        };
+        let msg = e(cfg(AutomixConfig {
+            mask_layer: Some(0),
+            ..Default::default()
+        }));
+        assert!(msg.contains("mask_layer"), "{msg}");
+        let msg = e(cfg(AutomixConfig::default()).with_model(ModelConfig::by_name("mlp").unwrap()));
+        assert!(msg.contains("use --model cnn"), "{msg}");
+        let per_sample = MixerConfig::single(MethodConfig::Automix(AutomixConfig::default()))
+            .with_granularity(mixlab_core::mixer::Granularity::Elem);
+        let msg = e(small_cfg().with_mixer(per_sample));
+        assert!(msg.contains("granularity batch"), "{msg}");
+    }
+}
