@@ -406,6 +406,29 @@ struct SeededInit {
     fan_in: usize,
 }
 
+/// A draw from N(0, std²) (Box–Muller; u1 in (0, 1] so the log is finite).
+pub(crate) fn normal(rng: &mut ChaCha8Rng, std: f64) -> f32 {
+    let u1 = 1.0 - rng.random::<f64>();
+    let u2 = rng.random::<f64>();
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * std) as f32
+}
+
+/// A linear layer with N(0, std²) weights and zero bias (the references' `normal_init` for the extra
+/// layers of AdaMixUp and AutoMix), drawn from `rng`.
+pub(crate) fn normal_linear(
+    d_in: usize,
+    d_out: usize,
+    std: f64,
+    rng: &mut ChaCha8Rng,
+    dev: &Device,
+) -> burn::nn::Linear {
+    let mut l = burn::nn::LinearConfig::new(d_in, d_out).init(dev);
+    let w: Vec<f32> = (0..d_in * d_out).map(|_| normal(rng, std)).collect();
+    l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), dev));
+    l.bias = Some(Param::from_tensor(Tensor::zeros([d_out], dev)));
+    l
+}
+
 /// `module` with every linear/conv weight and bias redrawn as the models' are, from the Init stream
 /// `index` of `seed` (the model itself draws from index 0; a strategy's own modules from 1 on).
 pub(crate) fn seeded<M: Module>(module: M, seed: u64, index: u64) -> M {
@@ -426,10 +449,7 @@ impl SeededInit {
     }
 
     fn normal(&mut self, std: f64) -> f32 {
-        // Box–Muller; u1 in (0, 1] so the log is finite.
-        let u1 = 1.0 - self.rng.random::<f64>();
-        let u2 = self.rng.random::<f64>();
-        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * std) as f32
+        normal(&mut self.rng, std)
     }
 }
 

@@ -13,11 +13,10 @@ use crate::data::Splits;
 use crate::engine::batch_tensor;
 use crate::error::{Error, Result};
 use crate::loss::soft_cross_entropy;
-use crate::models::{Model, seeded};
+use crate::models::{Model, normal_linear, seeded};
 use crate::owned::Owned;
 use crate::state::AuxFile;
-use burn::module::Param;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
@@ -44,28 +43,6 @@ pub(crate) struct Policy {
 pub(crate) struct Intrusion {
     l1: Linear,
     l2: Linear,
-}
-
-/// A linear layer whose weights are drawn from N(0, std²) and whose bias is 0 (the reference's
-/// `random_normal_initializer(stddev=1e-3)` for its extra layers).
-fn normal_linear(
-    d_in: usize,
-    d_out: usize,
-    std: f64,
-    rng: &mut ChaCha8Rng,
-    dev: &Device,
-) -> Linear {
-    let mut l = LinearConfig::new(d_in, d_out).init(dev);
-    let w: Vec<f32> = (0..d_in * d_out)
-        .map(|_| {
-            let u1 = 1.0 - rng.random::<f64>();
-            let u2 = rng.random::<f64>();
-            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * std) as f32
-        })
-        .collect();
-    l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), dev));
-    l.bias = Some(Param::from_tensor(Tensor::zeros([d_out], dev)));
-    l
 }
 
 pub(crate) struct Adamixup {

@@ -16,11 +16,10 @@ use crate::data::Splits;
 use crate::ema::Ema;
 use crate::engine::batch_tensor;
 use crate::error::{Error, Result};
-use crate::models::{Model, ModelConfig};
+use crate::models::{Model, ModelConfig, normal_linear};
 use crate::owned::Owned;
 use crate::state::{AuxFile, AuxKind};
-use burn::module::Param;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::{sigmoid, softmax};
@@ -30,7 +29,6 @@ use mixlab_core::methods::sample_beta;
 use mixlab_core::plan::{MixPlan, SampleWeight};
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
@@ -72,27 +70,6 @@ impl MixBlock {
                 .reshape([n, 1, h * scale, w * scale]),
         )
     }
-}
-
-/// A linear layer with N(0, std²) weights and zero bias (mmcv's `normal_init`, OpenMixup's default).
-fn normal_linear(
-    d_in: usize,
-    d_out: usize,
-    std: f64,
-    rng: &mut ChaCha8Rng,
-    dev: &Device,
-) -> Linear {
-    let mut l = LinearConfig::new(d_in, d_out).init(dev);
-    let w: Vec<f32> = (0..d_in * d_out)
-        .map(|_| {
-            let u1 = 1.0 - rng.random::<f64>();
-            let u2 = rng.random::<f64>();
-            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * std) as f32
-        })
-        .collect();
-    l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), dev));
-    l.bias = Some(Param::from_tensor(Tensor::zeros([d_out], dev)));
-    l
 }
 
 /// The mixing point whose map the MixBlock reads, by model.
@@ -407,6 +384,8 @@ mod tests {
     use crate::records::{NoProgress, Outcome};
     use crate::supervised::tests::{small_cfg, toy_splits};
     use crate::trainer::{TrainResult, train};
+    use burn::module::Param;
+    use burn::nn::LinearConfig;
     use mixlab_core::methods::MethodConfig;
     use mixlab_core::mixer::MixerConfig;
     use serde_json::Value;
