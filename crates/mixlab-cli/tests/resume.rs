@@ -9,7 +9,7 @@ use std::time::Duration;
 
 const EPOCHS: &str = "40";
 
-fn args(out: &Path) -> Vec<&str> {
+fn args<'a>(out: &'a Path, method: &'a str) -> Vec<&'a str> {
     vec![
         "train",
         "--dataset",
@@ -25,7 +25,7 @@ fn args(out: &Path) -> Vec<&str> {
         "--epochs",
         EPOCHS,
         "--method",
-        "cutmix",
+        method,
         "--quiet",
         "--out",
         s(out),
@@ -40,6 +40,18 @@ fn epochs_done(out: &Path) -> Option<u64> {
 
 #[test]
 fn killed_run_resumes_to_the_same_result() {
+    killed_and_resumed("cutmix");
+}
+
+/// A learned mixer keeps six strategy files (MixBlock, mix head, their optimisers, the momentum copies)
+/// beside the model: a kill at any point resumes them too.
+#[test]
+fn killed_automix_run_resumes_its_mixblock_and_momentum_encoder() {
+    killed_and_resumed("automix");
+}
+
+fn killed_and_resumed(method: &str) {
+    let args = |out| args(out, method);
     let tmp = tempfile::tempdir().unwrap();
     let killed = tmp.path().join("killed");
     let mut child = mixlab_std()
