@@ -52,7 +52,7 @@ fn killed_automix_run_resumes_its_mixblock_and_momentum_encoder() {
 
 fn killed_and_resumed(method: &str) {
     let args = |out| args(out, method);
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("temporary folder");
     let killed = tmp.path().join("killed");
     let mut child = mixlab_std()
         .args(args(&killed))
@@ -83,7 +83,7 @@ fn killed_and_resumed(method: &str) {
     );
     let done = epochs_done(&killed).expect("checkpoint readable after the kill");
     assert!(
-        done < EPOCHS.parse().unwrap(),
+        done < EPOCHS.parse::<u64>().expect("EPOCHS is a number"),
         "checkpoint says {done} epochs done"
     );
 
@@ -99,7 +99,7 @@ fn killed_and_resumed(method: &str) {
     assert!(
         resumed["epochs_this_process"]
             .as_u64()
-            .is_some_and(|e| e < EPOCHS.parse().unwrap()),
+            .is_some_and(|e| e < EPOCHS.parse::<u64>().expect("EPOCHS is a number")),
         "resumed run did not start from the checkpoint: epochs_this_process = {}",
         resumed["epochs_this_process"]
     );
