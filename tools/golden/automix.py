@@ -6,10 +6,14 @@ Runs OpenMixup's code (github.com/Westlake-AI/openmixup @ 37e13724), read from a
 - `openmixup/models/heads/pmix_block.py` `PixelMixBlock` with AutoMix's CIFAR settings (reduction 2,
   use_scale, nearest upsampling, no λ encoding, 1×1 conv value): `forward` (the mask) and `mask_loss` ("L1",
   margin 0.1);
+- the same block with SAMix's CIFAR settings (`configs/classification/cifar100/samix/basic/
+  r18_l2_a2_bili_val_dp0_mul_x_cat_L1_var_01_mlr5e_2.py`): `lam_mul`, `lam_residual`, `lam_mul_k=0.25`,
+  `x_qk_concat`, the `ConvNeck` value net of `openmixup/models/necks/conv_necks.py`, bilinear upsampling,
+  "L1+Variance" mask loss; and `rescale_lam_mult`;
 - `openmixup/core/hooks/momentum_hook.py` `CosineScheduleHook.before_train_iter` with the AutoMix CIFAR
   config (`end_momentum=0.999999, adjust_scope=[0.1, 1.0], warming_up="constant"`, base 0.999).
-Only their imports are stubbed: mmcv's `ConvModule` (with `norm_cfg=None, act_cfg=None`, `bias='auto'` it is a
-conv with bias), `normal_init`/`constant_init`/`kaiming_init`, `BaseModule` (an `nn.Module`), `force_fp32`
+Only their imports are stubbed: mmcv's `ConvModule` (conv → BN → ELU as configured; `bias='auto'` is a
+bias exactly without a norm), `normal_init`/`constant_init`/`kaiming_init`, `BaseModule` (an `nn.Module`), `force_fp32`
 (identity), `Hook` (`every_n_iters` as mmcv's), the registries and `print_log`.
 
 Run: python3 tools/golden/automix.py --ref-git DIR
@@ -37,17 +41,29 @@ def show(ref_git, path):
 
 
 class ConvModule(nn.Module):
-    """mmcv's ConvModule without norm and activation: a conv with bias (bias='auto' and no norm)."""
+    """mmcv's ConvModule in the order conv → norm → act, for the configs used here: no norm or BN, no
+    activation or ELU; bias='auto' means a bias exactly when there is no norm."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, bias='auto',
-                 norm_cfg=None, act_cfg=None):
+                 conv_cfg=None, norm_cfg=None, act_cfg=dict(type='ReLU')):
         super().__init__()
-        assert norm_cfg is None and act_cfg is None
+        assert conv_cfg is None
+        if bias == 'auto':
+            bias = norm_cfg is None
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups,
-                              bias=True if bias == 'auto' else bias)
+                              bias=bias)
+        assert norm_cfg is None or norm_cfg["type"] == "BN"
+        self.norm = nn.BatchNorm2d(out_channels) if norm_cfg is not None else None
+        assert act_cfg is None or act_cfg["type"] == "ELU"
+        self.act = nn.ELU() if act_cfg is not None else None
 
     def forward(self, x):
-        return self.conv(x)
+        x = self.conv(x)
+        if self.norm is not None:
+            x = self.norm(x)
+        if self.act is not None:
+            x = self.act(x)
+        return x
 
 
 def normal_init(m, mean=0., std=1., bias=0.):
@@ -101,9 +117,14 @@ def load(ref_git, path, names):
             continue
         lines.append(line)
     mod = types.ModuleType(path)
-    mod.__dict__.update(HEADS=Registry(), HOOKS=Registry(), builder=None, print_log=lambda *a, **k: None)
+    mod.__dict__.update(HEADS=Registry(), HOOKS=Registry(), NECKS=Registry(), builder=BUILDER,
+                        print_log=lambda *a, **k: None)
     exec(compile("\n".join(lines), path, "exec"), mod.__dict__)
     return [getattr(mod, n) for n in names]
+
+
+# `builder.build_neck` for the SAMix value net: ConvNeck from conv_necks.py (set in main).
+BUILDER = types.SimpleNamespace(build_neck=None)
 
 
 def enc(a):
@@ -118,6 +139,14 @@ def main():
     args = ap.parse_args()
     stub_modules()
     (PixelMixBlock,) = load(args.ref_git, "openmixup/models/heads/pmix_block.py", ["PixelMixBlock"])
+    (ConvNeck,) = load(args.ref_git, "openmixup/models/necks/conv_necks.py", ["ConvNeck"])
+
+    def build_neck(cfg):
+        cfg = dict(cfg)
+        cfg.pop("type")
+        return ConvNeck(**cfg)
+
+    BUILDER.build_neck = build_neck
     (CosineScheduleHook,) = load(args.ref_git, "openmixup/core/hooks/momentum_hook.py",
                                  ["CosineScheduleHook"])
     torch.manual_seed(0)
@@ -148,6 +177,43 @@ def main():
                            value_weight=enc(mb.value.weight.reshape(1, c)), value_bias=enc(mb.value.bias),
                            mask=enc(mask), mask_losses=losses))
         print(name, "mask mean", float(mask[:, 1].mean()), "losses", losses)
+    # SAMix's MixBlock (its CIFAR config): λ-modulated features (lam_mul with residual, k = 0.25), q and k
+    # from the concatenated pair with their own convs, a conv-BN-ELU-conv value net, bilinear upsampling,
+    # and the L1+Variance mask loss. The block is in training mode (BatchNorm on batch statistics).
+    samix = []
+    for name, n, c, side, scale in [("samix-c8-4x4-up2", 4, 8, 4, 2), ("samix-c6-3x3-up4", 3, 6, 3, 4)]:
+        neck = dict(type="ConvNeck", in_channels=c, hid_channels=c // 2, out_channels=1, num_layers=2,
+                    kernel_size=1, with_last_norm=False, norm_cfg=dict(type='BN'), with_last_dropout=0,
+                    with_avg_pool=False, with_residual=False)
+        mb = PixelMixBlock(in_channels=c, reduction=2, use_scale=True, unsampling_mode=['bilinear'],
+                           lam_concat=False, lam_concat_v=False, lam_mul=True, lam_residual=True,
+                           lam_mul_k=0.25, value_neck_cfg=neck, x_qk_concat=True, x_v_concat=False,
+                           mask_loss_mode="L1+Variance", mask_loss_margin=0.1)
+        mb.train()
+        with torch.no_grad():
+            for p in mb.parameters():
+                p.copy_(torch.randn_like(p) * 0.5)
+        feat = torch.randn(n, c, side, side)
+        index = torch.randperm(n)
+        lam = float(np.random.RandomState(10 + len(samix)).beta(2, 2))
+        with torch.no_grad():
+            mask = mb(feat, lam, index, scale_factor=scale)["mask"]
+        losses = [[l, float(mb.mask_loss(mask, l)["loss"])] for l in [lam, 0.05, 0.95]]
+        bn = mb.value.conv[0].norm
+        samix.append(dict(name=name, n=n, channels=c, side=side, scale=scale, lam=lam,
+                          lam_rescaled=mb.rescale_lam_mult(lam, 0.25), index=[int(i) for i in index],
+                          features=enc(feat),
+                          query_weight=enc(mb.query.conv.weight.reshape(c // 2, 2 * c)),
+                          query_bias=enc(mb.query.conv.bias),
+                          key_weight=enc(mb.key.conv.weight.reshape(c // 2, 2 * c)),
+                          key_bias=enc(mb.key.conv.bias),
+                          value1_weight=enc(mb.value.conv[0].conv.weight.reshape(c // 2, c)),
+                          bn_weight=enc(bn.weight), bn_bias=enc(bn.bias),
+                          value2_weight=enc(mb.value.conv[1].conv.weight.reshape(1, c // 2)),
+                          mask=enc(mask), mask_losses=losses))
+        print(name, "lam", lam, "mask mean", float(mask[:, 1].mean()), "losses", losses)
+    rescale = [[l, PixelMixBlock.rescale_lam_mult(None, l, 0.25)] for l in [0, .1, .3, .5, .7, 1]]
+    print("rescale_lam_mult", rescale)
     # The momentum schedule of the AutoMix CIFAR config.
     hook = CosineScheduleHook(end_momentum=0.999999, adjust_scope=[0.1, 1.0], warming_up="constant")
     module = types.SimpleNamespace(momentum=0.999, base_momentum=0.999)
@@ -161,7 +227,8 @@ def main():
     with open(OUT, "w") as f:
         json.dump({"generator": "tools/golden/automix.py",
                    "reference": f"github.com/Westlake-AI/openmixup@{COMMIT}", "torch": torch.__version__,
-                   "numpy": np.__version__, "blocks": blocks,
+                   "numpy": np.__version__, "blocks": blocks, "samix": samix,
+                   "rescale_lam_mult": rescale,
                    "schedule": {"base": 0.999, "end": 0.999999, "scope": [0.1, 1.0], "total": 1000,
                                 "values": schedule}}, f, separators=(",", ":"))
     print(os.path.getsize(OUT), "bytes")

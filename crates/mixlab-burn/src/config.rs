@@ -442,6 +442,7 @@ impl TrainConfig {
                         | MethodConfig::Smmix(_)
                         | MethodConfig::Adamixup(_)
                         | MethodConfig::Automix(_)
+                        | MethodConfig::Samix(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -485,6 +486,7 @@ impl TrainConfig {
                         | MethodConfig::Smmix(_)
                         | MethodConfig::Adamixup(_)
                         | MethodConfig::Automix(_)
+                        | MethodConfig::Samix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -19,10 +19,10 @@ use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig, normal_linear};
 use crate::owned::Owned;
 use crate::state::{AuxFile, AuxKind};
-use burn::nn::Linear;
+use burn::nn::{BatchNorm, BatchNormConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::Gradients;
-use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::activation::{elu, sigmoid, softmax};
 use mixlab_core::methods::AutomixConfig;
 use mixlab_core::methods::automix::MASK_LOSS;
 use mixlab_core::methods::sample_beta;
@@ -33,43 +33,124 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
-/// The MixBlock: 1×1 convolutions (as linear maps over the channels) for the query/key (shared) and the
-/// value.
+/// The MixBlock: 1×1 convolutions (as linear maps over the channels) for the query, the key (AutoMix:
+/// the query's; SAMix: its own, over the concatenated pair) and the value (AutoMix: one conv; SAMix:
+/// conv-BN-ELU-conv).
 #[derive(Module, Debug)]
 pub(crate) struct MixBlock {
     query: Linear,
-    value: Linear,
+    key: Option<Linear>,
+    value: ValueNet,
+    /// SAMix upsamples bilinearly, AutoMix by nearest neighbour.
+    #[module(skip)]
+    bilinear: bool,
+}
+
+/// The MixBlock's value net (one per run, so the variants' sizes do not matter).
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum ValueNet {
+    /// AutoMix: a 1×1 conv to one channel, with bias.
+    Conv(Linear),
+    /// SAMix: 1×1 conv to C/2 (no bias), BatchNorm, ELU, 1×1 conv to one channel (no bias).
+    Neck(ValueNeck),
+}
+
+#[derive(Module, Debug)]
+pub(crate) struct ValueNeck {
+    conv1: Linear,
+    bn: BatchNorm,
+    conv2: Linear,
+}
+
+impl ValueNet {
+    /// N×S×C → N×S×1, the map being `grid` (row-major).
+    fn forward(&self, x: Tensor<3>, grid: [usize; 2]) -> Tensor<3> {
+        match self {
+            ValueNet::Conv(l) => l.forward(x),
+            ValueNet::Neck(v) => {
+                let h = v.conv1.forward(x);
+                let [n, s, c] = h.dims();
+                let img: Tensor<4> = h.swap_dims(1, 2).reshape([n, c, grid[0], grid[1]]);
+                let h: Tensor<3> = elu(v.bn.forward(img), 1.0).reshape([n, c, s]);
+                v.conv2.forward(h.swap_dims(1, 2))
+            }
+        }
+    }
 }
 
 impl MixBlock {
     /// The partner's weight at every pixel, N×1×H×W: `sigmoid(up(softmax(qᵀk/√(C/r))·v))` for features
-    /// `f` (N×C×S, the map `grid = [h, w]` row-major), partners `idx` and an integer upsampling `scale`.
+    /// `f` (N×C×S, the map `grid = [h, w]` row-major), partners `idx` and an integer upsampling `scale`;
+    /// `lam` (SAMix) is the rescaled λ' that scales the pair's features by `1 + λ'` and `1 + (1 − λ')`.
     pub(crate) fn forward(
         &self,
         f: Tensor<3>,
         idx: Tensor<1, Int>,
         grid: [usize; 2],
         scale: usize,
+        lam: Option<f64>,
     ) -> Tensor<4> {
         let [n, _, _] = f.dims();
         let [h, w] = grid;
-        let own = f.swap_dims(1, 2);
-        let partner = own.clone().select(0, idx);
-        let q = self.query.forward(own);
-        let k = self.query.forward(partner.clone());
-        let v = self.value.forward(partner);
+        let mut own = f.swap_dims(1, 2);
+        let mut partner = own.clone().select(0, idx);
+        if let Some(l) = lam {
+            own = own.mul_scalar(1.0 + l);
+            partner = partner.mul_scalar(2.0 - l);
+        }
+        let v = self.value.forward(partner.clone(), grid);
+        let (q, k) = match &self.key {
+            Some(key) => {
+                let pair = Tensor::cat(vec![own, partner], 2);
+                (self.query.forward(pair.clone()), key.forward(pair))
+            }
+            None => (self.query.forward(own), self.query.forward(partner)),
+        };
         let inter = q.dims()[2];
         let p = softmax(
             q.matmul(k.swap_dims(1, 2))
                 .div_scalar((inter as f64).sqrt()),
             2,
         );
-        let m: Tensor<6> = p.matmul(v).reshape([n, 1, h, 1, w, 1]);
-        sigmoid(
-            m.expand([n, 1, h, scale, w, scale])
-                .reshape([n, 1, h * scale, w * scale]),
-        )
+        let m: Tensor<3> = p.matmul(v).reshape([n, h, w]);
+        let up = match self.bilinear {
+            false => {
+                let m: Tensor<5> = m.reshape([n, h, 1, w, 1]);
+                m.expand([n, h, scale, w, scale])
+                    .reshape([n, h * scale, w * scale])
+            }
+            true => {
+                let dev = m.device();
+                let rows =
+                    bilinear_matrix(h, scale, &dev)
+                        .unsqueeze::<3>()
+                        .expand([n, h * scale, h]);
+                let cols = bilinear_matrix(w, scale, &dev)
+                    .transpose()
+                    .unsqueeze::<3>()
+                    .expand([n, w, w * scale]);
+                rows.matmul(m).matmul(cols)
+            }
+        };
+        sigmoid(up.reshape([n, 1, h * scale, w * scale]))
     }
+}
+
+/// PyTorch's bilinear upsampling along one axis by an integer `scale` (`align_corners=False`): output `i`
+/// reads the input at `(i + ½)/scale − ½`, clamped at 0, between its two neighbours. (out × in)
+fn bilinear_matrix(len: usize, scale: usize, dev: &Device) -> Tensor<2> {
+    let out = len * scale;
+    let mut m = vec![0f32; out * len];
+    for i in 0..out {
+        let src = ((i as f64 + 0.5) / scale as f64 - 0.5).max(0.0);
+        let i0 = (src.floor() as usize).min(len - 1);
+        let i1 = (i0 + 1).min(len - 1);
+        let w1 = (src - i0 as f64) as f32;
+        m[i * len + i0] += 1.0 - w1;
+        m[i * len + i1] += w1;
+    }
+    Tensor::from_data(TensorData::new(m, [out, len]), dev)
 }
 
 /// The mixing point whose map the MixBlock reads, by model.
@@ -110,6 +191,8 @@ struct Parts {
 
 pub(crate) struct Automix {
     cfg: AutomixConfig,
+    /// SAMix's MixBlock and mask loss instead of AutoMix's.
+    samix: bool,
     run: TrainConfig,
     shape: SampleShape,
     classes: usize,
@@ -124,6 +207,7 @@ const K_HEAD: &str = "momentum-head";
 impl Automix {
     pub(crate) fn new(
         cfg: &AutomixConfig,
+        samix: bool,
         run: &TrainConfig,
         data: &Splits,
         plain: &Device,
@@ -131,6 +215,7 @@ impl Automix {
         Ok(Self {
             point: mask_point(cfg, &run.model)?,
             cfg: cfg.clone(),
+            samix,
             run: run.clone(),
             shape: data.train.shape,
             classes: data.train.outputs(),
@@ -202,9 +287,28 @@ impl Strategy for Automix {
         }
         let inter = (c / self.cfg.reduction).max(1);
         let mut rng = stream(self.run.seed, Purpose::Init, 5, 0);
-        let block = MixBlock {
-            query: normal_linear(c, inter, 0.01, &mut rng, &dev),
-            value: normal_linear(c, 1, 0.01, &mut rng, &dev),
+        let no_bias = |d_in, d_out, rng: &mut ChaCha8Rng| {
+            let mut l = normal_linear(d_in, d_out, 0.01, rng, &dev);
+            l.bias = None;
+            l
+        };
+        let block = match self.samix {
+            false => MixBlock {
+                query: normal_linear(c, inter, 0.01, &mut rng, &dev),
+                key: None,
+                value: ValueNet::Conv(normal_linear(c, 1, 0.01, &mut rng, &dev)),
+                bilinear: false,
+            },
+            true => MixBlock {
+                query: normal_linear(2 * c, inter, 0.01, &mut rng, &dev),
+                key: Some(normal_linear(2 * c, inter, 0.01, &mut rng, &dev)),
+                value: ValueNet::Neck(ValueNeck {
+                    conv1: no_bias(c, inter, &mut rng),
+                    bn: BatchNormConfig::new(inter).init(&dev),
+                    conv2: no_bias(inter, 1, &mut rng),
+                }),
+                bilinear: true,
+            },
         };
         let head = normal_linear(feat, self.classes, 0.01, &mut rng, &dev);
         let mut saved = saved;
@@ -294,16 +398,21 @@ impl Strategy for Automix {
         let k = p.k_model.model().clone().train().no_grad();
         let k_head = p.k_head.model().clone().train().no_grad();
         let f = k.forward_capture(x.clone(), self.point)?.1.detach();
-        let mask_mb = p
-            .block
-            .module
-            .forward(f.clone(), idx_mb.clone(), p.grid, p.scale);
+        // SAMix scales the pair's features by the rescaled λ of the mask being drawn.
+        let lam_of = |l: f32| self.samix.then(|| self.cfg.rescale_lam(f64::from(l)));
+        let mask_mb =
+            p.block
+                .module
+                .forward(f.clone(), idx_mb.clone(), p.grid, p.scale, lam_of(lam_mb));
         let x_bb = match self.cfg.plain_mixup(f64::from(lam_bb)) {
             true => {
                 x.clone().mul_scalar(lam_bb) + x.clone().select(0, idx_bb).mul_scalar(1.0 - lam_bb)
             }
             false => {
-                let m = p.block.module.forward(f, idx_bb.clone(), p.grid, p.scale);
+                let m = p
+                    .block
+                    .module
+                    .forward(f, idx_bb.clone(), p.grid, p.scale, lam_of(lam_bb));
                 mix(&x, m.detach(), idx_bb)
             }
         };
@@ -319,7 +428,7 @@ impl Strategy for Automix {
             self.targets(&labels, &perm_bb, lam_bb, dev)?,
         );
         let (weight, margin) = MASK_LOSS;
-        let loss_mask = mask_loss(mask_mb, lam_mb, margin).mul_scalar(weight);
+        let loss_mask = mask_loss(mask_mb, lam_mb, margin, self.samix).mul_scalar(weight);
         Ok((loss_mix_q + loss_one + loss_mix_k + loss_mask, Some(hits)))
     }
 
@@ -367,12 +476,26 @@ fn labels_order(n: usize) -> Vec<usize> {
     (0..n).collect()
 }
 
-/// The MixBlock's "L1" mask loss: `max(|1 − mean(m) − λ| − margin, 0)` with `mean(m)` over the whole batch.
-pub(crate) fn mask_loss(mask: Tensor<4>, lam: f32, margin: f64) -> Tensor<1> {
-    (mask.mean().neg() + (1.0 - f64::from(lam)))
+/// The MixBlock's mask loss: "L1", `max(|1 − mean(m) − λ| − margin, 0)` with `mean(m)` over the whole batch,
+/// and for SAMix ("L1+Variance") minus twice the mask's variance over the batch's pixels.
+pub(crate) fn mask_loss(mask: Tensor<4>, lam: f32, margin: f64, variance: bool) -> Tensor<1> {
+    let mean = mask.clone().mean();
+    let l1 = (mean.clone().neg() + (1.0 - f64::from(lam)))
         .abs()
         .sub_scalar(margin)
-        .clamp_min(0.0)
+        .clamp_min(0.0);
+    match variance {
+        false => l1,
+        true => {
+            let [n, c, h, w] = mask.dims();
+            let centred: Tensor<4> = mask - mean.reshape([1, 1, 1, 1]);
+            let var = centred
+                .powi_scalar(2)
+                .sum()
+                .div_scalar((n * c * h * w) as f64);
+            l1 - var.clamp_min(0.0).mul_scalar(2.0)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -398,7 +521,7 @@ mod tests {
             .collect()
     }
 
-    fn linear(w: Vec<f32>, b: Vec<f32>, d_in: usize, d_out: usize, dev: &Device) -> Linear {
+    fn linear(w: Vec<f32>, b: Option<Vec<f32>>, d_in: usize, d_out: usize, dev: &Device) -> Linear {
         // PyTorch's 1×1 conv weight is out×in; Burn's linear weight is in×out.
         let wt: Vec<f32> = (0..d_in)
             .flat_map(|i| (0..d_out).map(move |o| (i, o)))
@@ -406,10 +529,7 @@ mod tests {
             .collect();
         let mut l = LinearConfig::new(d_in, d_out).init(dev);
         l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(wt, [d_in, d_out]), dev));
-        l.bias = Some(Param::from_tensor(Tensor::from_data(
-            TensorData::new(b, [d_out]),
-            dev,
-        )));
+        l.bias = b.map(|b| Param::from_tensor(Tensor::from_data(TensorData::new(b, [d_out]), dev)));
         l
     }
 
@@ -427,18 +547,20 @@ mod tests {
             let block = MixBlock {
                 query: linear(
                     f32s(&c["query_weight"]),
-                    f32s(&c["query_bias"]),
+                    Some(f32s(&c["query_bias"])),
                     ch,
                     ch / 2,
                     &dev,
                 ),
-                value: linear(
+                key: None,
+                value: ValueNet::Conv(linear(
                     f32s(&c["value_weight"]),
-                    f32s(&c["value_bias"]),
+                    Some(f32s(&c["value_bias"])),
                     ch,
                     1,
                     &dev,
-                ),
+                )),
+                bilinear: false,
             };
             let idx: Vec<usize> = c["index"]
                 .as_array()
@@ -450,7 +572,7 @@ mod tests {
                 TensorData::new(f32s(&c["features"]), [n, ch, side * side]),
                 &dev,
             );
-            let m = block.forward(f, index(&idx, &dev), [side, side], scale);
+            let m = block.forward(f, index(&idx, &dev), [side, side], scale, None);
             let got: Vec<f32> = m.clone().into_data().try_into_vec_as().unwrap();
             // The reference's mask is [1 − m, m] per sample.
             let want = f32s(&c["mask"]);
@@ -468,9 +590,87 @@ mod tests {
             }
             for pair in c["mask_losses"].as_array().unwrap() {
                 let (lam, want) = (pair[0].as_f64().unwrap() as f32, pair[1].as_f64().unwrap());
-                let got: f32 = mask_loss(m.clone(), lam, 0.1).into_scalar();
+                let got: f32 = mask_loss(m.clone(), lam, 0.1, false).into_scalar();
                 assert!(
                     (f64::from(got) - want).abs() < 2e-6,
+                    "{name} λ {lam}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_samix_mixblock_and_its_mask_loss_match_openmixup() {
+        // SAMix's block in training mode: BatchNorm on batch statistics, so on the autodiff device.
+        let fx: Value = serde_json::from_str(include_str!(
+            "../../../mixlab-core/tests/fixtures/automix_golden.json"
+        ))
+        .unwrap();
+        let dev = Device::default().autodiff();
+        let cfg = AutomixConfig::default();
+        for c in fx["samix"].as_array().unwrap() {
+            let name = c["name"].as_str().unwrap();
+            let num = |k: &str| c[k].as_u64().unwrap() as usize;
+            let (n, ch, side, scale) = (num("n"), num("channels"), num("side"), num("scale"));
+            let lam = c["lam"].as_f64().unwrap();
+            let rescaled = cfg.rescale_lam(lam);
+            assert!((rescaled - c["lam_rescaled"].as_f64().unwrap()).abs() < 1e-12);
+            let mut bn = BatchNormConfig::new(ch / 2).init(&dev);
+            bn.gamma = Param::from_tensor(Tensor::from_data(
+                TensorData::new(f32s(&c["bn_weight"]), [ch / 2]),
+                &dev,
+            ));
+            bn.beta = Param::from_tensor(Tensor::from_data(
+                TensorData::new(f32s(&c["bn_bias"]), [ch / 2]),
+                &dev,
+            ));
+            let block = MixBlock {
+                query: linear(
+                    f32s(&c["query_weight"]),
+                    Some(f32s(&c["query_bias"])),
+                    2 * ch,
+                    ch / 2,
+                    &dev,
+                ),
+                key: Some(linear(
+                    f32s(&c["key_weight"]),
+                    Some(f32s(&c["key_bias"])),
+                    2 * ch,
+                    ch / 2,
+                    &dev,
+                )),
+                value: ValueNet::Neck(ValueNeck {
+                    conv1: linear(f32s(&c["value1_weight"]), None, ch, ch / 2, &dev),
+                    bn,
+                    conv2: linear(f32s(&c["value2_weight"]), None, ch / 2, 1, &dev),
+                }),
+                bilinear: true,
+            };
+            let idx: Vec<usize> = c["index"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let f = Tensor::<3>::from_data(
+                TensorData::new(f32s(&c["features"]), [n, ch, side * side]),
+                &dev,
+            );
+            let m = block.forward(f, index(&idx, &dev), [side, side], scale, Some(rescaled));
+            let got: Vec<f32> = m.clone().into_data().try_into_vec_as().unwrap();
+            let want = f32s(&c["mask"]);
+            let px = (side * scale) * (side * scale);
+            for s in 0..n {
+                for k in 0..px {
+                    let (g, w1) = (got[s * px + k], want[(s * 2 + 1) * px + k]);
+                    assert!((g - w1).abs() < 1e-5, "{name}: {g} vs {w1}");
+                }
+            }
+            for pair in c["mask_losses"].as_array().unwrap() {
+                let (lam, want) = (pair[0].as_f64().unwrap() as f32, pair[1].as_f64().unwrap());
+                let got: f32 = mask_loss(m.clone(), lam, 0.1, true).into_scalar();
+                assert!(
+                    (f64::from(got) - want).abs() < 1e-5,
                     "{name} λ {lam}: {got} vs {want}"
                 );
             }
@@ -491,7 +691,9 @@ mod tests {
         let mut rng = stream(3, Purpose::Init, 5, 0);
         let block = MixBlock {
             query: normal_linear(4, 2, 0.5, &mut rng, &dev),
-            value: normal_linear(4, 1, 0.5, &mut rng, &dev),
+            key: None,
+            value: ValueNet::Conv(normal_linear(4, 1, 0.5, &mut rng, &dev)),
+            bilinear: false,
         };
         let x = Tensor::<3>::from_data(
             TensorData::new(
@@ -504,11 +706,14 @@ mod tests {
         );
         let idx = index(&[1, 2, 3, 0], &dev);
         let f = k.forward_capture(x.clone(), 1).unwrap().1.detach();
-        let mask = block.forward(f, idx.clone(), [4, 4], 2);
+        let mask = block.forward(f, idx.clone(), [4, 4], 2, None);
         let out = k.forward(mix(&x, mask, idx)).unwrap();
         let grads = out.powi_scalar(2).mean().backward();
         assert!(block.query.weight.grad(&grads).is_some());
-        assert!(block.value.weight.grad(&grads).is_some());
+        let ValueNet::Conv(value) = &block.value else {
+            panic!("AutoMix's value is one conv")
+        };
+        assert!(value.weight.grad(&grads).is_some());
         let mut seen = 0;
         struct Grads<'a>(&'a Gradients, &'a mut usize);
         impl burn::module::ModuleVisitor for Grads<'_> {
@@ -590,6 +795,29 @@ mod tests {
             panic!("stopped")
         };
         assert_ne!(losses(&deep), losses(&full));
+    }
+
+    #[test]
+    fn samix_trains_and_resumes_bit_for_bit() {
+        let data = toy_splits();
+        let run = small_cfg().with_mixer(MixerConfig::single(MethodConfig::Samix(
+            AutomixConfig::default(),
+        )));
+        let tmp = tempfile::tempdir().unwrap();
+        let (full, resumed) =
+            crate::checkpoint::tests::uninterrupted_and_resumed(&run, &data, 2, tmp.path(), |_| {});
+        assert_eq!(resumed.final_metrics, full.final_metrics);
+        assert_eq!(losses(&resumed), losses(&full));
+        let Outcome::Finished(auto) = train(
+            &cfg(AutomixConfig::default()),
+            &data,
+            &RunOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap() else {
+            panic!("stopped")
+        };
+        assert_ne!(losses(&auto), losses(&full));
     }
 
     #[test]

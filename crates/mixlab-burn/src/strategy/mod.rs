@@ -195,14 +195,18 @@ pub(crate) fn for_run(
         (Targets::Classes { .. }, Some(MethodConfig::Mixpro(c))) => {
             Box::new(mixpro::Mixpro::new(c, &cfg.model)?)
         }
-        (Targets::Regression { .. }, Some(MethodConfig::Automix(_))) => {
+        (Targets::Regression { .. }, Some(MethodConfig::Automix(_) | MethodConfig::Samix(_))) => {
             return Err(Error::Incompatible(
-                "automix is a classification method (its MixBlock learns from mixup cross-entropy)"
+                "automix and samix are classification methods (their MixBlock learns from mixup \
+                 cross-entropy)"
                     .into(),
             ));
         }
         (Targets::Classes { .. }, Some(MethodConfig::Automix(c))) => {
-            Box::new(automix::Automix::new(c, cfg, data, plain)?)
+            Box::new(automix::Automix::new(c, false, cfg, data, plain)?)
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Samix(c))) => {
+            Box::new(automix::Automix::new(c, true, cfg, data, plain)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Adamixup(_))) => {
             return Err(Error::Incompatible(

@@ -22,6 +22,15 @@
 //!   network with `m` from [`AutomixConfig::momentum_at`]: `base` for the first 10 % of the steps, then the
 //!   cosine `end − (end − base)·(cos(π·t/T) + 1)/2` toward `end` = 0.999999.
 //!
+//! SAMix (Li et al., "Boosting Discriminative Visual Representation Learning with Scenario-Agnostic
+//! Mixup", `--method samix`, the same config) is AutoMix with OpenMixup's SAMix CIFAR config
+//! (`configs/classification/cifar100/samix/basic/r18_l2_a2_bili_val_dp0_mul_x_cat_L1_var_01_mlr5e_2.py`): the
+//! pair's features scaled by `1 + λ'` and `1 + (1 − λ')` ([`AutomixConfig::rescale_lam`]), q and k from the
+//! concatenated pair by two convs, a conv-BN-ELU-conv value net to C/2 and 1 channels, bilinear upsampling,
+//! and the mask loss minus twice the mask's variance. Its mix-head loss with `neg_weight = 0.5` reweights
+//! only classes whose target is 0, which a soft-target cross-entropy multiplies by 0: it is the plain
+//! mixup cross-entropy, and mixlab uses that.
+//!
 //! Differences: the feature map is the model's at the mixing point `mask_layer` (ResNet: after stage 3,
 //! OpenMixup's `mask_layer=2`; mixlab's CNN: its second-to-last conv block), the mask is upsampled by the
 //! image over the map (OpenMixup: `2**mask_layer`, the same on its CIFAR ResNet); one λ per batch, as the
@@ -59,6 +68,9 @@ pub struct AutomixConfig {
     pub lam_margin: f64,
     /// MixBlock channel reduction for q and k (default 2).
     pub reduction: usize,
+    /// SAMix only: the k of `rescale_lam_mult`, which bends λ before it scales the pair's features
+    /// (default 0.25, the CIFAR config).
+    pub lam_mul_k: f64,
 }
 
 impl Default for AutomixConfig {
@@ -71,6 +83,7 @@ impl Default for AutomixConfig {
             warmup_share: 0.1,
             lam_margin: 0.08,
             reduction: 2,
+            lam_mul_k: 0.25,
         }
     }
 }
@@ -87,6 +100,13 @@ impl AutomixConfig {
         end - (end - base)
             * ((std::f64::consts::PI * iter as f64 / total.max(1) as f64).cos() + 1.0)
             / 2.0
+    }
+
+    /// SAMix's `rescale_lam_mult`: `(4/3·λ³ − 2λ² + k'λ)/(k' − 2/3)` with `k' = lam_mul_k + 1`, a curve
+    /// through (0, 0), (½, ½) and (1, 1).
+    pub fn rescale_lam(&self, lam: f64) -> f64 {
+        let k = self.lam_mul_k + 1.0;
+        (4.0 / 3.0 * lam.powi(3) - 2.0 * lam * lam + k * lam) / (k - 2.0 / 3.0)
     }
 
     /// Whether λ_bb is too close to 0 or 1 for a learned mask (the online network then mixes plainly).
@@ -122,6 +142,13 @@ impl MixMethod for AutomixConfig {
             0.5,
             "in [0, 0.5]",
         )?;
+        if !(self.lam_mul_k.is_finite() && (0.0..=10.0).contains(&self.lam_mul_k)) {
+            return Err(Error::param(
+                "automix lam_mul_k",
+                "in [0, 10]",
+                self.lam_mul_k,
+            ));
+        }
         if self.reduction == 0 {
             return Err(Error::param("automix reduction", ">= 1", 0));
         }
@@ -157,6 +184,17 @@ mod tests {
         assert!((c.momentum_at(1000, 1000) - 0.999999).abs() < 1e-15);
         assert!(c.plain_mixup(0.05) && c.plain_mixup(0.95) && !c.plain_mixup(0.5));
         assert!(c.plain_mixup(0.08));
+        // rescale_lam_mult with k = 0.25 (methods-dynamic's computed values).
+        for (l, want) in [
+            (0.0, 0.0),
+            (0.1, 0.182286),
+            (0.3, 0.396),
+            (0.5, 0.5),
+            (0.7, 0.604),
+            (1.0, 1.0),
+        ] {
+            assert!((c.rescale_lam(l) - want).abs() < 1e-6, "{l}");
+        }
         let bad = AutomixConfig {
             end_momentum: 0.5,
             ..Default::default()

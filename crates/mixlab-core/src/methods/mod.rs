@@ -162,6 +162,9 @@ pub enum Method {
     /// AutoMix: pixel masks from a MixBlock trained through a momentum encoder (training only: the
     /// MixBlock and the encoder are trained or moved with the model).
     Automix,
+    /// SAMix: AutoMix with a λ-modulated MixBlock, a non-linear value net and a variance-rewarding mask
+    /// loss (training only).
+    Samix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -169,7 +172,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 29] = [
+    pub const ALL: [Method; 30] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -199,6 +202,7 @@ impl Method {
         Method::Smmix,
         Method::Adamixup,
         Method::Automix,
+        Method::Samix,
     ];
 
     /// The kebab-case name.
@@ -229,6 +233,7 @@ impl Method {
             Method::Smmix => SmmixConfig::NAME,
             Method::Adamixup => AdamixupConfig::NAME,
             Method::Automix => AutomixConfig::NAME,
+            Method::Samix => "samix",
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -264,6 +269,7 @@ impl Method {
             Method::Smmix => MethodConfig::Smmix(Default::default()),
             Method::Adamixup => MethodConfig::Adamixup(Default::default()),
             Method::Automix => MethodConfig::Automix(Default::default()),
+            Method::Samix => MethodConfig::Samix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -292,6 +298,7 @@ impl Method {
                 | Method::Smmix
                 | Method::Adamixup
                 | Method::Automix
+                | Method::Samix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -373,6 +380,8 @@ pub enum MethodConfig {
     Adamixup(AdamixupConfig),
     /// See [`automix`].
     Automix(AutomixConfig),
+    /// See [`automix`]: SAMix reads the same hyper-parameters.
+    Samix(AutomixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -412,6 +421,7 @@ impl MethodConfig {
             MethodConfig::Smmix(_) => Method::Smmix,
             MethodConfig::Adamixup(_) => Method::Adamixup,
             MethodConfig::Automix(_) => Method::Automix,
+            MethodConfig::Samix(_) => Method::Samix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -446,7 +456,7 @@ impl MethodConfig {
             MethodConfig::Tokenmix(c) => c.validate(shape),
             MethodConfig::Smmix(c) => c.validate(shape),
             MethodConfig::Adamixup(c) => c.validate(shape),
-            MethodConfig::Automix(c) => c.validate(shape),
+            MethodConfig::Automix(c) | MethodConfig::Samix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -484,7 +494,7 @@ impl MethodConfig {
             MethodConfig::Tokenmix(c) => c.draw(ctx, rng),
             MethodConfig::Smmix(c) => c.draw(ctx, rng),
             MethodConfig::Adamixup(c) => c.draw(ctx, rng),
-            MethodConfig::Automix(c) => c.draw(ctx, rng),
+            MethodConfig::Automix(c) | MethodConfig::Samix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
