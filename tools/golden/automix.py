@@ -10,6 +10,8 @@ Runs OpenMixup's code (github.com/Westlake-AI/openmixup @ 37e13724), read from a
   r18_l2_a2_bili_val_dp0_mul_x_cat_L1_var_01_mlr5e_2.py`): `lam_mul`, `lam_residual`, `lam_mul_k=0.25`,
   `x_qk_concat`, the `ConvNeck` value net of `openmixup/models/necks/conv_necks.py`, bilinear upsampling,
   "L1+Variance" mask loss; and `rescale_lam_mult`;
+- `openmixup/models/heads/adaptive_mask.py` `AdaptiveMask.forward` on three sources (AdAutoMix's CIFAR
+  config `configs/classification/cifar100/adautomix/basic/r18_l2_a1_bili_mlr5e_2.py`);
 - `openmixup/core/hooks/momentum_hook.py` `CosineScheduleHook.before_train_iter` with the AutoMix CIFAR
   config (`end_momentum=0.999999, adjust_scope=[0.1, 1.0], warming_up="constant"`, base 0.999).
 Only their imports are stubbed: mmcv's `ConvModule` (conv → BN → ELU as configured; `bias='auto'` is a
@@ -42,7 +44,7 @@ def show(ref_git, path):
 
 class ConvModule(nn.Module):
     """mmcv's ConvModule in the order conv → norm → act, for the configs used here: no norm or BN, no
-    activation or ELU; bias='auto' means a bias exactly when there is no norm."""
+    activation, ELU or ReLU (mmcv's default); bias='auto' means a bias exactly when there is no norm."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, bias='auto',
                  conv_cfg=None, norm_cfg=None, act_cfg=dict(type='ReLU')):
@@ -54,8 +56,8 @@ class ConvModule(nn.Module):
                               bias=bias)
         assert norm_cfg is None or norm_cfg["type"] == "BN"
         self.norm = nn.BatchNorm2d(out_channels) if norm_cfg is not None else None
-        assert act_cfg is None or act_cfg["type"] == "ELU"
-        self.act = nn.ELU() if act_cfg is not None else None
+        acts = {"ELU": nn.ELU, "ReLU": nn.ReLU}
+        self.act = acts[act_cfg["type"]]() if act_cfg is not None else None
 
     def forward(self, x):
         x = self.conv(x)
@@ -147,6 +149,7 @@ def main():
         return ConvNeck(**cfg)
 
     BUILDER.build_neck = build_neck
+    (AdaptiveMask,) = load(args.ref_git, "openmixup/models/heads/adaptive_mask.py", ["AdaptiveMask"])
     (CosineScheduleHook,) = load(args.ref_git, "openmixup/core/hooks/momentum_hook.py",
                                  ["CosineScheduleHook"])
     torch.manual_seed(0)
@@ -212,6 +215,29 @@ def main():
                           value2_weight=enc(mb.value.conv[1].conv.weight.reshape(1, c // 2)),
                           mask=enc(mask), mask_losses=losses))
         print(name, "lam", lam, "mask mean", float(mask[:, 1].mean()), "losses", losses)
+    # AdAutoMix's AdaptiveMask (its CIFAR config: no λ concat, bilinear, scale 4) on three sources: q and k
+    # convs with mmcv's default ReLU, v a plain conv, A_i = softmax(Σ_{j≠i} q_i·k_jᵀ/√(C/2)), softmax over
+    # the sources after upsampling.
+    ada = []
+    for name, n, c, side, scale in [("ada-c8-4x4-up4", 3, 8, 4, 4), ("ada-c6-2x2-up2", 2, 6, 2, 2)]:
+        am = AdaptiveMask(in_channel=c, reduction=2, lam_concat=False, use_scale=True,
+                          unsampling_mode='bilinear', scale_factor=scale)
+        with torch.no_grad():
+            for p in am.parameters():
+                p.copy_(torch.randn_like(p) * 0.5)
+        feats = [torch.randn(n, c, side, side) for _ in range(3)]
+        lam = np.random.RandomState(20 + len(ada)).beta(1, 1, 3)
+        lam = list(lam / lam.sum())
+        torch.Tensor.cuda = lambda self, *a, **k: self
+        with torch.no_grad():
+            mask = am([f.clone() for f in feats], lam)["mask"]
+        ada.append(dict(name=name, n=n, channels=c, side=side, scale=scale,
+                        features=[enc(f) for f in feats],
+                        q_weight=enc(am.conv_q.conv.weight.reshape(c // 2, c)), q_bias=enc(am.conv_q.conv.bias),
+                        k_weight=enc(am.conv_k.conv.weight.reshape(c // 2, c)), k_bias=enc(am.conv_k.conv.bias),
+                        v_weight=enc(am.conv_v.weight.reshape(1, c)), v_bias=enc(am.conv_v.bias),
+                        mask=enc(mask)))
+        print(name, "mask means", [float(mask[:, i].mean()) for i in range(3)])
     rescale = [[l, PixelMixBlock.rescale_lam_mult(None, l, 0.25)] for l in [0, .1, .3, .5, .7, 1]]
     print("rescale_lam_mult", rescale)
     # The momentum schedule of the AutoMix CIFAR config.
@@ -227,7 +253,7 @@ def main():
     with open(OUT, "w") as f:
         json.dump({"generator": "tools/golden/automix.py",
                    "reference": f"github.com/Westlake-AI/openmixup@{COMMIT}", "torch": torch.__version__,
-                   "numpy": np.__version__, "blocks": blocks, "samix": samix,
+                   "numpy": np.__version__, "blocks": blocks, "samix": samix, "adaptive_mask": ada,
                    "rescale_lam_mult": rescale,
                    "schedule": {"base": 0.999, "end": 0.999999, "scope": [0.1, 1.0], "total": 1000,
                                 "values": schedule}}, f, separators=(",", ":"))

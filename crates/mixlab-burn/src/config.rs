@@ -443,6 +443,7 @@ impl TrainConfig {
                         | MethodConfig::Adamixup(_)
                         | MethodConfig::Automix(_)
                         | MethodConfig::Samix(_)
+                        | MethodConfig::Adautomix(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -487,6 +488,7 @@ impl TrainConfig {
                         | MethodConfig::Adamixup(_)
                         | MethodConfig::Automix(_)
                         | MethodConfig::Samix(_)
+                        | MethodConfig::Adautomix(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -157,6 +157,7 @@ fn train_step(
         plan,
         stage,
         epoch,
+        iter: epoch * steps_per_epoch(data.train.n, cfg.batch_size) + step,
         dev,
     };
     let (loss, hits) = strategy.loss(model, input, &mut mix_rng)?;

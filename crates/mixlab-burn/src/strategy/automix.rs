@@ -139,7 +139,7 @@ impl MixBlock {
 
 /// PyTorch's bilinear upsampling along one axis by an integer `scale` (`align_corners=False`): output `i`
 /// reads the input at `(i + ½)/scale − ½`, clamped at 0, between its two neighbours. (out × in)
-fn bilinear_matrix(len: usize, scale: usize, dev: &Device) -> Tensor<2> {
+pub(super) fn bilinear_matrix(len: usize, scale: usize, dev: &Device) -> Tensor<2> {
     let out = len * scale;
     let mut m = vec![0f32; out * len];
     for i in 0..out {
@@ -154,23 +154,23 @@ fn bilinear_matrix(len: usize, scale: usize, dev: &Device) -> Tensor<2> {
 }
 
 /// The mixing point whose map the MixBlock reads, by model.
-fn mask_point(cfg: &AutomixConfig, model: &ModelConfig) -> Result<usize> {
+pub(super) fn mask_point(mask_layer: Option<usize>, model: &ModelConfig) -> Result<usize> {
     let default = match model {
         ModelConfig::Resnet18(_) | ModelConfig::PreactResnet18(_) => 3,
         ModelConfig::Cnn(c) => c.channels.len().saturating_sub(1).max(1),
         other => {
             return Err(Error::Incompatible(format!(
-                "automix's MixBlock reads a 2-D feature map: use --model cnn, resnet18 or \
+                "the learned mixers read a 2-D feature map: use --model cnn, resnet18 or \
                  preact-resnet18, not {}",
                 other.name()
             )));
         }
     };
-    let at = cfg.mask_layer.unwrap_or(default);
+    let at = mask_layer.unwrap_or(default);
     let points = model.num_mix_points();
     if at == 0 || at >= points {
         return Err(Error::param(
-            "automix mask_layer",
+            "mask_layer",
             "a feature map's mixing point (1 or more, below the model's count)",
             format!("{at} (the model has {points})"),
         ));
@@ -213,7 +213,7 @@ impl Automix {
         plain: &Device,
     ) -> Result<Self> {
         Ok(Self {
-            point: mask_point(cfg, &run.model)?,
+            point: mask_point(cfg.mask_layer, &run.model)?,
             cfg: cfg.clone(),
             samix,
             run: run.clone(),
@@ -257,7 +257,7 @@ fn mix(x: &Tensor<3>, mask: Tensor<4>, idx: Tensor<1, Int>) -> Tensor<3> {
     x.clone() * (m.clone().neg() + 1.0) + x.clone().select(0, idx) * m
 }
 
-fn index(v: &[usize], dev: &Device) -> Tensor<1, Int> {
+pub(super) fn index(v: &[usize], dev: &Device) -> Tensor<1, Int> {
     Tensor::from_data(
         TensorData::new(v.iter().map(|&i| i as i64).collect(), [v.len()]),
         dev,

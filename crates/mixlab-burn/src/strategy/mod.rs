@@ -9,6 +9,7 @@
 //! (C-Mixup's partners, RankMixup's further plans), so a step stays a function of (seed, epoch, step).
 
 mod adamixup;
+mod adautomix;
 mod alignmix;
 mod attentivemix;
 mod automix;
@@ -51,6 +52,8 @@ pub(crate) struct StepInput<'a> {
     /// The mixing point drawn for this step (0 = input).
     pub stage: usize,
     pub epoch: usize,
+    /// The step's index over the whole run (0-based).
+    pub iter: usize,
     /// The autodiff device.
     pub dev: &'a Device,
 }
@@ -194,6 +197,15 @@ pub(crate) fn for_run(
         }
         (Targets::Classes { .. }, Some(MethodConfig::Mixpro(c))) => {
             Box::new(mixpro::Mixpro::new(c, &cfg.model)?)
+        }
+        (Targets::Regression { .. }, Some(MethodConfig::Adautomix(_))) => {
+            return Err(Error::Incompatible(
+                "adautomix is a classification method (its generator learns from mixup cross-entropy)"
+                    .into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Adautomix(c))) => {
+            Box::new(adautomix::Adautomix::new(c, cfg, data, plain)?)
         }
         (Targets::Regression { .. }, Some(MethodConfig::Automix(_) | MethodConfig::Samix(_))) => {
             return Err(Error::Incompatible(

@@ -49,6 +49,16 @@ use serde::{Deserialize, Serialize};
 /// Weight and margin of the MixBlock's mask loss (`mask_loss=0.1`, `mask_loss_margin=0.1`).
 pub const MASK_LOSS: (f64, f64) = (0.1, 0.1);
 
+/// OpenMixup's `CosineScheduleHook` with `adjust_scope = [warmup_share, 1]` and constant warm-up: `base`
+/// before step `⌊total·warmup_share⌋`, then `end − (end − base)·(cos(π·iter/total) + 1)/2`.
+pub fn cosine_momentum(base: f64, end: f64, warmup_share: f64, iter: usize, total: usize) -> f64 {
+    if iter < (total as f64 * warmup_share) as usize {
+        return base;
+    }
+    end - (end - base) * ((std::f64::consts::PI * iter as f64 / total.max(1) as f64).cos() + 1.0)
+        / 2.0
+}
+
 /// AutoMix hyper-parameters (defaults: OpenMixup's CIFAR config).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -92,14 +102,13 @@ impl AutomixConfig {
     /// The encoder's momentum at step `iter` (0-based, over all epochs) of `total`: `CosineScheduleHook`
     /// with `adjust_scope = [warmup_share, 1]` and constant warm-up.
     pub fn momentum_at(&self, iter: usize, total: usize) -> f64 {
-        let min_iter = (total as f64 * self.warmup_share) as usize;
-        if iter < min_iter {
-            return self.momentum;
-        }
-        let (base, end) = (self.momentum, self.end_momentum);
-        end - (end - base)
-            * ((std::f64::consts::PI * iter as f64 / total.max(1) as f64).cos() + 1.0)
-            / 2.0
+        cosine_momentum(
+            self.momentum,
+            self.end_momentum,
+            self.warmup_share,
+            iter,
+            total,
+        )
     }
 
     /// SAMix's `rescale_lam_mult`: `(4/3·λ³ − 2λ² + k'λ)/(k' − 2/3)` with `k' = lam_mul_k + 1`, a curve

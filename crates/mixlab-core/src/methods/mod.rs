@@ -4,6 +4,7 @@
 //! is mixed with its partner. [`crate::mixer`] decides partners, groups, probabilities and method choice.
 
 pub mod adamixup;
+pub mod adautomix;
 pub mod alignmix;
 pub mod attentivemix;
 pub mod automix;
@@ -33,6 +34,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use adamixup::AdamixupConfig;
+pub use adautomix::AdautomixConfig;
 pub use alignmix::AlignmixConfig;
 pub use attentivemix::AttentivemixConfig;
 pub use automix::AutomixConfig;
@@ -165,6 +167,8 @@ pub enum Method {
     /// SAMix: AutoMix with a λ-modulated MixBlock, a non-linear value net and a variance-rewarding mask
     /// loss (training only).
     Samix,
+    /// AdAutoMix: an adversarial three-source mask generator on a momentum encoder (training only).
+    Adautomix,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -172,7 +176,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 30] = [
+    pub const ALL: [Method; 31] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -203,6 +207,7 @@ impl Method {
         Method::Adamixup,
         Method::Automix,
         Method::Samix,
+        Method::Adautomix,
     ];
 
     /// The kebab-case name.
@@ -234,6 +239,7 @@ impl Method {
             Method::Adamixup => AdamixupConfig::NAME,
             Method::Automix => AutomixConfig::NAME,
             Method::Samix => "samix",
+            Method::Adautomix => AdautomixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -270,6 +276,7 @@ impl Method {
             Method::Adamixup => MethodConfig::Adamixup(Default::default()),
             Method::Automix => MethodConfig::Automix(Default::default()),
             Method::Samix => MethodConfig::Samix(Default::default()),
+            Method::Adautomix => MethodConfig::Adautomix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -299,6 +306,7 @@ impl Method {
                 | Method::Adamixup
                 | Method::Automix
                 | Method::Samix
+                | Method::Adautomix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -382,6 +390,8 @@ pub enum MethodConfig {
     Automix(AutomixConfig),
     /// See [`automix`]: SAMix reads the same hyper-parameters.
     Samix(AutomixConfig),
+    /// See [`adautomix`].
+    Adautomix(AdautomixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -422,6 +432,7 @@ impl MethodConfig {
             MethodConfig::Adamixup(_) => Method::Adamixup,
             MethodConfig::Automix(_) => Method::Automix,
             MethodConfig::Samix(_) => Method::Samix,
+            MethodConfig::Adautomix(_) => Method::Adautomix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -457,6 +468,7 @@ impl MethodConfig {
             MethodConfig::Smmix(c) => c.validate(shape),
             MethodConfig::Adamixup(c) => c.validate(shape),
             MethodConfig::Automix(c) | MethodConfig::Samix(c) => c.validate(shape),
+            MethodConfig::Adautomix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -495,6 +507,7 @@ impl MethodConfig {
             MethodConfig::Smmix(c) => c.draw(ctx, rng),
             MethodConfig::Adamixup(c) => c.draw(ctx, rng),
             MethodConfig::Automix(c) | MethodConfig::Samix(c) => c.draw(ctx, rng),
+            MethodConfig::Adautomix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
