@@ -821,6 +821,23 @@ mod tests {
     }
 
     #[test]
+    fn a_resnet_automix_run_resumes_its_batchnorm_momentum_encoder_bit_for_bit() {
+        // The momentum encoder's BatchNorm runs on batch statistics and its running statistics move too:
+        // the checkpoint must carry all of it.
+        let data = toy_splits();
+        let run = cfg(AutomixConfig::default())
+            .with_model(ModelConfig::Resnet18(crate::models::ResNetConfig {
+                width: 2,
+            }))
+            .with_epochs(2);
+        let tmp = tempfile::tempdir().unwrap();
+        let (full, resumed) =
+            crate::checkpoint::tests::uninterrupted_and_resumed(&run, &data, 1, tmp.path(), |_| {});
+        assert_eq!(resumed.final_metrics, full.final_metrics);
+        assert_eq!(losses(&resumed), losses(&full));
+    }
+
+    #[test]
     fn automix_refuses_what_it_cannot_mix() {
         let data = toy_splits();
         let opts = RunOptions::default();
