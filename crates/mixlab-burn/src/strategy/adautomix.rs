@@ -9,16 +9,14 @@
 //! generator's loss: the momentum encoder's mix-head CE on the generator's batch, or on adversarial steps
 //! `−β·CE + (1 − β)·cos` (the generator learns through the frozen encoder's activations, as AutoMix).
 
-use super::automix::{bilinear_matrix, index, mask_point};
+use super::learned::{Learned, MapShape, index, mask_point, upsample_bilinear};
 use super::{StepAt, StepInput, Strategy, batch_labels, to_i64};
 use crate::config::TrainConfig;
 use crate::data::Splits;
-use crate::ema::Ema;
 use crate::engine::batch_tensor;
 use crate::error::{Error, Result};
 use crate::models::{Model, normal_linear};
-use crate::owned::Owned;
-use crate::state::{AuxFile, AuxKind};
+use crate::state::AuxFile;
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::Gradients;
@@ -56,14 +54,6 @@ impl AdaptiveMask {
             .map(|x| relu(self.k.forward(x.clone())).swap_dims(1, 2))
             .collect();
         let inter = q[0].dims()[2];
-        let dev = fs[0].device();
-        let rows = bilinear_matrix(h, scale, &dev)
-            .unsqueeze::<3>()
-            .expand([n, h * scale, h]);
-        let cols = bilinear_matrix(w, scale, &dev)
-            .transpose()
-            .unsqueeze::<3>()
-            .expand([n, w, w * scale]);
         let maps: Vec<Tensor<3>> = (0..fs.len())
             .map(|i| {
                 let scores = (0..fs.len())
@@ -73,21 +63,12 @@ impl AdaptiveMask {
                     .expect("at least two sources");
                 let a = softmax(scores.div_scalar((inter as f64).sqrt()), 2);
                 let m: Tensor<3> = a.matmul(self.v.forward(t[i].clone())).reshape([n, h, w]);
-                rows.clone().matmul(m).matmul(cols.clone())
+                upsample_bilinear(m, scale)
             })
             .collect();
         let stacked: Tensor<4> = Tensor::stack(maps, 1);
         softmax(stacked, 1)
     }
-}
-
-struct Parts {
-    mask: Owned<AdaptiveMask>,
-    head: Owned<Linear>,
-    k_model: Ema<Model>,
-    k_head: Ema<Linear>,
-    grid: [usize; 2],
-    scale: usize,
 }
 
 pub(crate) struct Adautomix {
@@ -97,11 +78,8 @@ pub(crate) struct Adautomix {
     classes: usize,
     point: usize,
     plain: Device,
-    parts: Option<Parts>,
+    parts: Option<(Learned<AdaptiveMask>, MapShape)>,
 }
-
-const K_MODEL: &str = "momentum-model";
-const K_HEAD: &str = "momentum-head";
 
 impl Adautomix {
     pub(crate) fn new(
@@ -176,23 +154,8 @@ fn cosine_term(mixed: Tensor<2>, sources: Vec<Tensor<2>>, lams: &[f32]) -> Tenso
 impl Strategy for Adautomix {
     fn begin(&mut self, model: &Model, saved: Vec<AuxFile>, origin: &Path) -> Result<()> {
         let dev = self.plain.clone().autodiff();
-        let blank = || batch_tensor(vec![0.0; self.shape.sample_len()], &self.shape, &self.plain);
-        let probe = model.valid();
-        let [_, c, s] = probe.forward_capture(blank(), self.point)?.1.dims();
-        let feat = probe.forward_features(blank())?.1.dims()[1];
-        let [ih, iw] = [self.shape.dims[1], self.shape.dims[2]];
-        let scale = ((ih * iw) as f64 / s.max(1) as f64).sqrt().round() as usize;
-        if scale == 0
-            || !ih.is_multiple_of(scale)
-            || !iw.is_multiple_of(scale)
-            || (ih / scale) * (iw / scale) != s
-        {
-            return Err(Error::Incompatible(format!(
-                "adautomix upsamples the map at mixing point {} ({s} positions) to the {ih}x{iw} image by \
-                 an integer factor, which does not exist here",
-                self.point
-            )));
-        }
+        let map = MapShape::probe(model, &self.shape, self.point, &self.plain)?;
+        let c = map.channels;
         let inter = (c / self.cfg.reduction).max(1);
         let mut rng = stream(self.run.seed, Purpose::Init, 6, 0);
         let mask = AdaptiveMask {
@@ -200,42 +163,19 @@ impl Strategy for Adautomix {
             k: normal_linear(c, inter, 0.01, &mut rng, &dev),
             v: normal_linear(c, 1, 0.01, &mut rng, &dev),
         };
-        let head = normal_linear(feat, self.classes, 0.01, &mut rng, &dev);
-        let mut saved = saved;
-        let mask = Owned::begin(mask, "mask-generator", &self.run, &mut saved, origin)?;
-        let head = Owned::begin(head, "mix-head", &self.run, &mut saved, origin)?;
-        let mut take = |name: &str| {
-            saved
-                .iter()
-                .position(|f| f.name == name)
-                .map(|at| saved.remove(at))
-        };
-        let m = self.cfg.momentum;
-        let k_model = match take(K_MODEL) {
-            Some(f) => Ema::restore(model, m, &f.bytes, origin)?,
-            None => Ema::new(model, m),
-        };
-        let k_head = match take(K_HEAD) {
-            Some(f) => Ema::restore(&head.module, m, &f.bytes, origin)?,
-            None => Ema::new(&head.module, m),
-        };
-        if let Some(f) = saved.first() {
-            return Err(Error::ckpt(
-                origin,
-                format!(
-                    "it holds a strategy file ({}) adautomix does not keep",
-                    f.name
-                ),
-            ));
-        }
-        self.parts = Some(Parts {
+        let head = normal_linear(map.features, self.classes, 0.01, &mut rng, &dev);
+        let learned = Learned::begin(
             mask,
+            "mask-generator",
             head,
-            k_model,
-            k_head,
-            grid: [ih / scale, iw / scale],
-            scale,
-        });
+            &self.run,
+            self.cfg.momentum,
+            model,
+            saved,
+            origin,
+            "adautomix",
+        )?;
+        self.parts = Some((learned, map));
         Ok(())
     }
 
@@ -245,9 +185,10 @@ impl Strategy for Adautomix {
         input: StepInput<'_>,
         rng: &mut ChaCha8Rng,
     ) -> Result<(Tensor<1>, Option<usize>)> {
-        let p = self.parts.as_ref().ok_or_else(|| {
+        let (p, map) = self.parts.as_ref().ok_or_else(|| {
             Error::Incompatible("adautomix's generator was used before the run began".into())
         })?;
+        let (grid, scale) = (map.grid, map.scale);
         let (labels, _) = batch_labels(input.data, input.idx)?;
         let (n, dev, cls) = (labels.len(), input.dev, self.run.class_loss);
         let x = batch_tensor(input.xb.clone(), &self.shape, dev);
@@ -273,13 +214,12 @@ impl Strategy for Adautomix {
             self.targets(&labels, &mb, &lams, dev)?,
             self.targets(&labels, &bb, &lams, dev)?,
         );
-        let k = p.k_model.model().clone().train().no_grad();
-        let k_head = p.k_head.model().clone().train().no_grad();
+        let (k, k_head) = p.encoder();
         let f = k.forward_capture(x.clone(), self.point)?.1.detach();
         let feats = |ps: &[Tensor<1, Int>]| -> Vec<Tensor<3>> {
             ps.iter().map(|i| f.clone().select(0, i.clone())).collect()
         };
-        let mask_mb = p.mask.module.forward(&feats(&mb_t), p.grid, p.scale);
+        let mask_mb = p.mixer.module.forward(&feats(&mb_t), grid, scale);
         let x_mb = mix_sources(&x, mask_mb, &mb_t);
         let linear = |ps: &[Tensor<1, Int>]| -> Tensor<3> {
             ps.iter()
@@ -291,7 +231,7 @@ impl Strategy for Adautomix {
         let x_bb = match self.cfg.constant_masks(f64::from(lams[0])) {
             true => linear(&bb_t),
             false => {
-                let m = p.mask.module.forward(&feats(&bb_t), p.grid, p.scale);
+                let m = p.mixer.module.forward(&feats(&bb_t), grid, scale);
                 mix_sources(&x, m.detach(), &bb_t)
             }
         };
@@ -333,41 +273,25 @@ impl Strategy for Adautomix {
     }
 
     fn own_step(&mut self, grads: &mut Gradients, lr: f64) -> Result<()> {
-        if let Some(p) = &mut self.parts {
-            p.mask.step(grads, lr);
-            p.head.step(grads, lr);
+        if let Some((p, _)) = &mut self.parts {
+            p.own_step(grads, lr);
         }
         Ok(())
     }
 
     fn after_step(&mut self, model: &Model, at: StepAt) -> Result<()> {
         let m = self.cfg.momentum_at(at.iter, at.total);
-        if let Some(p) = &mut self.parts {
-            p.k_model.set_momentum(m);
-            p.k_head.set_momentum(m);
-            p.k_model.update(model)?;
-            p.k_head.update(&p.head.module)?;
+        match &mut self.parts {
+            Some((p, _)) => p.follow(model, m),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn state(&self) -> Result<Vec<AuxFile>> {
-        let Some(p) = &self.parts else {
-            return Ok(Vec::new());
-        };
-        let mut files = p.mask.files()?;
-        files.extend(p.head.files()?);
-        for (name, bytes) in [
-            (K_MODEL, p.k_model.to_bytes()?),
-            (K_HEAD, p.k_head.to_bytes()?),
-        ] {
-            files.push(AuxFile {
-                name: name.into(),
-                kind: AuxKind::Weights,
-                bytes,
-            });
+        match &self.parts {
+            Some((p, _)) => p.files(),
+            None => Ok(Vec::new()),
         }
-        Ok(files)
     }
 }
 

@@ -10,15 +10,14 @@
 //! the copies are lifted to the autodiff device without gradients) and the mask loss. After the step the
 //! copies follow the model with the scheduled momentum.
 
+use super::learned::{Learned, MapShape, index, mask_point, upsample_bilinear};
 use super::{StepAt, StepInput, Strategy, batch_labels, to_i64};
 use crate::config::TrainConfig;
 use crate::data::Splits;
-use crate::ema::Ema;
 use crate::engine::batch_tensor;
 use crate::error::{Error, Result};
-use crate::models::{Model, ModelConfig, normal_linear};
-use crate::owned::Owned;
-use crate::state::{AuxFile, AuxKind};
+use crate::models::{Model, normal_linear};
+use crate::state::AuxFile;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::Gradients;
@@ -120,73 +119,10 @@ impl MixBlock {
                 m.expand([n, h, scale, w, scale])
                     .reshape([n, h * scale, w * scale])
             }
-            true => {
-                let dev = m.device();
-                let rows =
-                    bilinear_matrix(h, scale, &dev)
-                        .unsqueeze::<3>()
-                        .expand([n, h * scale, h]);
-                let cols = bilinear_matrix(w, scale, &dev)
-                    .transpose()
-                    .unsqueeze::<3>()
-                    .expand([n, w, w * scale]);
-                rows.matmul(m).matmul(cols)
-            }
+            true => upsample_bilinear(m, scale),
         };
         sigmoid(up.reshape([n, 1, h * scale, w * scale]))
     }
-}
-
-/// PyTorch's bilinear upsampling along one axis by an integer `scale` (`align_corners=False`): output `i`
-/// reads the input at `(i + ½)/scale − ½`, clamped at 0, between its two neighbours. (out × in)
-pub(super) fn bilinear_matrix(len: usize, scale: usize, dev: &Device) -> Tensor<2> {
-    let out = len * scale;
-    let mut m = vec![0f32; out * len];
-    for i in 0..out {
-        let src = ((i as f64 + 0.5) / scale as f64 - 0.5).max(0.0);
-        let i0 = (src.floor() as usize).min(len - 1);
-        let i1 = (i0 + 1).min(len - 1);
-        let w1 = (src - i0 as f64) as f32;
-        m[i * len + i0] += 1.0 - w1;
-        m[i * len + i1] += w1;
-    }
-    Tensor::from_data(TensorData::new(m, [out, len]), dev)
-}
-
-/// The mixing point whose map the MixBlock reads, by model.
-pub(super) fn mask_point(mask_layer: Option<usize>, model: &ModelConfig) -> Result<usize> {
-    let default = match model {
-        ModelConfig::Resnet18(_) | ModelConfig::PreactResnet18(_) => 3,
-        ModelConfig::Cnn(c) => c.channels.len().saturating_sub(1).max(1),
-        other => {
-            return Err(Error::Incompatible(format!(
-                "the learned mixers read a 2-D feature map: use --model cnn, resnet18 or \
-                 preact-resnet18, not {}",
-                other.name()
-            )));
-        }
-    };
-    let at = mask_layer.unwrap_or(default);
-    let points = model.num_mix_points();
-    if at == 0 || at >= points {
-        return Err(Error::param(
-            "mask_layer",
-            "a feature map's mixing point (1 or more, below the model's count)",
-            format!("{at} (the model has {points})"),
-        ));
-    }
-    Ok(at)
-}
-
-/// The momentum copies and the trained modules, built when the run begins.
-struct Parts {
-    block: Owned<MixBlock>,
-    head: Owned<Linear>,
-    k_model: Ema<Model>,
-    k_head: Ema<Linear>,
-    /// The map's grid and the upsampling factor to the image.
-    grid: [usize; 2],
-    scale: usize,
 }
 
 pub(crate) struct Automix {
@@ -198,11 +134,8 @@ pub(crate) struct Automix {
     classes: usize,
     point: usize,
     plain: Device,
-    parts: Option<Parts>,
+    parts: Option<(Learned<MixBlock>, MapShape)>,
 }
-
-const K_MODEL: &str = "momentum-model";
-const K_HEAD: &str = "momentum-head";
 
 impl Automix {
     pub(crate) fn new(
@@ -224,7 +157,7 @@ impl Automix {
         })
     }
 
-    fn parts(&self) -> Result<&Parts> {
+    fn parts(&self) -> Result<&(Learned<MixBlock>, MapShape)> {
         self.parts.as_ref().ok_or_else(|| {
             Error::Incompatible("automix's MixBlock was used before the run began".into())
         })
@@ -257,34 +190,11 @@ fn mix(x: &Tensor<3>, mask: Tensor<4>, idx: Tensor<1, Int>) -> Tensor<3> {
     x.clone() * (m.clone().neg() + 1.0) + x.clone().select(0, idx) * m
 }
 
-pub(super) fn index(v: &[usize], dev: &Device) -> Tensor<1, Int> {
-    Tensor::from_data(
-        TensorData::new(v.iter().map(|&i| i as i64).collect(), [v.len()]),
-        dev,
-    )
-}
-
 impl Strategy for Automix {
     fn begin(&mut self, model: &Model, saved: Vec<AuxFile>, origin: &Path) -> Result<()> {
         let dev = self.plain.clone().autodiff();
-        // The map's size and the features' width, from an eval-mode forward of one blank sample.
-        let blank = || batch_tensor(vec![0.0; self.shape.sample_len()], &self.shape, &self.plain);
-        let probe = model.valid();
-        let [_, c, s] = probe.forward_capture(blank(), self.point)?.1.dims();
-        let feat = probe.forward_features(blank())?.1.dims()[1];
-        let [ih, iw] = [self.shape.dims[1], self.shape.dims[2]];
-        let scale = ((ih * iw) as f64 / s.max(1) as f64).sqrt().round() as usize;
-        if scale == 0
-            || !ih.is_multiple_of(scale)
-            || !iw.is_multiple_of(scale)
-            || (ih / scale) * (iw / scale) != s
-        {
-            return Err(Error::Incompatible(format!(
-                "automix upsamples the map at mixing point {} ({s} positions) to the {ih}x{iw} image by an \
-                 integer factor, which does not exist here",
-                self.point
-            )));
-        }
+        let map = MapShape::probe(model, &self.shape, self.point, &self.plain)?;
+        let c = map.channels;
         let inter = (c / self.cfg.reduction).max(1);
         let mut rng = stream(self.run.seed, Purpose::Init, 5, 0);
         let no_bias = |d_in, d_out, rng: &mut ChaCha8Rng| {
@@ -310,42 +220,20 @@ impl Strategy for Automix {
                 bilinear: true,
             },
         };
-        let head = normal_linear(feat, self.classes, 0.01, &mut rng, &dev);
-        let mut saved = saved;
-        let block = Owned::begin(block, "mixblock", &self.run, &mut saved, origin)?;
-        let head = Owned::begin(head, "mix-head", &self.run, &mut saved, origin)?;
-        let mut take = |name: &str| {
-            saved
-                .iter()
-                .position(|f| f.name == name)
-                .map(|at| saved.remove(at))
-        };
-        let m = self.cfg.momentum;
-        let k_model = match take(K_MODEL) {
-            Some(f) => Ema::restore(model, m, &f.bytes, origin)?,
-            None => Ema::new(model, m),
-        };
-        let k_head = match take(K_HEAD) {
-            Some(f) => Ema::restore(&head.module, m, &f.bytes, origin)?,
-            None => Ema::new(&head.module, m),
-        };
-        if let Some(f) = saved.first() {
-            return Err(Error::ckpt(
-                origin,
-                format!(
-                    "it holds a strategy file ({}) automix does not keep",
-                    f.name
-                ),
-            ));
-        }
-        self.parts = Some(Parts {
+        let head = normal_linear(map.features, self.classes, 0.01, &mut rng, &dev);
+        let who = if self.samix { "samix" } else { "automix" };
+        let learned = Learned::begin(
             block,
+            "mixblock",
             head,
-            k_model,
-            k_head,
-            grid: [ih / scale, iw / scale],
-            scale,
-        });
+            &self.run,
+            self.cfg.momentum,
+            model,
+            saved,
+            origin,
+            who,
+        )?;
+        self.parts = Some((learned, map));
         Ok(())
     }
 
@@ -355,7 +243,8 @@ impl Strategy for Automix {
         input: StepInput<'_>,
         rng: &mut ChaCha8Rng,
     ) -> Result<(Tensor<1>, Option<usize>)> {
-        let p = self.parts()?;
+        let (p, map) = self.parts()?;
+        let (grid, scale) = (map.grid, map.scale);
         let (labels, _) = batch_labels(input.data, input.idx)?;
         let (n, dev, cls) = (labels.len(), input.dev, self.run.class_loss);
         let plan = &input.plan;
@@ -395,24 +284,18 @@ impl Strategy for Automix {
         perm_bb.shuffle(rng);
         let (idx_mb, idx_bb) = (index(&plan.partner, dev), index(&perm_bb, dev));
         // The momentum encoder on the autodiff device, without gradients of its own.
-        let k = p.k_model.model().clone().train().no_grad();
-        let k_head = p.k_head.model().clone().train().no_grad();
+        let (k, k_head) = p.encoder();
         let f = k.forward_capture(x.clone(), self.point)?.1.detach();
         // SAMix scales the pair's features by the rescaled λ of the mask being drawn.
         let lam_of = |l: f32| self.samix.then(|| self.cfg.rescale_lam(f64::from(l)));
-        let mask_mb =
-            p.block
-                .module
-                .forward(f.clone(), idx_mb.clone(), p.grid, p.scale, lam_of(lam_mb));
+        let block = &p.mixer.module;
+        let mask_mb = block.forward(f.clone(), idx_mb.clone(), grid, scale, lam_of(lam_mb));
         let x_bb = match self.cfg.plain_mixup(f64::from(lam_bb)) {
             true => {
                 x.clone().mul_scalar(lam_bb) + x.clone().select(0, idx_bb).mul_scalar(1.0 - lam_bb)
             }
             false => {
-                let m = p
-                    .block
-                    .module
-                    .forward(f, idx_bb.clone(), p.grid, p.scale, lam_of(lam_bb));
+                let m = block.forward(f, idx_bb.clone(), grid, scale, lam_of(lam_bb));
                 mix(&x, m.detach(), idx_bb)
             }
         };
@@ -433,41 +316,25 @@ impl Strategy for Automix {
     }
 
     fn own_step(&mut self, grads: &mut Gradients, lr: f64) -> Result<()> {
-        if let Some(p) = &mut self.parts {
-            p.block.step(grads, lr);
-            p.head.step(grads, lr);
+        if let Some((p, _)) = &mut self.parts {
+            p.own_step(grads, lr);
         }
         Ok(())
     }
 
     fn after_step(&mut self, model: &Model, at: StepAt) -> Result<()> {
         let m = self.cfg.momentum_at(at.iter, at.total);
-        if let Some(p) = &mut self.parts {
-            p.k_model.set_momentum(m);
-            p.k_head.set_momentum(m);
-            p.k_model.update(model)?;
-            p.k_head.update(&p.head.module)?;
+        match &mut self.parts {
+            Some((p, _)) => p.follow(model, m),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn state(&self) -> Result<Vec<AuxFile>> {
-        let Some(p) = &self.parts else {
-            return Ok(Vec::new());
-        };
-        let mut files = p.block.files()?;
-        files.extend(p.head.files()?);
-        for (name, bytes) in [
-            (K_MODEL, p.k_model.to_bytes()?),
-            (K_HEAD, p.k_head.to_bytes()?),
-        ] {
-            files.push(AuxFile {
-                name: name.into(),
-                kind: AuxKind::Weights,
-                bytes,
-            });
+        match &self.parts {
+            Some((p, _)) => p.files(),
+            None => Ok(Vec::new()),
         }
-        Ok(files)
     }
 }
 
@@ -503,7 +370,7 @@ mod tests {
     use super::*;
     use crate::checkpoint::read_manifest;
     use crate::config::RunOptions;
-    use crate::models::CnnConfig;
+    use crate::models::{CnnConfig, ModelConfig};
     use crate::records::{NoProgress, Outcome};
     use crate::supervised::tests::{small_cfg, toy_splits};
     use crate::trainer::{TrainResult, train};

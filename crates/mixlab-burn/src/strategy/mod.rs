@@ -17,6 +17,7 @@ mod cmixup;
 mod decouple;
 mod distill;
 mod guidedmix;
+mod learned;
 mod mixpro;
 mod plain;
 mod puzzlemix;
