@@ -237,14 +237,11 @@ mod tests {
     use crate::checkpoint::read_manifest;
     use crate::config::RunOptions;
     use crate::records::{NoProgress, Outcome};
+    use crate::strategy::test_util::*;
     use crate::supervised::tests::{small_cfg, toy_regression, toy_splits};
-    use crate::trainer::{TrainResult, train};
+    use crate::trainer::train;
     use mixlab_core::methods::{AdamixupConfig, MethodConfig};
     use mixlab_core::mixer::MixerConfig;
-
-    fn losses(r: &TrainResult) -> Vec<u64> {
-        r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
-    }
 
     fn cfg(c: AdamixupConfig) -> crate::config::TrainConfig {
         small_cfg().with_mixer(MixerConfig::single(MethodConfig::Adamixup(c)))

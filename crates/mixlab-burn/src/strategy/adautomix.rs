@@ -302,36 +302,12 @@ mod tests {
     use crate::config::RunOptions;
     use crate::models::ModelConfig;
     use crate::records::{NoProgress, Outcome};
+    use crate::strategy::test_util::*;
     use crate::supervised::tests::{small_cfg, toy_splits};
-    use crate::trainer::{TrainResult, train};
-    use burn::module::Param;
-    use burn::nn::LinearConfig;
+    use crate::trainer::train;
     use mixlab_core::methods::MethodConfig;
     use mixlab_core::mixer::MixerConfig;
     use serde_json::Value;
-
-    fn f32s(v: &Value) -> Vec<f32> {
-        v.as_str()
-            .unwrap()
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect()
-    }
-
-    /// A linear layer from PyTorch's 1×1 conv weight (out × in) and bias.
-    fn conv(w: Vec<f32>, b: Vec<f32>, d_in: usize, d_out: usize, dev: &Device) -> Linear {
-        let wt: Vec<f32> = (0..d_in)
-            .flat_map(|i| (0..d_out).map(move |o| (i, o)))
-            .map(|(i, o)| w[o * d_in + i])
-            .collect();
-        let mut l = LinearConfig::new(d_in, d_out).init(dev);
-        l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(wt, [d_in, d_out]), dev));
-        l.bias = Some(Param::from_tensor(Tensor::from_data(
-            TensorData::new(b, [d_out]),
-            dev,
-        )));
-        l
-    }
 
     #[test]
     fn the_adaptive_mask_matches_openmixup_on_three_sources() {
@@ -347,9 +323,21 @@ mod tests {
             let num = |k: &str| c[k].as_u64().unwrap() as usize;
             let (n, ch, side, scale) = (num("n"), num("channels"), num("side"), num("scale"));
             let am = AdaptiveMask {
-                q: conv(f32s(&c["q_weight"]), f32s(&c["q_bias"]), ch, ch / 2, &dev),
-                k: conv(f32s(&c["k_weight"]), f32s(&c["k_bias"]), ch, ch / 2, &dev),
-                v: conv(f32s(&c["v_weight"]), f32s(&c["v_bias"]), ch, 1, &dev),
+                q: torch_conv1x1(
+                    f32s(&c["q_weight"]),
+                    Some(f32s(&c["q_bias"])),
+                    ch,
+                    ch / 2,
+                    &dev,
+                ),
+                k: torch_conv1x1(
+                    f32s(&c["k_weight"]),
+                    Some(f32s(&c["k_bias"])),
+                    ch,
+                    ch / 2,
+                    &dev,
+                ),
+                v: torch_conv1x1(f32s(&c["v_weight"]), Some(f32s(&c["v_bias"])), ch, 1, &dev),
             };
             let fs: Vec<Tensor<3>> = c["features"]
                 .as_array()
@@ -368,10 +356,6 @@ mod tests {
                 assert!((g - w).abs() < 2e-6, "{name}: {g} vs {w}");
             }
         }
-    }
-
-    fn losses(r: &TrainResult) -> Vec<u64> {
-        r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
     }
 
     fn cfg(c: AdautomixConfig) -> TrainConfig {

@@ -372,33 +372,13 @@ mod tests {
     use crate::config::RunOptions;
     use crate::models::{CnnConfig, ModelConfig};
     use crate::records::{NoProgress, Outcome};
+    use crate::strategy::test_util::*;
     use crate::supervised::tests::{small_cfg, toy_splits};
-    use crate::trainer::{TrainResult, train};
+    use crate::trainer::train;
     use burn::module::Param;
-    use burn::nn::LinearConfig;
     use mixlab_core::methods::MethodConfig;
     use mixlab_core::mixer::MixerConfig;
     use serde_json::Value;
-
-    fn f32s(v: &Value) -> Vec<f32> {
-        v.as_str()
-            .unwrap()
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect()
-    }
-
-    fn linear(w: Vec<f32>, b: Option<Vec<f32>>, d_in: usize, d_out: usize, dev: &Device) -> Linear {
-        // PyTorch's 1×1 conv weight is out×in; Burn's linear weight is in×out.
-        let wt: Vec<f32> = (0..d_in)
-            .flat_map(|i| (0..d_out).map(move |o| (i, o)))
-            .map(|(i, o)| w[o * d_in + i])
-            .collect();
-        let mut l = LinearConfig::new(d_in, d_out).init(dev);
-        l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(wt, [d_in, d_out]), dev));
-        l.bias = b.map(|b| Param::from_tensor(Tensor::from_data(TensorData::new(b, [d_out]), dev)));
-        l
-    }
 
     #[test]
     fn the_mixblock_and_its_mask_loss_match_openmixup() {
@@ -412,7 +392,7 @@ mod tests {
             let num = |k: &str| c[k].as_u64().unwrap() as usize;
             let (n, ch, side, scale) = (num("n"), num("channels"), num("side"), num("scale"));
             let block = MixBlock {
-                query: linear(
+                query: torch_conv1x1(
                     f32s(&c["query_weight"]),
                     Some(f32s(&c["query_bias"])),
                     ch,
@@ -420,7 +400,7 @@ mod tests {
                     &dev,
                 ),
                 key: None,
-                value: ValueNet::Conv(linear(
+                value: ValueNet::Conv(torch_conv1x1(
                     f32s(&c["value_weight"]),
                     Some(f32s(&c["value_bias"])),
                     ch,
@@ -492,14 +472,14 @@ mod tests {
                 &dev,
             ));
             let block = MixBlock {
-                query: linear(
+                query: torch_conv1x1(
                     f32s(&c["query_weight"]),
                     Some(f32s(&c["query_bias"])),
                     2 * ch,
                     ch / 2,
                     &dev,
                 ),
-                key: Some(linear(
+                key: Some(torch_conv1x1(
                     f32s(&c["key_weight"]),
                     Some(f32s(&c["key_bias"])),
                     2 * ch,
@@ -507,9 +487,9 @@ mod tests {
                     &dev,
                 )),
                 value: ValueNet::Neck(ValueNeck {
-                    conv1: linear(f32s(&c["value1_weight"]), None, ch, ch / 2, &dev),
+                    conv1: torch_conv1x1(f32s(&c["value1_weight"]), None, ch, ch / 2, &dev),
                     bn,
-                    conv2: linear(f32s(&c["value2_weight"]), None, ch / 2, 1, &dev),
+                    conv2: torch_conv1x1(f32s(&c["value2_weight"]), None, ch / 2, 1, &dev),
                 }),
                 bilinear: true,
             };
@@ -594,10 +574,6 @@ mod tests {
         }
         k.visit(&mut Grads(&grads, &mut seen));
         assert!(seen > 4);
-    }
-
-    fn losses(r: &TrainResult) -> Vec<u64> {
-        r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
     }
 
     fn cfg(c: AutomixConfig) -> TrainConfig {

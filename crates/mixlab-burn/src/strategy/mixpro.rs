@@ -116,27 +116,12 @@ mod tests {
     use crate::config::RunOptions;
     use crate::models::VitConfig;
     use crate::records::{NoProgress, Outcome};
+    use crate::strategy::test_util::*;
     use crate::supervised::tests::{small_cfg, toy_splits};
     use crate::trainer::{TrainResult, train};
     use mixlab_core::methods::{MaskmixConfig, MethodConfig};
     use mixlab_core::mixer::MixerConfig;
     use serde_json::Value;
-
-    fn f32s(v: &Value) -> Vec<f32> {
-        v.as_str()
-            .unwrap()
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect()
-    }
-
-    fn usizes(v: &Value) -> Vec<usize> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap() as usize)
-            .collect()
-    }
 
     #[test]
     fn pal_loss_and_its_gradient_match_the_reference() {

@@ -323,3 +323,55 @@ pub(crate) fn forward_planned(
         model.forward_mixed(x, stage, |f| apply_flat(plan, f))
     }
 }
+
+/// Helpers the strategies' tests share: golden-fixture parsing, PyTorch 1×1 convs as linear layers, and
+/// a run's per-epoch training losses as bits.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::trainer::TrainResult;
+    use burn::module::Param;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::prelude::*;
+    use serde_json::Value;
+
+    /// A fixture's space-separated floats.
+    pub(crate) fn f32s(v: &Value) -> Vec<f32> {
+        v.as_str()
+            .unwrap()
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect()
+    }
+
+    /// A fixture's array of indices.
+    pub(crate) fn usizes(v: &Value) -> Vec<usize> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect()
+    }
+
+    /// A linear layer holding PyTorch's 1×1 conv weight (out × in; Burn's is in × out) and bias.
+    pub(crate) fn torch_conv1x1(
+        w: Vec<f32>,
+        b: Option<Vec<f32>>,
+        d_in: usize,
+        d_out: usize,
+        dev: &Device,
+    ) -> Linear {
+        let wt: Vec<f32> = (0..d_in)
+            .flat_map(|i| (0..d_out).map(move |o| (i, o)))
+            .map(|(i, o)| w[o * d_in + i])
+            .collect();
+        let mut l = LinearConfig::new(d_in, d_out).init(dev);
+        l.weight = Param::from_tensor(Tensor::from_data(TensorData::new(wt, [d_in, d_out]), dev));
+        l.bias = b.map(|b| Param::from_tensor(Tensor::from_data(TensorData::new(b, [d_out]), dev)));
+        l
+    }
+
+    /// The run's per-epoch training losses, bit for bit.
+    pub(crate) fn losses(r: &TrainResult) -> Vec<u64> {
+        r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
+    }
+}

@@ -274,18 +274,11 @@ mod tests {
     use crate::models::VitConfig;
     use crate::optim::OptimizerConfig;
     use crate::records::{NoProgress, Outcome};
+    use crate::strategy::test_util::*;
     use crate::supervised::tests::{small_cfg, toy_splits};
-    use crate::trainer::{TrainResult, train};
+    use crate::trainer::train;
     use mixlab_core::mixer::MixerConfig;
     use serde_json::Value;
-
-    fn f32s(v: &Value) -> Vec<f32> {
-        v.as_str()
-            .unwrap()
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect()
-    }
 
     fn close(got: &[f32], want: &[f32], what: &str) {
         let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
@@ -452,10 +445,6 @@ mod tests {
     }
 
     use mixlab_core::methods::MethodConfig;
-
-    fn losses(r: &TrainResult) -> Vec<u64> {
-        r.curve.iter().map(|e| e.train_loss.to_bits()).collect()
-    }
 
     #[test]
     fn smmix_trains_its_token_head_and_resumes_it_bit_for_bit() {
