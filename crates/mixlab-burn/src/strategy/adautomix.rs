@@ -9,8 +9,8 @@
 //! generator's loss: the momentum encoder's mix-head CE on the generator's batch, or on adversarial steps
 //! `−β·CE + (1 − β)·cos` (the generator learns through the frozen encoder's activations, as AutoMix).
 
-use super::learned::{Learned, MapShape, index, mask_point, upsample_bilinear};
-use super::{StepAt, StepInput, Strategy, batch_labels, to_i64};
+use super::learned::{self, Learned, MapShape, Slot, index, mask_point, upsample_bilinear};
+use super::{StepAt, StepInput, Strategy, batch_labels, label_hits};
 use crate::config::TrainConfig;
 use crate::data::Splits;
 use crate::engine::batch_tensor;
@@ -78,7 +78,7 @@ pub(crate) struct Adautomix {
     classes: usize,
     point: usize,
     plain: Device,
-    parts: Option<(Learned<AdaptiveMask>, MapShape)>,
+    parts: Slot<AdaptiveMask>,
 }
 
 impl Adautomix {
@@ -237,12 +237,7 @@ impl Strategy for Adautomix {
         };
         // The online network.
         let one = model.forward(x.clone())?;
-        let pred = to_i64(one.clone().argmax(1).into_data())?;
-        let hits = pred
-            .iter()
-            .zip(&labels)
-            .filter(|(p, y)| **p == **y as i64)
-            .count();
+        let hits = label_hits(one.clone(), &labels)?;
         let identity: Vec<usize> = (0..n).collect();
         let loss_one = cls.eval(one, self.targets(&labels, &[identity], &[1.0], dev)?);
         let head_q = |x: Tensor<3>| -> Result<Tensor<2>> {
@@ -273,25 +268,19 @@ impl Strategy for Adautomix {
     }
 
     fn own_step(&mut self, grads: &mut Gradients, lr: f64) -> Result<()> {
-        if let Some((p, _)) = &mut self.parts {
-            p.own_step(grads, lr);
-        }
-        Ok(())
+        learned::own_step(&mut self.parts, grads, lr)
     }
 
     fn after_step(&mut self, model: &Model, at: StepAt) -> Result<()> {
-        let m = self.cfg.momentum_at(at.iter, at.total);
-        match &mut self.parts {
-            Some((p, _)) => p.follow(model, m),
-            None => Ok(()),
-        }
+        learned::follow(
+            &mut self.parts,
+            model,
+            self.cfg.momentum_at(at.iter, at.total),
+        )
     }
 
     fn state(&self) -> Result<Vec<AuxFile>> {
-        match &self.parts {
-            Some((p, _)) => p.files(),
-            None => Ok(Vec::new()),
-        }
+        learned::files(&self.parts)
     }
 }
 

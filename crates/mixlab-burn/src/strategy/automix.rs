@@ -10,8 +10,8 @@
 //! the copies are lifted to the autodiff device without gradients) and the mask loss. After the step the
 //! copies follow the model with the scheduled momentum.
 
-use super::learned::{Learned, MapShape, index, mask_point, upsample_bilinear};
-use super::{StepAt, StepInput, Strategy, batch_labels, to_i64};
+use super::learned::{self, Learned, MapShape, Slot, index, mask_point, upsample_bilinear};
+use super::{StepAt, StepInput, Strategy, batch_labels, label_hits};
 use crate::config::TrainConfig;
 use crate::data::Splits;
 use crate::engine::batch_tensor;
@@ -134,7 +134,7 @@ pub(crate) struct Automix {
     classes: usize,
     point: usize,
     plain: Device,
-    parts: Option<(Learned<MixBlock>, MapShape)>,
+    parts: Slot<MixBlock>,
 }
 
 impl Automix {
@@ -251,12 +251,7 @@ impl Strategy for Automix {
         let x = batch_tensor(input.xb.clone(), &self.shape, dev);
         let hard = self.targets(&labels, &labels_order(n), 1.0, dev)?;
         let one_q = model.forward(x.clone())?;
-        let pred = to_i64(one_q.clone().argmax(1).into_data())?;
-        let hits = pred
-            .iter()
-            .zip(&labels)
-            .filter(|(p, y)| **p == **y as i64)
-            .count();
+        let hits = label_hits(one_q.clone(), &labels)?;
         let loss_one = cls.eval(one_q, hard);
         // The mixer decides whether this batch is mixed (prob, off epoch) and draws λ_mb and its pairing;
         // a sample it paired with itself is kept, which the mask leaves as it is.
@@ -316,25 +311,19 @@ impl Strategy for Automix {
     }
 
     fn own_step(&mut self, grads: &mut Gradients, lr: f64) -> Result<()> {
-        if let Some((p, _)) = &mut self.parts {
-            p.own_step(grads, lr);
-        }
-        Ok(())
+        learned::own_step(&mut self.parts, grads, lr)
     }
 
     fn after_step(&mut self, model: &Model, at: StepAt) -> Result<()> {
-        let m = self.cfg.momentum_at(at.iter, at.total);
-        match &mut self.parts {
-            Some((p, _)) => p.follow(model, m),
-            None => Ok(()),
-        }
+        learned::follow(
+            &mut self.parts,
+            model,
+            self.cfg.momentum_at(at.iter, at.total),
+        )
     }
 
     fn state(&self) -> Result<Vec<AuxFile>> {
-        match &self.parts {
-            Some((p, _)) => p.files(),
-            None => Ok(Vec::new()),
-        }
+        learned::files(&self.parts)
     }
 }
 

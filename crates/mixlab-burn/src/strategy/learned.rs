@@ -184,6 +184,37 @@ impl<B: Module> Learned<B> {
     }
 }
 
+/// A learned mixer's state once the run has begun: its modules and the map it reads.
+pub(super) type Slot<B> = Option<(Learned<B>, MapShape)>;
+
+/// `Strategy::own_step` of a learned mixer.
+pub(super) fn own_step<B: Module>(
+    slot: &mut Slot<B>,
+    grads: &mut Gradients,
+    lr: f64,
+) -> Result<()> {
+    if let Some((p, _)) = slot {
+        p.own_step(grads, lr);
+    }
+    Ok(())
+}
+
+/// `Strategy::after_step` of a learned mixer whose momentum is `m` at this step.
+pub(super) fn follow<B: Module>(slot: &mut Slot<B>, model: &Model, m: f64) -> Result<()> {
+    match slot {
+        Some((p, _)) => p.follow(model, m),
+        None => Ok(()),
+    }
+}
+
+/// `Strategy::state` of a learned mixer.
+pub(super) fn files<B: Module>(slot: &Slot<B>) -> Result<Vec<AuxFile>> {
+    match slot {
+        Some((p, _)) => p.files(),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// PyTorch's bilinear upsampling along one axis by an integer `scale` (`align_corners=False`): output `i`
 /// reads the input at `(i + ½)/scale − ½`, clamped at 0, between its two neighbours. (out × in)
 pub(super) fn bilinear_matrix(len: usize, scale: usize, dev: &Device) -> Tensor<2> {

@@ -292,6 +292,16 @@ pub(crate) fn to_i64(d: TensorData) -> Result<Vec<i64>> {
         .map_err(|e| Error::Data(format!("{e:?}")))
 }
 
+/// Arg-max hits of `logits` against the labels `y`.
+pub(crate) fn label_hits(logits: Tensor<2>, y: &[usize]) -> Result<usize> {
+    let pred = to_i64(logits.argmax(1).into_data())?;
+    Ok(pred
+        .iter()
+        .zip(y)
+        .filter(|(p, y)| **p == **y as i64)
+        .count())
+}
+
 /// Arg-max hits against the label with the larger weight in each mixed sample.
 pub(crate) fn majority_hits(plan: &MixPlan, y: &[usize], pred: &[i64]) -> usize {
     (0..y.len())

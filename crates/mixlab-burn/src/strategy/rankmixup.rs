@@ -1,7 +1,7 @@
 //! RankMixup (Noh et al., ICCV'23): cross-entropy on the raw batch plus a ranking term over M mixes of it,
 //! which needs the model in the loop for a second forward.
 
-use super::{StepInput, Strategy, batch_labels, to_i64};
+use super::{StepInput, Strategy, batch_labels, label_hits};
 use crate::engine::batch_tensor;
 use crate::error::Result;
 use crate::models::Model;
@@ -71,12 +71,7 @@ fn rankmixup_loss(
         onehot[i * classes + y] = 1.0;
     }
     let z = model.forward(batch_tensor(xb.to_vec(), &shape, dev))?;
-    let pred: Vec<i64> = to_i64(z.clone().argmax(1).into_data())?;
-    let hits = pred
-        .iter()
-        .zip(yb)
-        .filter(|(p, y)| **p == **y as i64)
-        .count();
+    let hits = label_hits(z.clone(), yb)?;
     let ce = crate::loss::soft_cross_entropy(
         z.clone(),
         Tensor::<2>::from_data(TensorData::new(onehot, [b, classes]), dev),
