@@ -19,7 +19,7 @@ use mixlab_core::calib::{ece, softmax};
 use mixlab_core::methods::{MethodConfig, MixupConfig};
 use mixlab_core::mixer::MixerConfig;
 use mixlab_core::rng::{Purpose, stream};
-use rand::Rng;
+use rand::RngExt;
 use rand::seq::SliceRandom;
 
 #[path = "common/fashion.rs"]

@@ -33,7 +33,7 @@ use mixlab_core::mixer::{BatchInfo, MixerConfig};
 use mixlab_core::plan::{MixPlan, SampleWeight};
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use rand::Rng;
+use rand::RngExt;
 use rand::seq::SliceRandom;
 use std::error::Error;
 use std::time::Instant;

@@ -226,7 +226,7 @@ mod tests {
     use mixlab_core::mixer::{BatchInfo, MixerConfig};
     use mixlab_core::rng::{Purpose, stream};
     use mixlab_core::shape::SampleShape;
-    use rand::Rng;
+    use rand::RngExt;
     use std::sync::Arc;
 
     fn host_batch(n: usize, shape: SampleShape, seed: u64) -> Vec<f32> {

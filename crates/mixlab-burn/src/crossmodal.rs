@@ -20,7 +20,7 @@ use burn::tensor::activation::log_softmax;
 use mixlab_core::methods::{DrawCtx, MethodConfig};
 use mixlab_core::retrieval;
 use mixlab_core::rng::{Purpose, stream};
-use rand::Rng;
+use rand::RngExt;
 use std::time::Instant;
 
 /// Keeps cos θ inside (−1, 1) so that acos and 1/sin θ stay finite.

@@ -27,8 +27,8 @@ use mixlab_core::plan::{MixPlan, SampleWeight};
 use mixlab_core::retrieval;
 use mixlab_core::ridge;
 use mixlab_core::rng::{Purpose, stream};
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, RngExt};
 use std::time::Instant;
 
 /// The K of the reported Recall@K (the metric-learning literature's 1, 2, 4, 8).

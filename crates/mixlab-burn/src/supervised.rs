@@ -25,7 +25,7 @@ use mixlab_core::collapse::{Collapse, neural_collapse};
 use mixlab_core::mixer::BatchInfo;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use std::time::Instant;
 
 /// Trains a classifier or regressor (the caller, [`crate::trainer::train`], has checked the splits).

@@ -7,7 +7,7 @@ use mixlab_core::mixer::BatchInfo;
 use mixlab_core::plan::{MixPlan, SampleWeight, mask_mean};
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use rand::Rng;
+use rand::RngExt;
 use serde_json::{Value, json};
 
 /// Options of `mixlab plan`.

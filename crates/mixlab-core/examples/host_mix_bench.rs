@@ -18,7 +18,7 @@ use mixlab_core::mixer::{BatchInfo, Granularity, MixerConfig, Pairing};
 use mixlab_core::plan::MixPlan;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use rand::Rng;
+use rand::RngExt;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::error::Error;

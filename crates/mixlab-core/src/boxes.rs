@@ -3,7 +3,7 @@
 
 use crate::plan::Region;
 use crate::shape::SampleShape;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// Cut extents `int(dim · ratio)` on the active axes (timm `rand_bbox`); inactive axes keep extent 1.

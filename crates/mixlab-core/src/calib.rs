@@ -577,7 +577,7 @@ pub fn regression_metrics(pred: &[f32], target: &[f32], eps: f64) -> Result<Regr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::Rng;
+    use rand::RngExt;
 
     fn close(a: f64, b: f64, tol: f64) {
         assert!((a - b).abs() <= tol, "{a} vs {b}");

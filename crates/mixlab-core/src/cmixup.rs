@@ -14,7 +14,7 @@
 //! labels too.
 
 use crate::error::{Error, Result};
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 /// `exp(−x)` is exactly 0 in f64 for every `x` above this (the smallest subnormal is `e^−744.4`).
 const UNDERFLOW_EXPONENT: f64 = 746.0;

@@ -258,7 +258,7 @@ fn jacobi_eigen(a: &mut [f64], n: usize) -> (Vec<f64>, Vec<f64>) {
 mod tests {
     use super::*;
     use crate::rng::{Purpose, stream};
-    use rand::Rng;
+    use rand::RngExt;
 
     #[test]
     fn jacobi_reconstructs_a_symmetric_matrix() {

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::methods::{DrawCtx, Method, MethodConfig};
 use crate::plan::{MixPlan, SampleWeight};
 use crate::shape::SampleShape;
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// How partners are chosen.

@@ -258,8 +258,8 @@ pub fn uniformity(x: &[f32], dim: usize) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
 
     /// Four points on the unit circle at 0°, 10°, 85°, 180° (scaled, to check normalisation):
     /// nearest other rows — 0: [1, 2, 3], 1: [0, 2, 3], 2: [1, 0, 3], 3: [2, 1, 0].

@@ -169,7 +169,7 @@ mod tests {
     fn recovers_an_exact_linear_map_without_penalty() {
         // y = 2·x0 − 3·x1 + 0.5·x2 + 4 and y2 = −x1 + 1 on 40 points in general position.
         let mut rng = crate::rng::stream(3, crate::rng::Purpose::Split, 0, 0);
-        use rand::Rng;
+        use rand::RngExt;
         let x: Vec<f32> = (0..120).map(|_| rng.random_range(-1.0f32..1.0)).collect();
         let y: Vec<f32> = x
             .chunks(3)

@@ -14,7 +14,7 @@ use mixlab_core::plan::{Interp, MixPlan, Region, SampleWeight};
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
 use mixlab_core::{Error, Result};
-use rand::Rng;
+use rand::RngExt;
 
 /// Seeds per (method, rank); each seed runs all 3 batch sizes × 8 valid granularity/pairing combinations.
 const SEEDS: u64 = 1000;

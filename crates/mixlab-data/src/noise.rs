@@ -9,8 +9,8 @@
 //! later split into training and validation.
 
 use crate::error::{Error, Result};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 /// The ChaCha stream number of label-noise draws (the split permutations use stream 0).

@@ -4,8 +4,8 @@
 //! draw written out here, so the result depends only on the ChaCha8 stream (stable by specification) and not on
 //! how a `rand` version implements `shuffle` or `random_range`.
 
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
 

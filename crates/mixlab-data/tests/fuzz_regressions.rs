@@ -138,10 +138,10 @@ fn crlf_file_rows_are_numbered_by_their_own_line() {
 #[test]
 fn mutated_npy_files_parse_or_fail_in_one_line() {
     use mixlab_data::own::{NpyData, parse_npy};
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
     let base = std::fs::read(fixture("own/fashion-npy/y_test.npy")).unwrap();
     let header_end = base.len() - 32 * 8;
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(7);
     let name = std::path::Path::new("m.npy");
     let (mut ok, mut failed) = (0, 0);
     for _ in 0..20_000 {

@@ -20,8 +20,8 @@ use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use cnn::{Cnn, CnnConfig};

@@ -25,8 +25,8 @@ use mixlab_core::methods::adamixup::{intrusion_labels, truncated_normal};
 use mixlab_core::plan::MixPlan;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
 use std::path::Path;
 
 /// The policy network: the classifier's architecture with `policy_width` outputs, then a linear layer to

@@ -25,8 +25,8 @@ use mixlab_core::methods::AdautomixConfig;
 use mixlab_core::methods::sample_beta;
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
+use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
 /// Mixed sources per sample (the CIFAR config's `mix_samples = 3`).

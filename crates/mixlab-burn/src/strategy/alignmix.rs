@@ -13,7 +13,7 @@ use burn::prelude::*;
 use mixlab_core::methods::AlignmixConfig;
 use mixlab_core::methods::alignmix::AlignDirection;
 use mixlab_core::plan::{MixPlan, SampleWeight};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Alignmix {
     pub cfg: AlignmixConfig,

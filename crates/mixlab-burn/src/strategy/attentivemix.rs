@@ -19,7 +19,7 @@ use burn::prelude::*;
 use mixlab_core::methods::AttentivemixConfig;
 use mixlab_core::methods::attentivemix::masks_into_plan;
 use mixlab_core::plan::SampleWeight;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 use std::path::Path;
 
 /// Name of the momentum copy's file in the checkpoint.

@@ -28,8 +28,8 @@ use mixlab_core::methods::sample_beta;
 use mixlab_core::plan::{MixPlan, SampleWeight};
 use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
+use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
 /// The MixBlock: 1×1 convolutions (as linear maps over the channels) for the query, the key (AutoMix:

@@ -10,7 +10,7 @@ use crate::models::Model;
 use burn::prelude::*;
 use mixlab_core::cmixup::CMixupSampler;
 use mixlab_core::plan::MixPlan;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 /// C-Mixup's partner sampler over the training targets, built once per run.
 pub(crate) struct CMixup {

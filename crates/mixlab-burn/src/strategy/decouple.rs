@@ -6,7 +6,7 @@ use super::{StepInput, Strategy, batch_labels};
 use crate::error::Result;
 use crate::models::Model;
 use burn::prelude::*;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 /// DecoupleMix with its η.
 pub(crate) struct Decouple {

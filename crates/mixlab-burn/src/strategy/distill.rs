@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::models::Model;
 use burn::prelude::*;
 use mixlab_core::calib;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 /// The teacher and the distillation settings.
 pub(crate) struct Distill {

@@ -13,7 +13,7 @@ use burn::prelude::*;
 use mixlab_core::methods::GuidedmixConfig;
 use mixlab_core::methods::guidedmix::GuidedSaliency;
 use mixlab_core::plan::SampleWeight;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Guidedmix {
     pub cfg: GuidedmixConfig,

@@ -15,7 +15,7 @@ use burn::tensor::activation::softmax;
 use mixlab_core::methods::MixproConfig;
 use mixlab_core::methods::mixpro::attention_share;
 use mixlab_core::plan::SampleWeight;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Mixpro {
     cfg: MixproConfig,

@@ -38,7 +38,7 @@ use burn::prelude::*;
 use burn::tensor::Gradients;
 use mixlab_core::methods::MethodConfig;
 use mixlab_core::plan::MixPlan;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 use std::path::Path;
 
 /// One step's batch as the task prepared it.

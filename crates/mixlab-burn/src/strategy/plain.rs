@@ -7,7 +7,7 @@ use crate::engine::batch_tensor;
 use crate::error::{Error, Result};
 use crate::models::Model;
 use burn::prelude::*;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 /// Classification against the plan's soft targets with the configured class loss.
 pub(crate) struct SoftTargets;

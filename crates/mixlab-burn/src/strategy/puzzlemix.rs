@@ -13,7 +13,7 @@ use burn::prelude::*;
 use mixlab_core::methods::PuzzlemixConfig;
 use mixlab_core::methods::puzzlemix::{Denorm, Pairs};
 use mixlab_core::plan::SampleWeight;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Puzzlemix {
     pub cfg: PuzzlemixConfig,

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use mixlab_core::methods::RankmixupConfig;
 use mixlab_core::mixer::{BatchInfo, MixerConfig};
 use mixlab_core::plan::MixPlan;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 /// RankMixup with its configuration.
 pub(crate) struct Rankmixup {

@@ -29,7 +29,7 @@ use burn::tensor::activation::log_softmax;
 use mixlab_core::methods::SmmixConfig;
 use mixlab_core::methods::smmix::{mix_tokens, window_side};
 use mixlab_core::plan::{MixPlan, SampleWeight};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 use std::path::Path;
 
 /// Name of the token head's files in the checkpoint.

@@ -13,7 +13,7 @@ use burn::prelude::*;
 use mixlab_core::methods::SnapmixConfig;
 use mixlab_core::methods::snapmix::{class_activation_maps, percent_maps};
 use mixlab_core::plan::SampleWeight;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Snapmix {
     pub cfg: SnapmixConfig,

@@ -12,7 +12,7 @@ use burn::prelude::*;
 use mixlab_core::methods::TlalignConfig;
 use mixlab_core::methods::tlalign::{initial_labels, propagate};
 use mixlab_core::methods::transmix::pasted_boxes;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Tlalign {
     patch: usize,

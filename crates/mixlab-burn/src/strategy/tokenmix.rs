@@ -15,7 +15,7 @@ use burn::prelude::*;
 use mixlab_core::methods::TokenmixConfig;
 use mixlab_core::methods::tokenmix::token_targets;
 use mixlab_core::plan::SampleWeight;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Tokenmix {
     cfg: TokenmixConfig,

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig};
 use burn::prelude::*;
 use mixlab_core::methods::transmix::{attention_weights, pasted_boxes};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
 
 pub(crate) struct Transmix {
     /// Side of the ViT's square patches: the token grid is the image over it.

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::solvers::sinkhorn::Sinkhorn;
 use crate::weight::SampleWeight;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// AlignMix hyper-parameters, the official CIFAR defaults.

@@ -17,7 +17,7 @@ use crate::boxes::{BoxRule, box_at, centred_box, cut_extents, side_ratio, unifor
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::{Region, SampleWeight};
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// CutMix hyper-parameters.

@@ -8,7 +8,7 @@ use super::{Draw, DrawCtx, MixMethod, check_alpha, sample_beta};
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::SampleWeight;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// Which pair loss an embedding is trained with.

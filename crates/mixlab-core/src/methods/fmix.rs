@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::fft::{fftfreq, irfftn, irfftn_real};
 use crate::shape::SampleShape;
 use crate::weight::SampleWeight;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use rustfft::num_complex::Complex64;
 use serde::{Deserialize, Serialize};

@@ -26,7 +26,7 @@ use crate::boxes::side_ratio;
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::SampleWeight;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// GridMix hyper-parameters; every range is inclusive and drawn uniformly per draw.

@@ -398,6 +398,7 @@ impl MixMethod for GuidedmixConfig {
 mod tests {
     use super::*;
     use crate::rng::{Purpose, stream};
+    use rand::RngExt;
 
     fn shape() -> SampleShape {
         SampleShape::d2(2, 8, 6).unwrap()

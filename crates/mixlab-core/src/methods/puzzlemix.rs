@@ -39,7 +39,7 @@ use crate::shape::SampleShape;
 use crate::solvers::swap::{GridEnergy, alpha_beta_swap};
 use crate::solvers::transport::{cost_matrix, mask_transport, transport_image};
 use crate::weight::SampleWeight;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -785,8 +785,8 @@ mod tests {
 
     #[test]
     fn masks_have_the_label_levels_and_the_label_weight_is_their_mean() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(2);
         let shape = SampleShape::d2(1, 28, 28).unwrap();
         let n = 4;
         let x: Vec<f32> = (0..n * 784).map(|_| rng.random()).collect();

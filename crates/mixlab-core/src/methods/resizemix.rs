@@ -17,7 +17,7 @@ use crate::boxes::{BoxRule, centred_box, cut_extents, uniform_centre};
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::{Interp, Region, SampleWeight};
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// ResizeMix hyper-parameters.

@@ -37,7 +37,7 @@ use super::{Draw, DrawCtx, MixMethod, check_alpha, check_range, sample_beta};
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::{Region, SampleWeight};
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// SMMix hyper-parameters (defaults: the official `main.py`).

@@ -17,7 +17,7 @@ use super::{Draw, DrawCtx, MixMethod};
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::SampleWeight;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 

@@ -25,8 +25,8 @@ use super::{Draw, DrawCtx, MixMethod, check_range};
 use crate::error::{Error, Result};
 use crate::shape::SampleShape;
 use crate::weight::{Mask, SampleWeight};
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

@@ -152,8 +152,8 @@ mod tests {
 
     #[test]
     fn the_flow_and_the_smallest_sink_side_match_brute_force_on_random_graphs() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(7);
         for trial in 0..300 {
             let n = rng.random_range(2..9);
             let mut arcs = Vec::new();

@@ -148,7 +148,7 @@ impl Sinkhorn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::Rng;
+    use rand::RngExt;
 
     #[test]
     fn a_permuted_copy_is_recovered_and_the_marginals_hold() {

@@ -184,7 +184,7 @@ pub fn alpha_beta_swap(e: &GridEnergy<'_>) -> Result<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
+    use rand::{Rng, RngExt, SeedableRng};
 
     struct Owned {
         rows: usize,
@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn the_result_is_a_swap_local_optimum_and_never_worse_than_the_start() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
         for _ in 0..60 {
             let (rows, cols) = (rng.random_range(1..4), rng.random_range(2..4));
             let o = random(&mut rng, rows, cols, 3);
@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn two_labels_reach_the_global_optimum() {
         // With two labels one swap move is the whole problem, so the cut is the global minimum.
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
         for _ in 0..40 {
             let o = random(&mut rng, 3, 3, 2);
             let e = o.energy();
@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn inconsistent_problems_are_refused() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
         let mut o = random(&mut rng, 2, 2, 3);
         o.unary.pop();
         assert!(

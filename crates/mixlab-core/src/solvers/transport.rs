@@ -156,8 +156,8 @@ mod tests {
 
     #[test]
     fn every_masked_place_gets_one_distinct_source() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(11);
         for w in [2usize, 4, 8] {
             let c = cost_matrix(w);
             for _ in 0..50 {
