@@ -68,17 +68,52 @@ impl Elem for u8 {
 
 /// Mixes `input` (B samples of `plan.shape`, contiguous N×C×spatial) into `out` as the plan says.
 pub fn apply<T: Elem>(plan: &MixPlan, input: &[T], out: &mut [T]) -> Result<()> {
+    let len = plan.shape.sample_len();
+    if input.len() != plan.len() * len {
+        return Err(Error::SizeMismatch {
+            what: "input buffer",
+            expected: plan.len() * len,
+            got: input.len(),
+        });
+    }
+    apply_with(plan, out, |i| &input[i * len..(i + 1) * len])
+}
+
+/// Mixes B separately stored samples (a collate function's list of images) into the contiguous `out`:
+/// the stacking and the mixing in one pass.
+pub fn apply_gathered<T: Elem>(plan: &MixPlan, samples: &[&[T]], out: &mut [T]) -> Result<()> {
+    let len = plan.shape.sample_len();
+    if samples.len() != plan.len() {
+        return Err(Error::SizeMismatch {
+            what: "samples",
+            expected: plan.len(),
+            got: samples.len(),
+        });
+    }
+    if let Some(s) = samples.iter().find(|s| s.len() != len) {
+        return Err(Error::SizeMismatch {
+            what: "sample buffer",
+            expected: len,
+            got: s.len(),
+        });
+    }
+    apply_with(plan, out, |i| samples[i])
+}
+
+fn apply_with<'s, T: Elem>(
+    plan: &MixPlan,
+    out: &mut [T],
+    sample: impl Fn(usize) -> &'s [T] + Sync,
+) -> Result<()> {
     plan.validate()?;
     let len = plan.shape.sample_len();
     let expected = plan.len() * len;
-    for (what, got) in [("input buffer", input.len()), ("output buffer", out.len())] {
-        if got != expected {
-            return Err(Error::SizeMismatch {
-                what,
-                expected,
-                got,
-            });
-        }
+    if out.len() != expected {
+        return Err(Error::SizeMismatch {
+            what: "output buffer",
+            expected,
+            got: out.len(),
+        });
     }
     if len == 0 {
         return Ok(());
@@ -87,9 +122,7 @@ pub fn apply<T: Elem>(plan: &MixPlan, input: &[T], out: &mut [T]) -> Result<()> 
     let run = |task: Task<'_, T>| match task {
         Task::One(i, o) => {
             let j = plan.partner[i];
-            let a = &input[i * len..(i + 1) * len];
-            let b = &input[j * len..(j + 1) * len];
-            mix_sample(&plan.shape, &plan.weights[i], a, b, o);
+            mix_sample(&plan.shape, &plan.weights[i], sample(i), sample(j), o);
         }
         Task::Pair {
             i,
@@ -98,11 +131,7 @@ pub fn apply<T: Elem>(plan: &MixPlan, input: &[T], out: &mut [T]) -> Result<()> 
             wj,
             oi,
             oj,
-        } => {
-            let a = &input[i * len..(i + 1) * len];
-            let b = &input[j * len..(j + 1) * len];
-            blend_pair(a, b, wi, wj, oi, oj);
-        }
+        } => blend_pair(sample(i), sample(j), wi, wj, oi, oj),
     };
     if expected >= PARALLEL_MIN_ELEMS {
         tasks.into_par_iter().for_each(run);
@@ -434,7 +463,22 @@ mod tests {
             let out = apply_to_vec(&p, &x).unwrap();
             assert_eq!(&out[..6], &want[..], "{weight:?}");
             assert_eq!(&out[6..], &x[6..]);
+            // The same batch given as separate samples (a collate function's list).
+            let mut gathered = vec![0f32; 12];
+            apply_gathered(&p, &[&x[..6], &x[6..]], &mut gathered).unwrap();
+            assert_eq!(gathered, out);
         }
+        let p = plan(shape, vec![SampleWeight::Keep; 2], vec![1, 0]);
+        let mut out = vec![0f32; 12];
+        assert!(matches!(
+            apply_gathered(&p, &[&x[..6], &x[6..11]], &mut out),
+            Err(Error::SizeMismatch {
+                what: "sample buffer",
+                expected: 6,
+                got: 5
+            })
+        ));
+        assert!(apply_gathered(&p, &[&x[..6]], &mut out).is_err());
     }
 
     #[test]

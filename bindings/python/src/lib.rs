@@ -1,0 +1,632 @@
+//! `mixlab._native`: mixlab-core's host mixing and calibration maths for Python.
+//!
+//! The Python layer (`python/mixlab/`) builds mixer configs with timm's and torchvision's vocabulary and
+//! handles torch tensors; this module only sees NumPy arrays. Every call checks its input and raises
+//! `ValueError` naming the rule and the value (a panic would abort the interpreter), and releases the GIL
+//! while it mixes, so DataLoader threads run in parallel.
+
+use std::str::FromStr;
+
+use mixlab_core::apply::{Elem, apply, apply_gathered};
+use mixlab_core::calib;
+use mixlab_core::methods::Method;
+use mixlab_core::mixer::{BatchInfo, MixerConfig};
+use mixlab_core::plan::MixPlan;
+use mixlab_core::rng::{Purpose, stream};
+use mixlab_core::shape::SampleShape;
+use mixlab_core::weight::SampleWeight;
+use numpy::ndarray::ArrayD;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2,
+    PyReadonlyArrayDyn, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// The sample shape of a batch array `(B, C, *spatial)` with 1 to 3 spatial dimensions.
+fn batch_shape(dims: &[usize]) -> PyResult<(usize, SampleShape)> {
+    if !(3..=5).contains(&dims.len()) {
+        return Err(PyValueError::new_err(format!(
+            "x must have shape (batch, channels, *spatial) with 1 to 3 spatial dimensions, got shape {dims:?}"
+        )));
+    }
+    let shape = SampleShape::new(dims[1], &dims[2..]).map_err(value_error)?;
+    Ok((dims[0], shape))
+}
+
+fn labels_of(labels: &PyReadonlyArray1<'_, i64>, classes: usize) -> PyResult<Vec<usize>> {
+    let labels = labels.as_slice().map_err(value_error)?;
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            usize::try_from(l)
+                .ok()
+                .filter(|&l| l < classes)
+                .ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "labels must be in [0, {classes}), got {l} at index {i}"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// A sampled plan: partners, per-sample weights and label weights of one batch.
+#[pyclass(module = "mixlab._native", frozen)]
+struct Plan {
+    plan: MixPlan,
+}
+
+#[pymethods]
+impl Plan {
+    /// Batch size.
+    fn __len__(&self) -> usize {
+        self.plan.len()
+    }
+
+    /// Partner index j of every sample (int64).
+    #[getter]
+    fn partner<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        let v: Vec<i64> = self.plan.partner.iter().map(|&j| j as i64).collect();
+        v.into_pyarray(py)
+    }
+
+    /// Label weight λ of every sample itself (its partner gets 1 − λ), float32.
+    #[getter]
+    fn lam<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        self.plan.lam_label.clone().into_pyarray(py)
+    }
+
+    /// Method that mixed each sample (`"none"` where the sample was kept).
+    #[getter]
+    fn methods(&self) -> Vec<&'static str> {
+        self.plan.method.iter().map(|m| m.name()).collect()
+    }
+
+    /// The plan as JSON (masks are left out: they are as large as the batch).
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.plan).map_err(value_error)
+    }
+
+    /// Dense weight of every sample itself per spatial position, shape `(B, *spatial)`, float32: 1 kept,
+    /// λ blended, 0 inside a pasted box, the mask for masks. With `resized()` it lets another library
+    /// apply the plan on its own device: `out = w·x + (1 − w)·p`.
+    fn weight_map<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let shape = self.plan.shape;
+        let n = shape.spatial_len();
+        let dims = shape.spatial();
+        let mut out = vec![1f32; self.plan.len() * n];
+        for (w, row) in self.plan.weights.iter().zip(out.chunks_exact_mut(n)) {
+            match w {
+                SampleWeight::Keep => {}
+                SampleWeight::Blend { lam } => row.fill(*lam),
+                SampleWeight::Mask { mask } => row.copy_from_slice(mask),
+                SampleWeight::Paste { region } | SampleWeight::PasteResized { region, .. } => {
+                    let full = shape.dims;
+                    for d in region.start[0]..region.end[0] {
+                        for h in region.start[1]..region.end[1] {
+                            let base = (d * full[1] + h) * full[2];
+                            row[base + region.start[2]..base + region.end[2]].fill(0.0);
+                        }
+                    }
+                }
+            }
+        }
+        let mut full_dims = vec![self.plan.len()];
+        full_dims.extend_from_slice(dims);
+        Ok(ArrayD::from_shape_vec(full_dims, out)
+            .map_err(value_error)?
+            .into_pyarray(py))
+    }
+
+    /// Samples whose partner is pasted resized: `(i, start, end, interp)` with `start`/`end` as
+    /// `[d, h, w]` (unit leading extents for 1-D and 2-D) and interp `"nearest"` or `"linear"`.
+    fn resized(&self) -> Vec<(usize, [usize; 3], [usize; 3], &'static str)> {
+        self.plan
+            .weights
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| match w {
+                SampleWeight::PasteResized { region, interp } => Some((
+                    i,
+                    region.start,
+                    region.end,
+                    match interp {
+                        mixlab_core::weight::Interp::Nearest => "nearest",
+                        mixlab_core::weight::Interp::Linear => "linear",
+                    },
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Soft targets `(B, classes)`: timm's `mixup_target` with label smoothing s.
+    #[pyo3(signature = (labels, num_classes, smoothing = 0.0))]
+    fn soft_targets<'py>(
+        &self,
+        py: Python<'py>,
+        labels: PyReadonlyArray1<'py, i64>,
+        num_classes: usize,
+        smoothing: f32,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let labels = labels_of(&labels, num_classes)?;
+        let t = self
+            .plan
+            .soft_targets(&labels, num_classes, smoothing)
+            .map_err(value_error)?;
+        to_2d(py, t, num_classes)
+    }
+
+    /// Mixes a float32 or uint8 batch with this plan (a new array; `x` is not changed).
+    fn apply<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        mix_any(py, &self.plan, x)
+    }
+}
+
+fn to_2d(py: Python<'_>, v: Vec<f32>, cols: usize) -> PyResult<Bound<'_, PyArray2<f32>>> {
+    let rows = v.len() / cols.max(1);
+    Ok(numpy::ndarray::Array2::from_shape_vec((rows, cols), v)
+        .map_err(value_error)?
+        .into_pyarray(py))
+}
+
+fn mix_typed<'py, T: Elem + Default + numpy::Element + Send + Sync>(
+    py: Python<'py>,
+    plan: &MixPlan,
+    x: &PyReadonlyArrayDyn<'py, T>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dims = x.shape().to_vec();
+    let input = x.as_slice().map_err(|_| {
+        PyValueError::new_err(
+            "x must be C-contiguous (np.ascontiguousarray or tensor.contiguous())",
+        )
+    })?;
+    let out = py.detach(|| {
+        let mut out = vec![T::default(); input.len()];
+        apply(plan, input, &mut out).map(|()| out)
+    });
+    let out = out.map_err(value_error)?;
+    Ok(ArrayD::from_shape_vec(dims, out)
+        .map_err(value_error)?
+        .into_pyarray(py)
+        .into_any())
+}
+
+fn mix_any<'py>(
+    py: Python<'py>,
+    plan: &MixPlan,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, f32>>() {
+        return mix_typed(py, plan, &a);
+    }
+    if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, u8>>() {
+        return mix_typed(py, plan, &a);
+    }
+    Err(PyValueError::new_err(format!(
+        "x must be a float32 or uint8 NumPy array, got {}",
+        describe(x)
+    )))
+}
+
+fn describe(x: &Bound<'_, PyAny>) -> String {
+    match x.getattr("dtype") {
+        Ok(d) => format!("dtype {d}"),
+        Err(_) => format!("{}", x.get_type()),
+    }
+}
+
+/// A mixer: a validated config and its own (seed, epoch, step) stream. Every call to `sample` or `mix`
+/// takes the next step's stream, so a run replays when it is rebuilt with the same seed and epoch.
+#[pyclass(module = "mixlab._native")]
+struct Mixer {
+    config: MixerConfig,
+    seed: u64,
+    epoch: u64,
+    step: u64,
+}
+
+impl Mixer {
+    fn next_plan(
+        &mut self,
+        batch: usize,
+        shape: SampleShape,
+        data: Option<&[f32]>,
+    ) -> PyResult<MixPlan> {
+        let info = BatchInfo {
+            batch,
+            shape,
+            epoch: self.epoch,
+            data,
+        };
+        let mut rng = stream(self.seed, Purpose::Mix, self.epoch, self.step);
+        let plan = self.config.sample(&info, &mut rng).map_err(value_error)?;
+        self.step += 1;
+        Ok(plan)
+    }
+
+    fn needs_data(&self) -> bool {
+        self.config.methods.iter().any(|m| m.config.needs_data())
+    }
+}
+
+#[pymethods]
+impl Mixer {
+    #[new]
+    #[pyo3(signature = (config_json, seed = 0, epoch = 0, step = 0))]
+    fn new(config_json: &str, seed: u64, epoch: u64, step: u64) -> PyResult<Self> {
+        let config: MixerConfig = serde_json::from_str(config_json)
+            .map_err(|e| PyValueError::new_err(format!("mixer config: {e}")))?;
+        for m in &config.methods {
+            let method = m.config.method();
+            if !method.is_input_level() {
+                return Err(PyValueError::new_err(format!(
+                    "method {} needs the model in the loop (a hidden mixing point, the model's saliency or \
+                     attention, or a loss of its own); it runs in mixlab's trainer, not on a host batch",
+                    method.name()
+                )));
+            }
+            if !(m.weight.is_finite() && m.weight > 0.0) {
+                return Err(PyValueError::new_err(format!(
+                    "method weight must be a finite number > 0, got {} for {}",
+                    m.weight,
+                    method.name()
+                )));
+            }
+        }
+        // Shape-free checks now (α, prob, smoothing); the shape-dependent ones run on the first batch.
+        if let Ok(probe) = SampleShape::new(1, &[64, 64])
+            && let Err(e @ mixlab_core::Error::InvalidParam { .. }) = config.validate(&probe)
+        {
+            return Err(value_error(e));
+        }
+        Ok(Self {
+            config,
+            seed,
+            epoch,
+            step,
+        })
+    }
+
+    /// The config as JSON, every default filled in.
+    #[getter]
+    fn config_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.config).map_err(value_error)
+    }
+
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    #[getter]
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    #[getter]
+    fn step(&self) -> u64 {
+        self.step
+    }
+
+    #[setter]
+    fn set_step(&mut self, step: u64) {
+        self.step = step;
+    }
+
+    /// Moves to an epoch and restarts its step count (the stream of (seed, epoch, 0)).
+    fn set_epoch(&mut self, epoch: u64) {
+        self.epoch = epoch;
+        self.step = 0;
+    }
+
+    /// Samples the next plan for a batch of shape `(B, C, *spatial)`. Methods that look at the data
+    /// (saliencymix) need `data`, the float32 batch.
+    #[pyo3(signature = (shape, data = None))]
+    fn sample(
+        &mut self,
+        shape: Vec<usize>,
+        data: Option<PyReadonlyArrayDyn<'_, f32>>,
+    ) -> PyResult<Plan> {
+        let (batch, sample) = batch_shape(&shape)?;
+        let data = match &data {
+            Some(d) => Some(d.as_slice().map_err(value_error)?),
+            None if self.needs_data() => {
+                return Err(PyValueError::new_err(
+                    "this mixer's methods look at the batch (saliencymix): pass data=",
+                ));
+            }
+            None => None,
+        };
+        Ok(Plan {
+            plan: self.next_plan(batch, sample, data)?,
+        })
+    }
+
+    /// Mixes a float32 or uint8 batch `(B, C, *spatial)` with integer labels: returns the mixed batch
+    /// (a new array), the soft targets `(B, num_classes)` with the config's label smoothing, and the plan.
+    fn mix<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        labels: PyReadonlyArray1<'py, i64>,
+        num_classes: usize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let dims: Vec<usize> = x.getattr("shape").and_then(|s| s.extract()).map_err(|_| {
+            PyValueError::new_err(format!("x must be a NumPy array, got {}", describe(x)))
+        })?;
+        let (batch, sample) = batch_shape(&dims)?;
+        if labels.len() != batch {
+            return Err(PyValueError::new_err(format!(
+                "labels must have one entry per sample: batch {batch}, got {} labels",
+                labels.len()
+            )));
+        }
+        let labels = labels_of(&labels, num_classes)?;
+        let plan = if self.needs_data() {
+            let data: Vec<f32> = if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, f32>>() {
+                a.as_slice().map_err(value_error)?.to_vec()
+            } else if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, u8>>() {
+                a.as_slice()
+                    .map_err(value_error)?
+                    .iter()
+                    .map(|&v| f32::from(v))
+                    .collect()
+            } else {
+                return Err(PyValueError::new_err(format!(
+                    "x must be a float32 or uint8 NumPy array, got {}",
+                    describe(x)
+                )));
+            };
+            self.next_plan(batch, sample, Some(&data))?
+        } else {
+            self.next_plan(batch, sample, None)?
+        };
+        let mixed = mix_any(py, &plan, x)?;
+        let targets = plan
+            .soft_targets(&labels, num_classes, self.config.label_smoothing)
+            .map_err(value_error)?;
+        let targets = to_2d(py, targets, num_classes)?;
+        PyTuple::new(
+            py,
+            [
+                mixed,
+                targets.into_any(),
+                Bound::new(py, Plan { plan })?.into_any(),
+            ],
+        )
+    }
+
+    /// A collate function's work for uint8 samples given one by one (`(C, *spatial)` arrays of one shape):
+    /// stacks and mixes them in one pass; returns the mixed batch, the soft targets and the plan.
+    fn collate<'py>(
+        &mut self,
+        py: Python<'py>,
+        samples: Vec<PyReadonlyArrayDyn<'py, u8>>,
+        labels: PyReadonlyArray1<'py, i64>,
+        num_classes: usize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let Some(first) = samples.first() else {
+            return Err(PyValueError::new_err("an empty batch cannot be collated"));
+        };
+        let item: Vec<usize> = first.shape().to_vec();
+        if let Some((i, s)) = samples
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.shape() != item.as_slice())
+        {
+            return Err(PyValueError::new_err(format!(
+                "samples must share one shape: sample 0 is {item:?}, sample {i} is {:?}",
+                s.shape()
+            )));
+        }
+        let mut dims = vec![samples.len()];
+        dims.extend_from_slice(&item);
+        let (batch, sample) = batch_shape(&dims)?;
+        if labels.len() != batch {
+            return Err(PyValueError::new_err(format!(
+                "labels must have one entry per sample: batch {batch}, got {} labels",
+                labels.len()
+            )));
+        }
+        let labels = labels_of(&labels, num_classes)?;
+        let slices = samples
+            .iter()
+            .map(|s| {
+                s.as_slice().map_err(|_| {
+                    PyValueError::new_err("samples must be C-contiguous (np.ascontiguousarray)")
+                })
+            })
+            .collect::<PyResult<Vec<&[u8]>>>()?;
+        let data: Option<Vec<f32>> = self.needs_data().then(|| {
+            slices
+                .iter()
+                .flat_map(|s| s.iter().map(|&v| f32::from(v)))
+                .collect()
+        });
+        let plan = self.next_plan(batch, sample, data.as_deref())?;
+        let out = py.detach(|| {
+            let mut out = vec![0u8; batch * sample.sample_len()];
+            apply_gathered(&plan, &slices, &mut out).map(|()| out)
+        });
+        let mixed = ArrayD::from_shape_vec(dims, out.map_err(value_error)?)
+            .map_err(value_error)?
+            .into_pyarray(py)
+            .into_any();
+        let targets = plan
+            .soft_targets(&labels, num_classes, self.config.label_smoothing)
+            .map_err(value_error)?;
+        let targets = to_2d(py, targets, num_classes)?;
+        PyTuple::new(
+            py,
+            [
+                mixed,
+                targets.into_any(),
+                Bound::new(py, Plan { plan })?.into_any(),
+            ],
+        )
+    }
+
+    /// Pickling (DataLoader workers): the config, seed and stream position.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let me = slf.borrow();
+        let args = (me.config_json()?, me.seed, me.epoch, me.step);
+        PyTuple::new(
+            py,
+            [
+                slf.get_type().into_any(),
+                args.into_pyobject(py)?.into_any(),
+            ],
+        )
+    }
+}
+
+fn probs_labels<'py>(
+    probs: &PyReadonlyArray2<'py, f32>,
+    labels: &PyReadonlyArray1<'py, i64>,
+) -> PyResult<(Vec<f32>, Vec<usize>, usize)> {
+    let classes = probs.shape()[1];
+    if probs.shape()[0] != labels.len() {
+        return Err(PyValueError::new_err(format!(
+            "one label per row: {} rows, got {} labels",
+            probs.shape()[0],
+            labels.len()
+        )));
+    }
+    let labels = labels_of(labels, classes)?;
+    let p = probs.as_slice().map_err(value_error)?.to_vec();
+    Ok((p, labels, classes))
+}
+
+/// Expected calibration error with `bins` equal-width bins `(b/B, (b+1)/B]` (gpleiss's rule).
+#[pyfunction]
+#[pyo3(signature = (probs, labels, bins = 15))]
+fn ece(
+    py: Python<'_>,
+    probs: PyReadonlyArray2<'_, f32>,
+    labels: PyReadonlyArray1<'_, i64>,
+    bins: usize,
+) -> PyResult<f64> {
+    let (p, y, k) = probs_labels(&probs, &labels)?;
+    py.detach(|| calib::ece(&p, &y, k, bins))
+        .map_err(value_error)
+}
+
+/// Adaptive (equal-mass) ECE with `bins` bins.
+#[pyfunction]
+#[pyo3(signature = (probs, labels, bins = 15))]
+fn adaptive_ece(
+    py: Python<'_>,
+    probs: PyReadonlyArray2<'_, f32>,
+    labels: PyReadonlyArray1<'_, i64>,
+    bins: usize,
+) -> PyResult<f64> {
+    let (p, y, k) = probs_labels(&probs, &labels)?;
+    py.detach(|| calib::adaptive_ece(&p, &y, k, bins))
+        .map_err(value_error)
+}
+
+/// Mean negative log-likelihood of the labels.
+#[pyfunction]
+fn nll(
+    py: Python<'_>,
+    probs: PyReadonlyArray2<'_, f32>,
+    labels: PyReadonlyArray1<'_, i64>,
+) -> PyResult<f64> {
+    let (p, y, k) = probs_labels(&probs, &labels)?;
+    py.detach(|| calib::nll(&p, &y, k)).map_err(value_error)
+}
+
+/// Equal-width reliability bins as dicts (lower, upper, count, mean_conf, accuracy).
+#[pyfunction]
+#[pyo3(signature = (probs, labels, bins = 15))]
+fn reliability_bins<'py>(
+    py: Python<'py>,
+    probs: PyReadonlyArray2<'py, f32>,
+    labels: PyReadonlyArray1<'py, i64>,
+    bins: usize,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let (p, y, k) = probs_labels(&probs, &labels)?;
+    let (conf, correct) = calib::confidences(&p, &y, k).map_err(value_error)?;
+    let bins = calib::reliability_bins(&conf, &correct, bins).map_err(value_error)?;
+    bins.iter()
+        .map(|b| {
+            let d = PyDict::new(py);
+            d.set_item("lower", b.lower)?;
+            d.set_item("upper", b.upper)?;
+            d.set_item("count", b.count)?;
+            d.set_item("mean_conf", b.mean_conf)?;
+            d.set_item("accuracy", b.accuracy)?;
+            Ok(d)
+        })
+        .collect()
+}
+
+/// The temperature T minimising the NLL of `softmax(logits / T)` (validation logits, integer labels).
+#[pyfunction]
+fn fit_temperature(
+    py: Python<'_>,
+    logits: PyReadonlyArray2<'_, f32>,
+    labels: PyReadonlyArray1<'_, i64>,
+) -> PyResult<f64> {
+    let (l, y, k) = probs_labels(&logits, &labels)?;
+    py.detach(|| calib::fit_temperature(&l, &y, k))
+        .map_err(value_error)
+}
+
+/// Row-wise softmax of `logits / temperature`.
+#[pyfunction]
+#[pyo3(signature = (logits, temperature = 1.0))]
+fn softmax<'py>(
+    py: Python<'py>,
+    logits: PyReadonlyArray2<'py, f32>,
+    temperature: f64,
+) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    let k = logits.shape()[1];
+    let l = logits.as_slice().map_err(value_error)?;
+    let p = py
+        .detach(|| calib::softmax(l, k, temperature))
+        .map_err(value_error)?;
+    to_2d(py, p, k)
+}
+
+/// Names of the methods that mix a host batch (the ones `Mixer` accepts).
+#[pyfunction]
+fn host_methods() -> Vec<&'static str> {
+    Method::ALL
+        .iter()
+        .copied()
+        .filter(|m| m.is_input_level())
+        .map(Method::name)
+        .collect()
+}
+
+/// The default config of a method as JSON (its hyper-parameters and their defaults).
+#[pyfunction]
+fn method_defaults(name: &str) -> PyResult<String> {
+    let m = Method::from_str(name).map_err(value_error)?;
+    serde_json::to_string(&m.default_config()).map_err(value_error)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Mixer>()?;
+    m.add_class::<Plan>()?;
+    m.add_function(wrap_pyfunction!(ece, m)?)?;
+    m.add_function(wrap_pyfunction!(adaptive_ece, m)?)?;
+    m.add_function(wrap_pyfunction!(nll, m)?)?;
+    m.add_function(wrap_pyfunction!(reliability_bins, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_temperature, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(host_methods, m)?)?;
+    m.add_function(wrap_pyfunction!(method_defaults, m)?)?;
+    Ok(())
+}
