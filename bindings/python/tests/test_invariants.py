@@ -114,8 +114,9 @@ def test_plan_is_json_compatible_and_replays():
     x = batch(2, np.float32)[:6]
     xm, _ = mn.mix(x, np.zeros(6, dtype=np.int64), "cutmix", num_classes=2, seed=2, step=5)
     m = mn.Mixer("cutmix", num_classes=2, seed=2)
-    m._native.step = 5
+    m.step = 5
     assert np.array_equal(m.sample(x.shape).apply(x), xm)
+    assert np.array_equal(mn.Mixer("cutmix", num_classes=2, seed=2, step=5)(x, np.zeros(6, dtype=np.int64))[0], xm)
 
 
 def test_weighted_methods_and_hyper_parameters():

@@ -42,12 +42,12 @@ class Mixer:
 
     `mode` picks which samples share one draw (`batch`, `pair`, `elem`), `pairing` how partners are
     chosen (`flip`: j = B-1-i as timm; `roll`; `permute`: a random permutation), `prob` the chance a group
-    is mixed at all. Extra keyword arguments are the single method's hyper-parameters
+    is mixed at all; `seed`, `epoch` and `step` place the stream. Extra keyword arguments are the single method's hyper-parameters
     (`mixlab.method_defaults(name)` lists them).
     """
 
     def __init__(self, method="mixup", *, num_classes, prob=1.0, mode="batch", pairing="flip",
-                 label_smoothing=0.0, seed=0, epoch=0, **params):
+                 label_smoothing=0.0, seed=0, epoch=0, step=0, **params):
         if isinstance(method, (str, dict)):
             entries = [method_entry({**method_entry(method), **params})]
         else:
@@ -61,6 +61,7 @@ class Mixer:
             mixer_json(entries, prob=prob, mode=mode, pairing=pairing, label_smoothing=label_smoothing),
             check_seed("seed", seed),
             check_seed("epoch", epoch),
+            check_seed("step", step),
         )
         self.last_plan = None
 
@@ -75,7 +76,12 @@ class Mixer:
 
     @property
     def step(self):
+        """The next batch's step within the epoch (settable, to resume a stream)."""
         return self._native.step
+
+    @step.setter
+    def step(self, step):
+        self._native.step = check_seed("step", step)
 
     def set_epoch(self, epoch):
         """Moves the stream to an epoch's first step (call once per epoch, as with a DistributedSampler)."""
@@ -104,13 +110,9 @@ class Mixer:
 
 def mix(x, labels, method="mixup", *, num_classes, seed=0, epoch=0, step=0, **kwargs):
     """One batch mixed with the stream of (seed, epoch, step): `mix(x, y, "cutmix", num_classes=10, step=3)`."""
-    m = Mixer(method, num_classes=num_classes, seed=seed, epoch=epoch, **kwargs)
-    m._native.step = check_seed("step", step)
-    return m(x, labels)
+    return Mixer(method, num_classes=num_classes, seed=seed, epoch=epoch, step=step, **kwargs)(x, labels)
 
 
 def plan(shape, method="mixup", *, seed=0, epoch=0, step=0, **kwargs):
     """The plan of (seed, epoch, step) for a batch shape, as a JSON-compatible dict."""
-    m = Mixer(method, num_classes=1, seed=seed, epoch=epoch, **kwargs)
-    m._native.step = check_seed("step", step)
-    return m.plan(shape)
+    return Mixer(method, num_classes=1, seed=seed, epoch=epoch, step=step, **kwargs).plan(shape)

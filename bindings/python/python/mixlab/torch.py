@@ -82,13 +82,14 @@ def soft_target_cross_entropy(logits, target):
 class _TorchMixer:
     """The shared machinery: a native mixer, the label side and the two apply paths."""
 
-    def __init__(self, entries, *, prob, mode, pairing, label_smoothing, num_classes, seed, epoch):
+    def __init__(self, entries, *, prob, mode, pairing, label_smoothing, num_classes, seed, epoch, step=0):
         self.num_classes = check_classes(num_classes)
         self.label_smoothing = float(label_smoothing)
         self._mixer = _native.Mixer(
             mixer_json(entries, prob=prob, mode=mode, pairing=pairing, label_smoothing=label_smoothing),
             check_seed("seed", seed),
             check_seed("epoch", epoch),
+            check_seed("step", step),
         )
         self._needs_data = any(m["method"] == "saliencymix" for m in entries)
         self.last_plan = None
@@ -104,6 +105,15 @@ class _TorchMixer:
     def set_epoch(self, epoch):
         """Moves the stream to an epoch's first step."""
         self._mixer.set_epoch(check_seed("epoch", epoch))
+
+    @property
+    def step(self):
+        """The next batch's step within the epoch (settable, to resume a stream)."""
+        return self._mixer.step
+
+    @step.setter
+    def step(self, step):
+        self._mixer.step = check_seed("step", step)
 
     def _labels(self, target, batch):
         if not torch.is_tensor(target):
@@ -145,11 +155,11 @@ class _TorchMixer:
 class Mixup(_TorchMixer):
     """timm's `Mixup` with its arguments and defaults; `method=` swaps mixup/cutmix for any host method
     (a name, a (name, weight) list, or dicts with hyper-parameters), `pairing` picks partners (timm flips
-    the batch), `seed`/`epoch` place the stream. `mixup_enabled = False` turns mixing off as in timm."""
+    the batch), `seed`/`epoch`/`step` place the stream. `mixup_enabled = False` turns mixing off as in timm."""
 
     def __init__(self, mixup_alpha=1.0, cutmix_alpha=0.0, cutmix_minmax=None, prob=1.0, switch_prob=0.5,
                  mode="batch", correct_lam=True, label_smoothing=0.1, num_classes=1000, multi_label=False,
-                 *, method=None, pairing="flip", seed=0, epoch=0, **params):
+                 *, method=None, pairing="flip", seed=0, epoch=0, step=0, **params):
         if method is None:
             if params:
                 raise ValueError(f"unknown arguments {sorted(params)} (hyper-parameters need method=)")
@@ -159,7 +169,7 @@ class Mixup(_TorchMixer):
         else:
             entries = [method_entry(m) for m in method]
         super().__init__(entries, prob=prob, mode=mode, pairing=pairing, label_smoothing=label_smoothing,
-                         num_classes=num_classes, seed=seed, epoch=epoch)
+                         num_classes=num_classes, seed=seed, epoch=epoch, step=step)
         self.mode = mode
         self.multi_label = bool(multi_label)
         self.mixup_enabled = True
