@@ -10,10 +10,10 @@ use std::str::FromStr;
 use mixlab_core::apply::{Elem, apply, apply_gathered};
 use mixlab_core::calib;
 use mixlab_core::methods::Method;
-use mixlab_core::mixer::{BatchInfo, MixerConfig};
+use mixlab_core::mixer::MixerConfig;
 use mixlab_core::plan::MixPlan;
-use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
+use mixlab_core::stream_mixer::StreamMixer;
 use mixlab_core::weight::SampleWeight;
 use numpy::ndarray::ArrayD;
 use numpy::{
@@ -227,10 +227,7 @@ fn describe(x: &Bound<'_, PyAny>) -> String {
 /// takes the next step's stream, so a run replays when it is rebuilt with the same seed and epoch.
 #[pyclass(module = "mixlab._native")]
 struct Mixer {
-    config: MixerConfig,
-    seed: u64,
-    epoch: u64,
-    step: u64,
+    mixer: StreamMixer,
 }
 
 impl Mixer {
@@ -240,20 +237,9 @@ impl Mixer {
         shape: SampleShape,
         data: Option<&[f32]>,
     ) -> PyResult<MixPlan> {
-        let info = BatchInfo {
-            batch,
-            shape,
-            epoch: self.epoch,
-            data,
-        };
-        let mut rng = stream(self.seed, Purpose::Mix, self.epoch, self.step);
-        let plan = self.config.sample(&info, &mut rng).map_err(value_error)?;
-        self.step += 1;
-        Ok(plan)
-    }
-
-    fn needs_data(&self) -> bool {
-        self.config.methods.iter().any(|m| m.config.needs_data())
+        self.mixer
+            .next_plan(batch, shape, data)
+            .map_err(value_error)
     }
 }
 
@@ -264,67 +250,41 @@ impl Mixer {
     fn new(config_json: &str, seed: u64, epoch: u64, step: u64) -> PyResult<Self> {
         let config: MixerConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("mixer config: {e}")))?;
-        for m in &config.methods {
-            let method = m.config.method();
-            if !method.is_input_level() {
-                return Err(PyValueError::new_err(format!(
-                    "method {} needs the model in the loop (a hidden mixing point, the model's saliency or \
-                     attention, or a loss of its own); it runs in mixlab's trainer, not on a host batch",
-                    method.name()
-                )));
-            }
-            if !(m.weight.is_finite() && m.weight > 0.0) {
-                return Err(PyValueError::new_err(format!(
-                    "method weight must be a finite number > 0, got {} for {}",
-                    m.weight,
-                    method.name()
-                )));
-            }
-        }
-        // Shape-free checks now (α, prob, smoothing); the shape-dependent ones run on the first batch.
-        if let Ok(probe) = SampleShape::new(1, &[64, 64])
-            && let Err(e @ mixlab_core::Error::InvalidParam { .. }) = config.validate(&probe)
-        {
-            return Err(value_error(e));
-        }
-        Ok(Self {
-            config,
-            seed,
-            epoch,
-            step,
-        })
+        let mut mixer = StreamMixer::new(config, seed).map_err(value_error)?;
+        mixer.resume_at(epoch, step);
+        Ok(Self { mixer })
     }
 
     /// The config as JSON, every default filled in.
     #[getter]
     fn config_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.config).map_err(value_error)
+        serde_json::to_string(self.mixer.config()).map_err(value_error)
     }
 
     #[getter]
     fn seed(&self) -> u64 {
-        self.seed
+        self.mixer.seed()
     }
 
     #[getter]
     fn epoch(&self) -> u64 {
-        self.epoch
+        self.mixer.position().0
     }
 
     #[getter]
     fn step(&self) -> u64 {
-        self.step
+        self.mixer.position().1
     }
 
     #[setter]
     fn set_step(&mut self, step: u64) {
-        self.step = step;
+        let epoch = self.mixer.position().0;
+        self.mixer.resume_at(epoch, step);
     }
 
     /// Moves to an epoch and restarts its step count (the stream of (seed, epoch, 0)).
     fn set_epoch(&mut self, epoch: u64) {
-        self.epoch = epoch;
-        self.step = 0;
+        self.mixer.set_epoch(epoch);
     }
 
     /// Samples the next plan for a batch of shape `(B, C, *spatial)`. Methods that look at the data
@@ -338,7 +298,7 @@ impl Mixer {
         let (batch, sample) = batch_shape(&shape)?;
         let data = match &data {
             Some(d) => Some(d.as_slice().map_err(value_error)?),
-            None if self.needs_data() => {
+            None if self.mixer.needs_data() => {
                 return Err(PyValueError::new_err(
                     "this mixer's methods look at the batch (saliencymix): pass data=",
                 ));
@@ -370,7 +330,7 @@ impl Mixer {
             )));
         }
         let labels = labels_of(&labels, num_classes)?;
-        let plan = if self.needs_data() {
+        let plan = if self.mixer.needs_data() {
             let data: Vec<f32> = if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, f32>>() {
                 a.as_slice().map_err(value_error)?.to_vec()
             } else if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, u8>>() {
@@ -391,7 +351,7 @@ impl Mixer {
         };
         let mixed = mix_any(py, &plan, x)?;
         let targets = plan
-            .soft_targets(&labels, num_classes, self.config.label_smoothing)
+            .soft_targets(&labels, num_classes, self.mixer.config().label_smoothing)
             .map_err(value_error)?;
         let targets = to_2d(py, targets, num_classes)?;
         PyTuple::new(
@@ -445,7 +405,7 @@ impl Mixer {
                 })
             })
             .collect::<PyResult<Vec<&[u8]>>>()?;
-        let data: Option<Vec<f32>> = self.needs_data().then(|| {
+        let data: Option<Vec<f32>> = self.mixer.needs_data().then(|| {
             slices
                 .iter()
                 .flat_map(|s| s.iter().map(|&v| f32::from(v)))
@@ -461,7 +421,7 @@ impl Mixer {
             .into_pyarray(py)
             .into_any();
         let targets = plan
-            .soft_targets(&labels, num_classes, self.config.label_smoothing)
+            .soft_targets(&labels, num_classes, self.mixer.config().label_smoothing)
             .map_err(value_error)?;
         let targets = to_2d(py, targets, num_classes)?;
         PyTuple::new(
@@ -478,7 +438,8 @@ impl Mixer {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let me = slf.borrow();
-        let args = (me.config_json()?, me.seed, me.epoch, me.step);
+        let (epoch, step) = me.mixer.position();
+        let args = (me.config_json()?, me.mixer.seed(), epoch, step);
         PyTuple::new(
             py,
             [

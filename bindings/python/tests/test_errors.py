@@ -49,7 +49,7 @@ def test_bad_input_is_a_value_error(make, call, words):
 
 
 def test_model_in_the_loop_methods_are_refused_by_the_native_side():
-    with pytest.raises(ValueError, match="needs the model in the loop"):
+    with pytest.raises(ValueError, match="needs the model or the training set in the loop"):
         mixlab._native.Mixer('{"methods": [{"weight": 1.0, "method": "puzzlemix"}]}')
     with pytest.raises(ValueError, match="mixer config"):
         mixlab._native.Mixer("{not json")

@@ -13,12 +13,12 @@
 //! mixlab's own share of a step is (batch + plan + apply + targets + metrics) / train, each the
 //! median over the timed steps. The input pool is random data of Fashion-MNIST's shape (60 000 × 784
 //! f32 by default), not the real images: mixlab-burn does not depend on mixlab-data, and no phase's
-//! cost depends on pixel values. Phases are exact on the eager CPU backend (flex); on CUDA they are
+//! cost depends on pixel values. Phases are exact on the eager CPU backend (flex); on a GPU they are
 //! not synchronised, so there only the total is meaningful.
 //!
 //! Usage: step_bench [--steps N] [--warmup N] [--methods none,mixup,cutmix,fmix] [--batch 128]
 //!        [--pool 60000] [--mixup-alpha 0.2] [--cutmix-alpha 1.0] [--lr 0.05] [--seed 0]
-//!        [--device cpu|cuda] [--json]
+//!        [--device cpu|cuda|vulkan] [--json]
 //! `--json` adds one JSON object per method (medians in ms) after the table.
 
 use mixlab_burn::DeviceKind;
@@ -93,7 +93,8 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                 a.device = match v.as_str() {
                     "cpu" => DeviceKind::Cpu,
                     "cuda" => DeviceKind::Cuda,
-                    _ => return Err(bad(&"expected cpu or cuda").into()),
+                    "vulkan" => DeviceKind::Vulkan,
+                    _ => return Err(bad(&"expected cpu, cuda or vulkan").into()),
                 }
             }
             _ => return Err(format!("unknown option {flag} (see the file's header)").into()),

@@ -30,19 +30,16 @@
 use crate::apply::apply_plan;
 use crate::error::{Error, Result};
 use burn::prelude::*;
-use mixlab_core::mixer::{BatchInfo, MixerConfig};
+use mixlab_core::mixer::MixerConfig;
 use mixlab_core::plan::MixPlan;
-use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
+use mixlab_core::stream_mixer::StreamMixer;
 
 /// Mixes device batches for an own training loop (see the module docs).
 #[derive(Clone, Debug)]
 pub struct BatchMixer {
-    config: MixerConfig,
+    mixer: StreamMixer,
     classes: usize,
-    seed: u64,
-    epoch: u64,
-    step: u64,
 }
 
 impl BatchMixer {
@@ -54,28 +51,9 @@ impl BatchMixer {
                 "a BatchMixer needs at least one class".into(),
             ));
         }
-        if config.methods.is_empty() {
-            return Err(Error::Incompatible(
-                "the mixer config names no method (use `none` for an unmixed baseline)".into(),
-            ));
-        }
-        if let Some(m) = config
-            .methods
-            .iter()
-            .map(|w| w.config.method())
-            .find(|m| !m.is_input_level())
-        {
-            return Err(Error::Incompatible(format!(
-                "{m} needs the model or the training set in the loop; BatchMixer mixes input-level methods \
-                 only (use mixlab's trainer for {m})"
-            )));
-        }
         Ok(Self {
-            config,
+            mixer: StreamMixer::new(config, seed)?,
             classes,
-            seed,
-            epoch: 0,
-            step: 0,
         })
     }
 
@@ -86,19 +64,17 @@ impl BatchMixer {
 
     /// Starts an epoch: later plans come from `(seed, epoch, step 0, 1, …)`.
     pub fn set_epoch(&mut self, epoch: u64) {
-        self.epoch = epoch;
-        self.step = 0;
+        self.mixer.set_epoch(epoch);
     }
 
     /// The `(epoch, step)` of the next plan, to store in a checkpoint.
     pub fn position(&self) -> (u64, u64) {
-        (self.epoch, self.step)
+        self.mixer.position()
     }
 
     /// Continues from a stored [`position`](Self::position).
     pub fn resume_at(&mut self, epoch: u64, step: u64) {
-        self.epoch = epoch;
-        self.step = step;
+        self.mixer.resume_at(epoch, step);
     }
 
     /// Samples the next plan for a batch of `batch` samples of `shape` (`data`, B×C×spatial on the host,
@@ -109,16 +85,7 @@ impl BatchMixer {
         shape: SampleShape,
         data: Option<&[f32]>,
     ) -> Result<MixPlan> {
-        let info = BatchInfo {
-            batch,
-            shape,
-            epoch: self.epoch,
-            data,
-        };
-        let mut rng = stream(self.seed, Purpose::Mix, self.epoch, self.step);
-        let plan = self.config.sample(&info, &mut rng)?;
-        self.step += 1;
-        Ok(plan)
+        Ok(self.mixer.next_plan(batch, shape, data)?)
     }
 
     /// Mixes a batch `x` (B×F tabular rows, or B×C×L, B×C×H×W, B×C×D×H×W) with integer `labels` (B) and
@@ -151,7 +118,7 @@ impl BatchMixer {
                     .map_err(|_| Error::Data(format!("label {l} of sample {i} is negative")))
             })
             .collect::<Result<_>>()?;
-        let host = if self.config.methods.iter().any(|m| m.config.needs_data()) {
+        let host = if self.mixer.needs_data() {
             Some(
                 x.clone()
                     .into_data()
@@ -163,7 +130,8 @@ impl BatchMixer {
         };
         let device = x.device();
         let plan = self.plan(b, shape, host.as_deref())?;
-        let soft = plan.soft_targets(&labels, self.classes, self.config.label_smoothing)?;
+        let smoothing = self.mixer.config().label_smoothing;
+        let soft = plan.soft_targets(&labels, self.classes, smoothing)?;
         let mixed = if D == 2 {
             // Tabular rows are 1-D samples of one channel: mix them as B×1×F.
             let flat: Tensor<3> = x.reshape([b, 1, dims[1]]);
@@ -281,11 +249,10 @@ mod tests {
         .to_string();
         assert!(err.contains("puzzlemix"), "{err}");
         assert!(BatchMixer::new(MixerConfig::default(), 2, 0).is_err());
-        assert!(
-            BatchMixer::new(MixerConfig::mixup_cutmix(-1.0, 1.0), 2, 0)
-                .unwrap()
-                .mix(Tensor::<2>::ones([2, 4], &dev), labels(&[0, 1], &dev))
-                .is_err()
-        );
+        // A negative α is refused when the mixer is built, not at its first batch.
+        let err = BatchMixer::new(MixerConfig::mixup_cutmix(-1.0, 1.0), 2, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("alpha"), "{err}");
     }
 }

@@ -12,6 +12,7 @@
 //!   MI-Mix) or for regression through a linear head (SupReMix); [`crossmodal`]: two towers, two datasets
 //!   (geomix).
 //! - [`checkpoint`]: atomic per-epoch checkpoints (safetensors weights) and bit-identical resume.
+//! - [`device`], [`agreement`]: the device a run asks for, and whether a GPU computes what the CPU does.
 //!
 //! Randomness: every draw comes from `mixlab_core::rng::stream(seed, purpose, epoch, step)`; model
 //! parameters are drawn from the `Init` stream, not Burn's backend RNG (flex seeds one process-global
@@ -19,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agreement;
 pub mod apply;
 pub mod batch_mixer;
 pub mod checkpoint;

@@ -41,6 +41,9 @@ pub struct BenchArgs {
     /// of 2). Results do not depend on it.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Run only these experiments of the suite (repeatable), e.g. `--experiment cifar10-resnet18-short`.
+    #[arg(long = "experiment")]
+    pub experiments: Vec<String>,
 }
 
 impl Default for BenchArgs {
@@ -53,6 +56,7 @@ impl Default for BenchArgs {
             shard: None,
             quiet: false,
             jobs: 1,
+            experiments: vec![],
         }
     }
 }
@@ -60,7 +64,23 @@ impl Default for BenchArgs {
 /// Runs the command.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let suite = Suite::load(&args.suite)?;
-    let all = suite.cells(args.seeds)?;
+    let mut all = suite.cells(args.seeds)?;
+    if !args.experiments.is_empty() {
+        if let Some(unknown) = args
+            .experiments
+            .iter()
+            .find(|e| !all.iter().any(|c| &c.experiment == *e))
+        {
+            let mut known: Vec<&str> = all.iter().map(|c| c.experiment.as_str()).collect();
+            known.dedup();
+            bail!(
+                "suite {} has no experiment {unknown:?}; it has: {}",
+                suite.name,
+                known.join(", ")
+            );
+        }
+        all.retain(|c| args.experiments.contains(&c.experiment));
+    }
     let total_suite = all.len();
     let mut cells = match args.shard {
         Some(s) => s.select(all),

@@ -3,6 +3,7 @@
 
 pub mod bench_cmd;
 pub mod datasets_cmd;
+pub mod device_cmd;
 pub mod download_cmd;
 pub mod fsio;
 pub mod mixargs;

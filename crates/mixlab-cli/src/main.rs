@@ -4,7 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use mixlab_cli::{
-    bench_cmd, datasets_cmd, download_cmd, plan_cmd, report_cmd, show_cmd, train_cmd,
+    bench_cmd, datasets_cmd, device_cmd, download_cmd, plan_cmd, report_cmd, show_cmd, train_cmd,
 };
 use std::process::ExitCode;
 
@@ -39,6 +39,8 @@ enum Command {
     Datasets(datasets_cmd::DatasetsArgs),
     /// Download a dataset (or all) from its official address, sha256-verified, into a data directory.
     Download(download_cmd::DownloadArgs),
+    /// Check that a GPU build's device computes what the CPU computes (apply, loss, every model).
+    DeviceCheck(device_cmd::DeviceCheckArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -50,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(a)) => train_cmd::run(&a),
         Some(Command::Bench(a)) => bench_cmd::run(&a),
         Some(Command::Report(a)) => report_cmd::run(&a),
+        Some(Command::DeviceCheck(a)) => device_cmd::run(&a),
         // With no command mixlab runs its main job: the quick benchmark suite on the embedded data.
         None => bench_cmd::run(&bench_cmd::BenchArgs::default()),
     }

@@ -90,9 +90,13 @@ impl From<SchedulePerName> for SchedulePer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceName {
+    /// Burn's flex CPU backend.
     #[default]
     Cpu,
+    /// CUDA (a build with `--features cuda`, which downloads an LLVM bundle at build time).
     Cuda,
+    /// Vulkan through wgpu (a build with `--features vulkan`).
+    Vulkan,
 }
 
 impl OptimName {
@@ -136,6 +140,7 @@ impl DeviceName {
         match self {
             DeviceName::Cpu => DeviceKind::Cpu,
             DeviceName::Cuda => DeviceKind::Cuda,
+            DeviceName::Vulkan => DeviceKind::Vulkan,
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod rng;
 pub mod shape;
 pub mod solvers;
 pub mod stats;
+pub mod stream_mixer;
 pub mod weight;
 
 pub use error::{Error, Result};

@@ -73,3 +73,33 @@ def check_seed(name, value):
     if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64):
         raise ValueError(f"{name} must be an integer in [0, 2^64), got {value!r}")
     return value
+
+
+class Streamed:
+    """What every mixer shares: the native mixer in `_native`, its config and its place in the stream."""
+
+    @property
+    def config(self):
+        """The full config (every default filled in) as a dict."""
+        return json.loads(self._native.config_json)
+
+    @property
+    def epoch(self):
+        return self._native.epoch
+
+    @property
+    def step(self):
+        """The next batch's step within the epoch (settable, to resume a stream)."""
+        return self._native.step
+
+    @step.setter
+    def step(self, step):
+        self._native.step = check_seed("step", step)
+
+    def set_epoch(self, epoch):
+        """Moves the stream to an epoch's first step (call once per epoch, as with a DistributedSampler)."""
+        self._native.set_epoch(check_seed("epoch", epoch))
+
+    def __getstate__(self):
+        # Pickles (DataLoader workers) carry the config and the stream position, not the last plan.
+        return {**self.__dict__, "last_plan": None}

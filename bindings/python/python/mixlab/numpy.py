@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from . import _native
-from ._config import check_classes, check_seed, method_entry, mixer_json
+from ._config import Streamed, check_classes, check_seed, method_entry, mixer_json
 
 
 def labels_array(labels, batch=None):
@@ -33,7 +33,7 @@ def batch_array(x):
     return np.ascontiguousarray(a)
 
 
-class Mixer:
+class Mixer(Streamed):
     """A host mixer: one method or a weighted choice of several, with its own replayable stream.
 
         mixer = mixlab.numpy.Mixer("cutmix", num_classes=10, alpha=1.0, seed=0)
@@ -65,28 +65,6 @@ class Mixer:
         )
         self.last_plan = None
 
-    @property
-    def config(self):
-        """The full config (every default filled in) as a dict."""
-        return json.loads(self._native.config_json)
-
-    @property
-    def epoch(self):
-        return self._native.epoch
-
-    @property
-    def step(self):
-        """The next batch's step within the epoch (settable, to resume a stream)."""
-        return self._native.step
-
-    @step.setter
-    def step(self, step):
-        self._native.step = check_seed("step", step)
-
-    def set_epoch(self, epoch):
-        """Moves the stream to an epoch's first step (call once per epoch, as with a DistributedSampler)."""
-        self._native.set_epoch(check_seed("epoch", epoch))
-
     def sample(self, shape, data=None):
         """The next batch's plan for a batch shape (B, C, *spatial) without touching any data."""
         if data is not None:
@@ -102,10 +80,6 @@ class Mixer:
         x = batch_array(x)
         mixed, targets, self.last_plan = self._native.mix(x, labels_array(labels, len(x)), self.num_classes)
         return mixed, targets
-
-    def __getstate__(self):
-        # The last plan stays behind: pickles carry the config and the stream position only.
-        return {**self.__dict__, "last_plan": None}
 
 
 def mix(x, labels, method="mixup", *, num_classes, seed=0, epoch=0, step=0, **kwargs):

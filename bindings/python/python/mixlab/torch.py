@@ -13,14 +13,12 @@ batch is its own partner and stays unmixed), and the random draws come from mixl
 stream, not NumPy's global state, so runs replay.
 """
 
-import json
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import _native
-from ._config import check_classes, check_seed, method_entry, mixer_json
+from ._config import Streamed, check_classes, check_seed, method_entry, mixer_json
 from .numpy import labels_array
 
 __all__ = ["Mixup", "FastCollateMixup", "MixUp", "CutMix", "apply_plan", "soft_target_cross_entropy"]
@@ -79,13 +77,13 @@ def soft_target_cross_entropy(logits, target):
     return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
 
 
-class _TorchMixer:
+class _TorchMixer(Streamed):
     """The shared machinery: a native mixer, the label side and the two apply paths."""
 
     def __init__(self, entries, *, prob, mode, pairing, label_smoothing, num_classes, seed, epoch, step=0):
         self.num_classes = check_classes(num_classes)
         self.label_smoothing = float(label_smoothing)
-        self._mixer = _native.Mixer(
+        self._native = _native.Mixer(
             mixer_json(entries, prob=prob, mode=mode, pairing=pairing, label_smoothing=label_smoothing),
             check_seed("seed", seed),
             check_seed("epoch", epoch),
@@ -93,27 +91,6 @@ class _TorchMixer:
         )
         self._needs_data = any(m["method"] == "saliencymix" for m in entries)
         self.last_plan = None
-
-    @property
-    def config(self):
-        return json.loads(self._mixer.config_json)
-
-    def __getstate__(self):
-        # DataLoader workers get the config and the stream position, not the last plan.
-        return {**self.__dict__, "last_plan": None}
-
-    def set_epoch(self, epoch):
-        """Moves the stream to an epoch's first step."""
-        self._mixer.set_epoch(check_seed("epoch", epoch))
-
-    @property
-    def step(self):
-        """The next batch's step within the epoch (settable, to resume a stream)."""
-        return self._mixer.step
-
-    @step.setter
-    def step(self, step):
-        self._mixer.step = check_seed("step", step)
 
     def _labels(self, target, batch):
         if not torch.is_tensor(target):
@@ -135,11 +112,11 @@ class _TorchMixer:
             labels = self._labels(target, batch)
         fast = x.device.type == "cpu" and x.dtype in (torch.float32, torch.uint8) and not x.requires_grad
         if fast:
-            mixed, targets, plan = self._mixer.mix(x.detach().contiguous().numpy(), labels, self.num_classes)
+            mixed, targets, plan = self._native.mix(x.detach().contiguous().numpy(), labels, self.num_classes)
             mixed, targets = torch.from_numpy(mixed), torch.from_numpy(targets)
         else:
             data = x.detach().float().cpu().contiguous().numpy() if self._needs_data else None
-            plan = self._mixer.sample(list(x.shape), data)
+            plan = self._native.sample(list(x.shape), data)
             mixed = apply_plan(plan, x)
             targets = torch.from_numpy(plan.soft_targets(labels, self.num_classes, self.label_smoothing))
         if multi_label:
@@ -205,7 +182,7 @@ class FastCollateMixup(Mixup):
             x = torch.from_numpy(np.stack(images))
             return self._mix(x, torch.as_tensor(np.asarray(target)), True)
         labels = labels_array(np.asarray(target), len(batch))
-        mixed, targets, self.last_plan = self._mixer.collate(images, labels, self.num_classes)
+        mixed, targets, self.last_plan = self._native.collate(images, labels, self.num_classes)
         return torch.from_numpy(mixed), torch.from_numpy(targets)
 
 
