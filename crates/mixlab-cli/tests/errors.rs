@@ -270,3 +270,36 @@ fn failed_train_does_not_claim_the_output_folder() {
     ok(&args);
     assert!(out.join("result.json").is_file());
 }
+
+#[test]
+fn gpu_devices_and_suite_experiments_that_are_not_there() {
+    // A build without the vulkan feature names the feature; a GPU suite refuses before training.
+    if !cfg!(feature = "vulkan") {
+        let e = fails(&["device-check", "--device", "vulkan"]);
+        assert!(e.contains("--features vulkan"), "{e}");
+        let out = tempfile::tempdir().expect("tempdir");
+        let e = fails(&[
+            "bench",
+            "--suite",
+            "gpu",
+            "--experiment",
+            "cifar10-resnet18-short",
+            "--out",
+            s(out.path()),
+        ]);
+        assert!(e.contains("vulkan"), "{e}");
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let e = fails(&[
+        "bench",
+        "--suite",
+        "quick",
+        "--experiment",
+        "nosuch",
+        "--out",
+        s(out.path()),
+    ]);
+    assert!(e.contains("nosuch") && e.contains("digits-cnn"), "{e}");
+    let e = fails(&["device-check", "--device", "tpu"]);
+    assert!(e.contains("tpu"), "{e}");
+}
