@@ -24,6 +24,7 @@
 mod readme {}
 
 pub mod apply;
+pub mod beat;
 pub mod boxes;
 pub mod calib;
 pub mod cmixup;
