@@ -2,8 +2,8 @@
 """The `mixlab` Python package against timm and torchvision, in one run, on the same tensors.
 
 Each pair does the same work through the public call a user makes: `x, y = mixup_fn(x, y)` (timm `Mixup`,
-torchvision v2 `MixUp`/`CutMix`, and mixlab.torch's same-named classes), or `collate(batch)` on a list of
-uint8 images (timm `FastCollateMixup` and mixlab's). Every figure is the median of many repetitions after
+torchvision v2 `MixUp`/`CutMix`, and mixlab.torch's same-named classes) on a fresh copy of the batch (the copy
+is timed on both sides), or `collate(batch)` on a list of uint8 images (timm `FastCollateMixup` and mixlab's). Every figure is the median of many repetitions after
 a warm-up; the pairs are timed interleaved, `--rounds` times, and the ratio is the median over rounds of
 peer time / mixlab time (> 1: mixlab is faster). Torch and mixlab's rayon pool both get `--threads`.
 
@@ -55,8 +55,10 @@ def cases(b, c, h, w):
     items = [(x_u8[i].copy(), int(y[i])) for i in range(b)]
 
     def call(m):
-        xs = x.clone()  # timm mixes in place; convex mixes keep values in [0, 1] across repetitions
-        return lambda: m(xs, y)
+        # Each call gets a fresh copy of the batch, as a loader hands one over: timm's Mixup and mixlab's mix
+        # in place, and re-mixing one buffer would let an in-place pass run from a large last-level cache.
+        # The copy's cost is in both sides' times.
+        return lambda: m(x.clone(), y)
 
     out = []
     for mode in ("batch", "elem"):

@@ -7,7 +7,7 @@
 
 use std::str::FromStr;
 
-use mixlab_core::apply::{Elem, apply, apply_gathered};
+use mixlab_core::apply::{Elem, apply, apply_gathered, apply_in_place};
 use mixlab_core::calib;
 use mixlab_core::methods::Method;
 use mixlab_core::mixer::MixerConfig;
@@ -18,7 +18,7 @@ use mixlab_core::weight::SampleWeight;
 use numpy::ndarray::ArrayD;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2,
-    PyReadonlyArrayDyn, PyUntypedArrayMethods,
+    PyReadonlyArrayDyn, PyReadwriteArrayDyn, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -358,6 +358,64 @@ impl Mixer {
             py,
             [
                 mixed,
+                targets.into_any(),
+                Bound::new(py, Plan { plan })?.into_any(),
+            ],
+        )
+    }
+
+    /// Mixes a C-contiguous float32 or uint8 batch in place, as timm's `Mixup` does; returns the soft
+    /// targets `(B, num_classes)` and the plan.
+    fn mix_inplace<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        labels: PyReadonlyArray1<'py, i64>,
+        num_classes: usize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let dims: Vec<usize> = x.getattr("shape").and_then(|s| s.extract()).map_err(|_| {
+            PyValueError::new_err(format!("x must be a NumPy array, got {}", describe(x)))
+        })?;
+        let (batch, sample) = batch_shape(&dims)?;
+        if labels.len() != batch {
+            return Err(PyValueError::new_err(format!(
+                "labels must have one entry per sample: batch {batch}, got {} labels",
+                labels.len()
+            )));
+        }
+        let labels = labels_of(&labels, num_classes)?;
+        let contiguous =
+            || PyValueError::new_err("x must be C-contiguous and writable to be mixed in place");
+        let plan = if let Ok(mut a) = x.extract::<PyReadwriteArrayDyn<'py, f32>>() {
+            let xs = a.as_slice_mut().map_err(|_| contiguous())?;
+            let data = self.mixer.needs_data().then(|| xs.to_vec());
+            let plan = self.next_plan(batch, sample, data.as_deref())?;
+            py.detach(|| apply_in_place(&plan, xs))
+                .map_err(value_error)?;
+            plan
+        } else if let Ok(mut a) = x.extract::<PyReadwriteArrayDyn<'py, u8>>() {
+            let xs = a.as_slice_mut().map_err(|_| contiguous())?;
+            let data: Option<Vec<f32>> = self
+                .mixer
+                .needs_data()
+                .then(|| xs.iter().map(|&v| f32::from(v)).collect());
+            let plan = self.next_plan(batch, sample, data.as_deref())?;
+            py.detach(|| apply_in_place(&plan, xs))
+                .map_err(value_error)?;
+            plan
+        } else {
+            return Err(PyValueError::new_err(format!(
+                "x must be a writable float32 or uint8 NumPy array, got {}",
+                describe(x)
+            )));
+        };
+        let targets = plan
+            .soft_targets(&labels, num_classes, self.mixer.config().label_smoothing)
+            .map_err(value_error)?;
+        let targets = to_2d(py, targets, num_classes)?;
+        PyTuple::new(
+            py,
+            [
                 targets.into_any(),
                 Bound::new(py, Plan { plan })?.into_any(),
             ],

@@ -86,7 +86,7 @@ def test_device_path_equals_the_native_pass(method, rank):
     fast = mt.Mixup(method=method, num_classes=3, seed=5, label_smoothing=0.0)
     slow = mt.Mixup(method=method, num_classes=3, seed=5, label_smoothing=0.0)
     for _ in range(3):
-        xf, tf = fast(x, y)
+        xf, tf = fast(x.clone(), y)
         xs, ts = slow(x.double(), y)  # float64: the torch path
         assert xs.dtype == torch.float64
         torch.testing.assert_close(xs.float(), xf, rtol=0, atol=1e-5)
@@ -100,7 +100,7 @@ def test_uint8_device_path_rounds_like_the_native_pass():
     x = torch.from_numpy(batch(2, np.uint8))
     y = torch.arange(7) % 3
     a, b = mt.Mixup(num_classes=3, seed=1), mt.Mixup(num_classes=3, seed=1)
-    xa, _ = a(x, y)
+    xa, _ = a(x.clone(), y)
     plan = b._native.sample(list(x.shape))
     xb = mt.apply_plan(plan, x)
     assert xb.dtype == torch.uint8
@@ -124,3 +124,20 @@ def test_weighted_methods_and_hyper_parameters():
     cfg = m.config["methods"]
     assert [c["method"] for c in cfg] == ["mixup", "cutmix"] and cfg[1]["alpha"] == 0.5
     assert mn.Mixer("fmix", num_classes=4, decay_power=2.0).config["methods"][0]["decay_power"] == 2.0
+
+
+def test_mixup_mixes_in_place_as_timm_does_and_torchvision_classes_do_not():
+    torch = pytest.importorskip("torch")
+    import mixlab.torch as mt
+
+    y = torch.tensor([0, 1, 2, 0])
+    keep = torch.rand(4, 3, 8, 8)
+    for x in (keep.clone(), keep.clone().double()):  # the native pass and the torch path
+        out, _ = mt.Mixup(mixup_alpha=1.0, num_classes=3, seed=1)(x, y)
+        assert out is x and not torch.equal(x.float(), keep)
+    x = keep.clone()
+    out, _ = mt.MixUp(alpha=1.0, num_classes=3, seed=1)(x, y)
+    assert out is not x and torch.equal(x, keep)
+    x = keep.clone().requires_grad_()
+    out, _ = mt.Mixup(num_classes=3, seed=1)(x, y)
+    assert out is not x and torch.equal(x.detach(), keep) and out.requires_grad

@@ -196,6 +196,108 @@ fn blend_pair<T: Elem>(a: &[T], b: &[T], wi: f32, wj: f32, oi: &mut [T], oj: &mu
     }
 }
 
+/// Mixes the batch in place, as timm's `Mixup` does: `x` becomes what [`apply`] would write, bit for bit.
+/// What each sample reads from its partner is copied before anything is written: the box rows of a
+/// paste, nothing for two samples blended with each other (both outputs come from the two originals in
+/// one pass), the sample and its partner whole for the other kinds.
+pub fn apply_in_place<T: Elem>(plan: &MixPlan, x: &mut [T]) -> Result<()> {
+    plan.validate()?;
+    let len = plan.shape.sample_len();
+    if x.len() != plan.len() * len {
+        return Err(Error::SizeMismatch {
+            what: "batch buffer",
+            expected: plan.len() * len,
+            got: x.len(),
+        });
+    }
+    if len == 0 {
+        return Ok(());
+    }
+    let shape = &plan.shape;
+    let mutual_blend = |i: usize| {
+        let j = plan.partner[i];
+        j != i
+            && plan.partner[j] == i
+            && matches!(plan.weights[i], SampleWeight::Blend { .. })
+            && matches!(plan.weights[j], SampleWeight::Blend { .. })
+    };
+    enum Copied<T> {
+        Nothing,
+        Rows(Vec<T>),
+        Whole(Vec<T>, Vec<T>),
+    }
+    let copies: Vec<Copied<T>> = (0..plan.len())
+        .map(|i| {
+            let j = plan.partner[i];
+            match &plan.weights[i] {
+                SampleWeight::Keep => Copied::Nothing,
+                _ if mutual_blend(i) => Copied::Nothing,
+                SampleWeight::Paste { region } => {
+                    let seg = region.end[2].saturating_sub(region.start[2]);
+                    let partner = &x[j * len..(j + 1) * len];
+                    let mut rows = Vec::with_capacity(region.volume() * shape.channels);
+                    if region.volume() > 0 {
+                        for_each_row(shape, region, |s| {
+                            rows.extend_from_slice(&partner[s..s + seg])
+                        });
+                    }
+                    Copied::Rows(rows)
+                }
+                _ => Copied::Whole(
+                    x[i * len..(i + 1) * len].to_vec(),
+                    x[j * len..(j + 1) * len].to_vec(),
+                ),
+            }
+        })
+        .collect();
+    for (i, copied) in copies.into_iter().enumerate() {
+        let j = plan.partner[i];
+        match copied {
+            Copied::Nothing => {
+                if let (
+                    true,
+                    true,
+                    SampleWeight::Blend { lam: wi },
+                    SampleWeight::Blend { lam: wj },
+                ) = (mutual_blend(i), i < j, &plan.weights[i], &plan.weights[j])
+                {
+                    let (head, tail) = x.split_at_mut(j * len);
+                    let (xi, xj) = (&mut head[i * len..(i + 1) * len], &mut tail[..len]);
+                    for (a, b) in xi.iter_mut().zip(xj.iter_mut()) {
+                        let (u, v) = (*a, *b);
+                        *a = T::lerp(u, v, *wi);
+                        *b = T::lerp(v, u, *wj);
+                    }
+                }
+            }
+            Copied::Rows(rows) => {
+                if let SampleWeight::Paste { region } = &plan.weights[i] {
+                    let seg = region.end[2].saturating_sub(region.start[2]);
+                    let xi = &mut x[i * len..(i + 1) * len];
+                    let mut from = rows.chunks_exact(seg.max(1));
+                    if region.volume() > 0 {
+                        for_each_row(shape, region, |s| {
+                            if let Some(r) = from.next() {
+                                xi[s..s + seg].copy_from_slice(r);
+                            }
+                        });
+                    }
+                }
+            }
+            Copied::Whole(own, partner) => {
+                mix_sample(
+                    shape,
+                    &plan.weights[i],
+                    &own,
+                    &partner,
+                    &mut x[i * len..(i + 1) * len],
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Convenience: mixes into a freshly allocated buffer.
 pub fn apply_to_vec<T: Elem + Default>(plan: &MixPlan, input: &[T]) -> Result<Vec<T>> {
     let mut out = vec![T::default(); input.len()];
@@ -463,10 +565,13 @@ mod tests {
             let out = apply_to_vec(&p, &x).unwrap();
             assert_eq!(&out[..6], &want[..], "{weight:?}");
             assert_eq!(&out[6..], &x[6..]);
-            // The same batch given as separate samples (a collate function's list).
+            // The same batch given as separate samples (a collate function's list), and mixed in place.
             let mut gathered = vec![0f32; 12];
             apply_gathered(&p, &[&x[..6], &x[6..]], &mut gathered).unwrap();
             assert_eq!(gathered, out);
+            let mut inplace = x.clone();
+            apply_in_place(&p, &mut inplace).unwrap();
+            assert_eq!(inplace, out);
         }
         let p = plan(shape, vec![SampleWeight::Keep; 2], vec![1, 0]);
         let mut out = vec![0f32; 12];
@@ -671,6 +776,12 @@ mod tests {
             let (f3, u3) = run(3);
             assert!(f1.iter().zip(&f3).all(|(a, b)| a.to_bits() == b.to_bits()));
             assert_eq!(u1, u3);
+            // In place: every kind, the joined blend pairs included, writes the same bits.
+            let (mut fi, mut ui) = (x.clone(), xu.clone());
+            apply_in_place(&p, &mut fi).unwrap();
+            apply_in_place(&p, &mut ui).unwrap();
+            assert!(fi.iter().zip(&f1).all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert_eq!(ui, u1);
             for i in 0..b {
                 let j = b - 1 - i;
                 let mut o = vec![0f32; len];

@@ -37,6 +37,9 @@ class Mixer:
     def mix(
         self, x: npt.NDArray[np.float32] | npt.NDArray[np.uint8], labels: npt.NDArray[np.int64], num_classes: int
     ) -> tuple[npt.NDArray, npt.NDArray[np.float32], Plan]: ...
+    def mix_inplace(
+        self, x: npt.NDArray[np.float32] | npt.NDArray[np.uint8], labels: npt.NDArray[np.int64], num_classes: int
+    ) -> tuple[npt.NDArray[np.float32], Plan]: ...
     def collate(
         self, samples: Sequence[npt.NDArray[np.uint8]], labels: npt.NDArray[np.int64], num_classes: int
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], Plan]: ...

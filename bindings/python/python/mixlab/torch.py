@@ -4,13 +4,13 @@ and any other host method by name.
     mixup_fn = mixlab.torch.Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1, num_classes=1000)
     x, y = mixup_fn(x, y)       # soft targets (B, num_classes) for a soft-target cross-entropy
 
-Float32 and uint8 tensors on the CPU are mixed by the native fused pass with the GIL released. Tensors on
-another device, of another dtype, or that need gradients get the same plan (sampled on the host) applied
-with torch operations where they live: `out = w·x + (1 − w)·x[partner]` with the plan's weight map.
-Differences from timm, each deliberate: the result is a new tensor (timm mutates `x` in place and returns
-it; `x, y = mixup_fn(x, y)` works either way), odd batch sizes are allowed (the middle sample of a flipped
-batch is its own partner and stays unmixed), and the random draws come from mixlab's (seed, epoch, step)
-stream, not NumPy's global state, so runs replay.
+As timm's, the mixers mix `x` in place and return it. Contiguous float32 and uint8 tensors on the CPU are
+mixed by the native pass on the tensor's own memory, with the GIL released. Tensors on another device or of
+another dtype get the same plan (sampled on the host) applied with torch operations where they live,
+`out = w·x + (1 − w)·x[partner]` with the plan's weight map, and copied back; a tensor that needs gradients
+gets a new tensor instead. Differences from timm, each deliberate: odd batch sizes are allowed (the middle
+sample of a flipped batch is its own partner and stays unmixed), and the random draws come from mixlab's
+(seed, epoch, step) stream, not NumPy's global state, so runs replay.
 """
 
 import numpy as np
@@ -97,7 +97,7 @@ class _TorchMixer(Streamed):
             target = torch.as_tensor(target)
         return labels_array(target.detach().cpu().numpy(), batch)
 
-    def _mix(self, x, target, multi_label=False):
+    def _mix(self, x, target, multi_label=False, inplace=True):
         if not torch.is_tensor(x):
             raise ValueError(f"x must be a torch tensor, got {type(x).__name__}")
         if x.dim() not in (3, 4, 5):
@@ -110,14 +110,23 @@ class _TorchMixer(Streamed):
             labels = np.zeros(batch, dtype=np.int64)
         else:
             labels = self._labels(target, batch)
-        fast = x.device.type == "cpu" and x.dtype in (torch.float32, torch.uint8) and not x.requires_grad
-        if fast:
-            mixed, targets, plan = self._native.mix(x.detach().contiguous().numpy(), labels, self.num_classes)
+        native = x.device.type == "cpu" and x.dtype in (torch.float32, torch.uint8) and not x.requires_grad
+        inplace = inplace and not x.requires_grad
+        if native and inplace and x.is_contiguous():
+            # timm mixes x in place; so does this, with the native pass on the tensor's own memory.
+            targets, plan = self._native.mix_inplace(x.numpy(), labels, self.num_classes)
+            mixed, targets = x, torch.from_numpy(targets)
+        elif native:
+            mixed, targets, plan = self._native.mix(x.contiguous().numpy(), labels, self.num_classes)
             mixed, targets = torch.from_numpy(mixed), torch.from_numpy(targets)
+            if inplace:
+                mixed = x.copy_(mixed)
         else:
             data = x.detach().float().cpu().contiguous().numpy() if self._needs_data else None
             plan = self._native.sample(list(x.shape), data)
             mixed = apply_plan(plan, x)
+            if inplace:
+                mixed = x.copy_(mixed)
             targets = torch.from_numpy(plan.soft_targets(labels, self.num_classes, self.label_smoothing))
         if multi_label:
             s = self.label_smoothing
@@ -188,19 +197,19 @@ class FastCollateMixup(Mixup):
 
 class MixUp(_TorchMixer):
     """torchvision v2 `MixUp(alpha, num_classes)`: one λ per batch, each sample mixed with the previous
-    one (`roll(1, 0)`), one-hot targets."""
+    one (`roll(1, 0)`), one-hot targets; a new tensor, as torchvision returns."""
 
     def __init__(self, *, alpha=1.0, num_classes, seed=0, epoch=0):
         super().__init__([method_entry({"method": "mixup", "alpha": alpha})], prob=1.0, mode="batch",
                          pairing="roll", label_smoothing=0.0, num_classes=num_classes, seed=seed, epoch=epoch)
 
     def __call__(self, x, labels):
-        return self._mix(x, labels)
+        return self._mix(x, labels, inplace=False)
 
 
 class CutMix(_TorchMixer):
     """torchvision v2 `CutMix(alpha, num_classes)`: one box per batch (torchvision's box rule), pasted from
-    the previous sample, λ corrected to the box area."""
+    the previous sample, λ corrected to the box area; a new tensor, as torchvision returns."""
 
     def __init__(self, *, alpha=1.0, num_classes, seed=0, epoch=0):
         entry = method_entry({"method": "cutmix", "alpha": alpha, "box_rule": "torchvision", "correct_lam": True})
@@ -208,4 +217,4 @@ class CutMix(_TorchMixer):
                          num_classes=num_classes, seed=seed, epoch=epoch)
 
     def __call__(self, x, labels):
-        return self._mix(x, labels)
+        return self._mix(x, labels, inplace=False)
