@@ -39,6 +39,30 @@ fn batch_shape(dims: &[usize]) -> PyResult<(usize, SampleShape)> {
     Ok((dims[0], shape))
 }
 
+/// The batch size and sample shape of array `x` and its labels as class indices, checked against each other.
+fn batch_and_labels(
+    x: &Bound<'_, PyAny>,
+    labels: &PyReadonlyArray1<'_, i64>,
+    num_classes: usize,
+) -> PyResult<(usize, SampleShape, Vec<usize>)> {
+    let dims: Vec<usize> = x.getattr("shape").and_then(|s| s.extract()).map_err(|_| {
+        PyValueError::new_err(format!("x must be a NumPy array, got {}", describe(x)))
+    })?;
+    let (batch, sample) = batch_shape(&dims)?;
+    check_label_count(batch, labels)?;
+    Ok((batch, sample, labels_of(labels, num_classes)?))
+}
+
+fn check_label_count(batch: usize, labels: &PyReadonlyArray1<'_, i64>) -> PyResult<()> {
+    if labels.len() != batch {
+        return Err(PyValueError::new_err(format!(
+            "labels must have one entry per sample: batch {batch}, got {} labels",
+            labels.len()
+        )));
+    }
+    Ok(())
+}
+
 fn labels_of(labels: &PyReadonlyArray1<'_, i64>, classes: usize) -> PyResult<Vec<usize>> {
     let labels = labels.as_slice().map_err(value_error)?;
     labels
@@ -231,6 +255,21 @@ struct Mixer {
 }
 
 impl Mixer {
+    /// The plan's soft targets with the config's label smoothing, as a `(B, num_classes)` array.
+    fn targets<'py>(
+        &self,
+        py: Python<'py>,
+        plan: &MixPlan,
+        labels: &[usize],
+        num_classes: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let smoothing = self.mixer.config().label_smoothing;
+        let t = plan
+            .soft_targets(labels, num_classes, smoothing)
+            .map_err(value_error)?;
+        to_2d(py, t, num_classes)
+    }
+
     fn next_plan(
         &mut self,
         batch: usize,
@@ -319,17 +358,7 @@ impl Mixer {
         labels: PyReadonlyArray1<'py, i64>,
         num_classes: usize,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let dims: Vec<usize> = x.getattr("shape").and_then(|s| s.extract()).map_err(|_| {
-            PyValueError::new_err(format!("x must be a NumPy array, got {}", describe(x)))
-        })?;
-        let (batch, sample) = batch_shape(&dims)?;
-        if labels.len() != batch {
-            return Err(PyValueError::new_err(format!(
-                "labels must have one entry per sample: batch {batch}, got {} labels",
-                labels.len()
-            )));
-        }
-        let labels = labels_of(&labels, num_classes)?;
+        let (batch, sample, labels) = batch_and_labels(x, &labels, num_classes)?;
         let plan = if self.mixer.needs_data() {
             let data: Vec<f32> = if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, f32>>() {
                 a.as_slice().map_err(value_error)?.to_vec()
@@ -350,10 +379,7 @@ impl Mixer {
             self.next_plan(batch, sample, None)?
         };
         let mixed = mix_any(py, &plan, x)?;
-        let targets = plan
-            .soft_targets(&labels, num_classes, self.mixer.config().label_smoothing)
-            .map_err(value_error)?;
-        let targets = to_2d(py, targets, num_classes)?;
+        let targets = self.targets(py, &plan, &labels, num_classes)?;
         PyTuple::new(
             py,
             [
@@ -373,17 +399,7 @@ impl Mixer {
         labels: PyReadonlyArray1<'py, i64>,
         num_classes: usize,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let dims: Vec<usize> = x.getattr("shape").and_then(|s| s.extract()).map_err(|_| {
-            PyValueError::new_err(format!("x must be a NumPy array, got {}", describe(x)))
-        })?;
-        let (batch, sample) = batch_shape(&dims)?;
-        if labels.len() != batch {
-            return Err(PyValueError::new_err(format!(
-                "labels must have one entry per sample: batch {batch}, got {} labels",
-                labels.len()
-            )));
-        }
-        let labels = labels_of(&labels, num_classes)?;
+        let (batch, sample, labels) = batch_and_labels(x, &labels, num_classes)?;
         let contiguous =
             || PyValueError::new_err("x must be C-contiguous and writable to be mixed in place");
         let plan = if let Ok(mut a) = x.extract::<PyReadwriteArrayDyn<'py, f32>>() {
@@ -409,10 +425,7 @@ impl Mixer {
                 describe(x)
             )));
         };
-        let targets = plan
-            .soft_targets(&labels, num_classes, self.mixer.config().label_smoothing)
-            .map_err(value_error)?;
-        let targets = to_2d(py, targets, num_classes)?;
+        let targets = self.targets(py, &plan, &labels, num_classes)?;
         PyTuple::new(
             py,
             [
@@ -448,12 +461,7 @@ impl Mixer {
         let mut dims = vec![samples.len()];
         dims.extend_from_slice(&item);
         let (batch, sample) = batch_shape(&dims)?;
-        if labels.len() != batch {
-            return Err(PyValueError::new_err(format!(
-                "labels must have one entry per sample: batch {batch}, got {} labels",
-                labels.len()
-            )));
-        }
+        check_label_count(batch, &labels)?;
         let labels = labels_of(&labels, num_classes)?;
         let slices = samples
             .iter()
@@ -478,10 +486,7 @@ impl Mixer {
             .map_err(value_error)?
             .into_pyarray(py)
             .into_any();
-        let targets = plan
-            .soft_targets(&labels, num_classes, self.mixer.config().label_smoothing)
-            .map_err(value_error)?;
-        let targets = to_2d(py, targets, num_classes)?;
+        let targets = self.targets(py, &plan, &labels, num_classes)?;
         PyTuple::new(
             py,
             [
