@@ -75,13 +75,14 @@ def samples_per_s(model, shape, lr, wd, steps, warmup, device):
         opt.step()
         return loss.item()
 
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for i in range(warmup):
         step(i)
-    torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
     for i in range(steps):
         step(i)
-    torch.cuda.synchronize()
+    sync()
     return steps * b / (time.perf_counter() - t0)
 
 
@@ -90,11 +91,12 @@ def main():
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--device", default="cuda", help="cuda (the comparison) or cpu (a smoke test)")
     ap.add_argument("--json-out")
     a = ap.parse_args()
-    dev = torch.device("cuda")
+    dev = torch.device(a.device)
     out = {
-        "device": torch.cuda.get_device_name(0),
+        "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
         "torch": torch.__version__,
         "cnn_samples_per_s": samples_per_s(small_cnn(), (a.batch, 3, 32, 32), 0.05, 5e-4, a.steps, a.warmup, dev),
         "resnet18_samples_per_s": samples_per_s(resnet18_cifar(), (a.batch, 3, 32, 32), 0.1, 1e-4, a.steps, a.warmup, dev),
