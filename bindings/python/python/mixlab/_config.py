@@ -78,6 +78,17 @@ def check_seed(name, value):
 class Streamed:
     """What every mixer shares: the native mixer in `_native`, its config and its place in the stream."""
 
+    def _start(self, entries, *, num_classes, prob, mode, pairing, label_smoothing, seed, epoch, step):
+        """Checks the options and builds the native mixer at (seed, epoch, step)."""
+        self.num_classes = check_classes(num_classes)
+        self._native = _native.Mixer(
+            mixer_json(entries, prob=prob, mode=mode, pairing=pairing, label_smoothing=label_smoothing),
+            check_seed("seed", seed),
+            check_seed("epoch", epoch),
+            check_seed("step", step),
+        )
+        self.last_plan = None
+
     @property
     def config(self):
         """The full config (every default filled in) as a dict."""

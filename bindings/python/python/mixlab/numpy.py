@@ -4,8 +4,7 @@ import json
 
 import numpy as np
 
-from . import _native
-from ._config import Streamed, check_classes, check_seed, method_entry, mixer_json
+from ._config import Streamed, method_entry
 
 
 def labels_array(labels, batch=None):
@@ -56,14 +55,8 @@ class Mixer(Streamed):
             entries = [method_entry(m) for m in method]
             if not entries:
                 raise ValueError("at least one method is needed")
-        self.num_classes = check_classes(num_classes)
-        self._native = _native.Mixer(
-            mixer_json(entries, prob=prob, mode=mode, pairing=pairing, label_smoothing=label_smoothing),
-            check_seed("seed", seed),
-            check_seed("epoch", epoch),
-            check_seed("step", step),
-        )
-        self.last_plan = None
+        self._start(entries, num_classes=num_classes, prob=prob, mode=mode, pairing=pairing,
+                    label_smoothing=label_smoothing, seed=seed, epoch=epoch, step=step)
 
     def sample(self, shape, data=None):
         """The next batch's plan for a batch shape (B, C, *spatial) without touching any data."""

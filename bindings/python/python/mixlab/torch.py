@@ -17,8 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import _native
-from ._config import Streamed, check_classes, check_seed, method_entry, mixer_json
+from ._config import Streamed, method_entry
 from .numpy import labels_array
 
 __all__ = ["Mixup", "FastCollateMixup", "MixUp", "CutMix", "apply_plan", "soft_target_cross_entropy"]
@@ -81,16 +80,10 @@ class _TorchMixer(Streamed):
     """The shared machinery: a native mixer, the label side and the two apply paths."""
 
     def __init__(self, entries, *, prob, mode, pairing, label_smoothing, num_classes, seed, epoch, step=0):
-        self.num_classes = check_classes(num_classes)
+        self._start(entries, num_classes=num_classes, prob=prob, mode=mode, pairing=pairing,
+                    label_smoothing=label_smoothing, seed=seed, epoch=epoch, step=step)
         self.label_smoothing = float(label_smoothing)
-        self._native = _native.Mixer(
-            mixer_json(entries, prob=prob, mode=mode, pairing=pairing, label_smoothing=label_smoothing),
-            check_seed("seed", seed),
-            check_seed("epoch", epoch),
-            check_seed("step", step),
-        )
         self._needs_data = any(m["method"] == "saliencymix" for m in entries)
-        self.last_plan = None
 
     def _labels(self, target, batch):
         if not torch.is_tensor(target):
