@@ -12,7 +12,7 @@ use mixlab_core::shape::SampleShape;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Host-side augmentation before mixing (images only).
+/// Host-side augmentation before mixing: crop-flip for images, gain-shift-noise for waveforms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Augment {
@@ -22,6 +22,9 @@ pub enum Augment {
     /// Random crop after zero-padding 4 pixels on each side, then a horizontal flip with p = 0.5 (the
     /// CIFAR recipe of the mixup papers).
     CropFlip,
+    /// Waveforms: gain uniform in ±6 dB, a time shift uniform in ±10 % of the clip (no wrap-around) and
+    /// white noise at 15–30 dB SNR, per sample.
+    Wave,
 }
 
 /// Everything that decides a training run. Defaults: small CNN, 10 epochs, batch 128, lr 0.1, SGD
@@ -332,6 +335,11 @@ impl TrainConfig {
                 "crop-flip augmentation needs 2-D samples, got {shape}"
             )));
         }
+        if self.augment == Augment::Wave && shape.rank != 1 {
+            return Err(Error::Incompatible(format!(
+                "wave augmentation needs 1-D samples (waveforms), got {shape}"
+            )));
+        }
         if let Some(rep) = self.representation() {
             let name = rep.method().name();
             if self.mixer.methods.len() > 1 {
@@ -444,6 +452,8 @@ impl TrainConfig {
                         | MethodConfig::Automix(_)
                         | MethodConfig::Samix(_)
                         | MethodConfig::Adautomix(_)
+                        | MethodConfig::Beatsync(_)
+                        | MethodConfig::Mixmatch(_)
                 )
             {
                 return Err(Error::Incompatible(format!(
@@ -489,6 +499,8 @@ impl TrainConfig {
                         | MethodConfig::Automix(_)
                         | MethodConfig::Samix(_)
                         | MethodConfig::Adautomix(_)
+                        | MethodConfig::Beatsync(_)
+                        | MethodConfig::Mixmatch(_)
                 )
             ) {
                 return Err(Error::Incompatible(

@@ -474,6 +474,7 @@ mod tests {
             train: toy_vectors(80, 11),
             val: toy_vectors(40, 12),
             test: toy_vectors(40, 13),
+            unlabelled: None,
         };
         let g = GeomixConfig {
             dim: 8,
@@ -545,6 +546,7 @@ mod tests {
             train: as5(&b.train),
             val: as5(&b.val),
             test: as5(&b.test),
+            unlabelled: None,
         };
         let e = train_pair(&cfg, &a, &five, &RunOptions::default(), &mut NoProgress)
             .unwrap_err()

@@ -174,6 +174,9 @@ pub struct Splits {
     pub val: TrainData,
     /// Held out for the final metrics (and the curve's test entries).
     pub test: TrainData,
+    /// Inputs of training records whose labels are withheld (semi-supervised runs), laid out as
+    /// `train.x`; `None` in supervised runs.
+    pub unlabelled: Option<Vec<f32>>,
 }
 
 impl Splits {
@@ -199,6 +202,15 @@ impl Splits {
                     "splits disagree on the task (classes or regression dimension)".into(),
                 ));
             }
+        }
+        if let Some(u) = &self.unlabelled
+            && !u.len().is_multiple_of(self.train.shape.sample_len())
+        {
+            return Err(Error::Incompatible(format!(
+                "the unlabelled inputs ({} values) are not whole samples of {}",
+                u.len(),
+                self.train.shape
+            )));
         }
         Ok(())
     }

@@ -92,7 +92,7 @@ pub(crate) fn check_unused_settings(cfg: &TrainConfig, name: &str) -> Result<()>
     let unused = [
         (
             cfg.augment != crate::config::Augment::None,
-            "crop-flip augmentation",
+            "host augmentation (crop-flip, wave)",
         ),
         (m.prob != 1.0, "a mixing probability below 1"),
         (m.label_smoothing != 0.0, "label smoothing"),
@@ -875,6 +875,7 @@ pub(crate) mod tests {
                 .unwrap(),
             test: TrainData::regression(data.test.shape, data.test.x.clone(), vec![0.5; 40], 1)
                 .unwrap(),
+            unlabelled: None,
         };
         let e = run(MethodConfig::Metrix(MetrixConfig::default()), &reg);
         assert!(e.contains("regression targets"), "{e}");

@@ -22,6 +22,7 @@
 
 pub mod agreement;
 pub mod apply;
+pub(crate) mod augment;
 pub mod batch_mixer;
 pub mod checkpoint;
 pub mod config;

@@ -8,7 +8,8 @@
 //! on (seed, epoch, step, weights, optimiser state), which is what makes checkpoints resume
 //! bit-identically (see [`crate::checkpoint`]).
 
-use crate::config::{Augment, RunOptions, TrainConfig};
+use crate::augment::augment;
+use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
 use crate::engine::{
     drive, optimise_with, predict, split_batches, start_state, steps_per_epoch, to_f32,
@@ -24,8 +25,7 @@ use mixlab_core::calib::{self, ReliabilityBin};
 use mixlab_core::collapse::{Collapse, neural_collapse};
 use mixlab_core::mixer::BatchInfo;
 use mixlab_core::rng::{Purpose, stream};
-use mixlab_core::shape::SampleShape;
-use rand::{Rng, RngExt};
+use rand::RngExt;
 use std::time::Instant;
 
 /// Trains a classifier or regressor (the caller, [`crate::trainer::train`], has checked the splits).
@@ -80,6 +80,8 @@ pub(crate) fn train(
             Ok(Some(stepped))
         },
         |model, with_test| {
+            let strategy = strategy.borrow();
+            let model = strategy.eval_model().unwrap_or(model);
             let (val, _) = evaluate(model, &data.val, cfg.eval_batch_size, &plain)?;
             let test = match with_test {
                 true => Some(evaluate(model, &data.test, cfg.eval_batch_size, &plain)?.0),
@@ -94,7 +96,7 @@ pub(crate) fn train(
             epochs_done: st.curve.len(),
         });
     };
-    let final_metrics = finish(cfg, data, &st, &plain)?;
+    let final_metrics = finish(cfg, data, &st, strategy.borrow().eval_model(), &plain)?;
     Ok(Outcome::Finished(Box::new(driven.result(
         cfg,
         st,
@@ -127,15 +129,13 @@ fn train_step(
     for &i in idx {
         xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
     }
-    if cfg.augment == Augment::CropFlip {
-        let zeros = vec![0.0; shape.channels];
-        crop_flip(
-            &mut xb,
-            &shape,
-            tr.zero.as_deref().unwrap_or(&zeros),
-            &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
-        );
-    }
+    augment(
+        cfg.augment,
+        &mut xb,
+        &shape,
+        tr.zero.as_deref(),
+        &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
+    );
     let mut mix_rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
     let info = BatchInfo {
         batch: b,
@@ -165,50 +165,6 @@ fn train_step(
         strategy.own_step(rest, lr)
     })?;
     Ok((model, loss, hits))
-}
-
-/// Crop padding on each side.
-const PAD: usize = 4;
-
-/// Pad 4 with `pad[c]` (a raw black pixel), random crop back to H×W, flip horizontally with p = 0.5; draws
-/// (dy, dx, flip) per sample.
-fn crop_flip<R: Rng>(x: &mut [f32], shape: &SampleShape, pad: &[f32], rng: &mut R) {
-    let len = shape.sample_len();
-    let mut src = vec![0f32; len];
-    for sample in x.chunks_exact_mut(len) {
-        let dy = rng.random_range(0..=2 * PAD);
-        let dx = rng.random_range(0..=2 * PAD);
-        let flip = rng.random::<bool>();
-        crop_flip_at(sample, &mut src, shape, pad, (dy, dx, flip));
-    }
-}
-
-/// One sample's crop at offset (dy, dx) of the padded image, flipped or not; `src` is scratch space.
-fn crop_flip_at(
-    sample: &mut [f32],
-    src: &mut [f32],
-    shape: &SampleShape,
-    pad: &[f32],
-    (dy, dx, flip): (usize, usize, bool),
-) {
-    let (c, h, w) = (shape.channels, shape.dims[1], shape.dims[2]);
-    {
-        src.copy_from_slice(sample);
-        for ch in 0..c {
-            for y in 0..h {
-                // Output (y, x) reads padded (y + dy, x' + dx), i.e. source (y + dy − 4, x' + dx − 4).
-                let sy = (y + dy).checked_sub(PAD).filter(|&v| v < h);
-                for xo in 0..w {
-                    let xs = if flip { w - 1 - xo } else { xo };
-                    let sx = (xs + dx).checked_sub(PAD).filter(|&v| v < w);
-                    sample[(ch * h + y) * w + xo] = match (sy, sx) {
-                        (Some(sy), Some(sx)) => src[(ch * h + sy) * w + sx],
-                        _ => pad[ch],
-                    };
-                }
-            }
-        }
-    }
 }
 
 /// Evaluates a split; returns the metrics and the raw outputs.
@@ -283,9 +239,16 @@ fn train_pass(
     Ok((acc, Some(neural_collapse(&feats, dim, labels, *classes)?)))
 }
 
-/// Final metrics: calibration with temperature scaling (classification) or the best-validation
-/// epoch's test errors (regression).
-fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Result<FinalMetrics> {
+/// Final metrics: calibration with temperature scaling (classification, of `eval` where the strategy
+/// keeps its own evaluated model, else of the trained one) or the best-validation epoch's test errors
+/// (regression).
+fn finish(
+    cfg: &TrainConfig,
+    data: &Splits,
+    st: &RunState,
+    eval: Option<&Model>,
+    dev: &Device,
+) -> Result<FinalMetrics> {
     match (&data.val.targets, &data.test.targets) {
         (
             Targets::Classes {
@@ -294,7 +257,7 @@ fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Resu
             },
             Targets::Classes { labels: tl, .. },
         ) => {
-            let model = st.model.valid();
+            let model = eval.unwrap_or(&st.model).valid();
             let val_logits = predict(&model, &data.val, cfg.eval_batch_size, dev)?;
             let test_logits = predict(&model, &data.test, cfg.eval_batch_size, dev)?;
             let t = calib::fit_temperature(&val_logits, vl, *classes)?;
@@ -338,7 +301,7 @@ fn finish(cfg: &TrainConfig, data: &Splits, st: &RunState, dev: &Device) -> Resu
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::config::KdConfig;
+    use crate::config::{Augment, KdConfig};
     use crate::device::DeviceKind;
     use crate::engine::{batch_tensor, optimise};
     use crate::models::{CnnConfig, MlpConfig, ModelConfig};
@@ -348,6 +311,7 @@ pub(crate) mod tests {
     use mixlab_core::methods::MethodConfig;
     use mixlab_core::methods::{CutmixConfig, MixupConfig};
     use mixlab_core::mixer::MixerConfig;
+    use mixlab_core::shape::SampleShape;
 
     /// A learnable toy task: class = which quadrant of an 8×8 image holds a bright blob, plus noise.
     pub(crate) fn toy_images(n: usize, seed: u64) -> TrainData {
@@ -374,6 +338,7 @@ pub(crate) mod tests {
             train: toy_images(96, 1),
             val: toy_images(40, 2),
             test: toy_images(40, 3),
+            unlabelled: None,
         }
     }
 
@@ -465,6 +430,7 @@ pub(crate) mod tests {
             train: mk(64, 1),
             val: mk(32, 2),
             test: mk(32, 3),
+            unlabelled: None,
         };
         let cfg = TrainConfig::default()
             .with_model(ModelConfig::Mlp(
@@ -512,6 +478,7 @@ pub(crate) mod tests {
             train: mk(64, 1),
             val: mk(24, 2),
             test: mk(24, 3),
+            unlabelled: None,
         };
         (cfg, splits)
     }
@@ -590,6 +557,7 @@ pub(crate) mod tests {
             train: mk(64, 1),
             val: mk(32, 2),
             test: mk(32, 3),
+            unlabelled: None,
         }
     }
 
@@ -777,59 +745,5 @@ pub(crate) mod tests {
             );
         }
         assert!(TrainData::classification(shape, vec![0.0; 64], vec![7], 4).is_err());
-    }
-
-    #[test]
-    fn crop_pads_with_a_black_pixel_as_torchvision() {
-        // tools/golden/crop_pad.py: torchvision v2 pad(4, fill=0) → crop(top=2, left=5) → hflip →
-        // normalize(mean [0.25, 0.5], std [0.2, 0.3]) of the 2×4×3 image (k+1)/32.
-        let expected = [
-            -1.25, -1.25, -1.25, -1.25, -1.25, -1.25, -1.25, -0.78125, -0.9375, -1.25, -0.3125,
-            -0.46875, -1.6666666, -1.6666666, -1.6666666, -1.6666666, -1.6666666, -1.6666666,
-            -1.6666666, -0.1041667, -0.2083333, -1.6666666, 0.2083333, 0.1041667,
-        ];
-        let shape = SampleShape::d2(2, 4, 3).unwrap();
-        let (mean, std) = ([0.25f32, 0.5], [0.2f32, 0.3]);
-        let mut x: Vec<f32> = (0..24)
-            .map(|k| ((k as f32 + 1.0) / 32.0 - mean[k / 12]) / std[k / 12])
-            .collect();
-        let zero = [-mean[0] / std[0], -mean[1] / std[1]];
-        let mut scratch = vec![0.0; 24];
-        crop_flip_at(&mut x, &mut scratch, &shape, &zero, (2, 5, true));
-        for (k, (a, e)) in x.iter().zip(expected).enumerate() {
-            assert!((a - e).abs() < 1e-6, "pixel {k}: {a} vs torchvision {e}");
-        }
-    }
-
-    #[test]
-    fn crop_flip_keeps_values_and_is_reproducible() {
-        let shape = SampleShape::d2(2, 6, 5).unwrap();
-        let x: Vec<f32> = (0..2 * shape.sample_len())
-            .map(|v| v as f32 + 1.0)
-            .collect();
-        let (mut a, mut b) = (x.clone(), x.clone());
-        crop_flip(
-            &mut a,
-            &shape,
-            &[0.0, 0.0],
-            &mut stream(1, Purpose::Augment, 0, 0),
-        );
-        crop_flip(
-            &mut b,
-            &shape,
-            &[0.0, 0.0],
-            &mut stream(1, Purpose::Augment, 0, 0),
-        );
-        assert_eq!(a, b);
-        // Every output value is 0 (padding) or a value of the same sample and channel.
-        for (s, chunk) in a.chunks(shape.sample_len()).enumerate() {
-            for (ci, ch) in chunk.chunks(30).enumerate() {
-                let base = (s * 60 + ci * 30) as f32;
-                assert!(
-                    ch.iter()
-                        .all(|&v| v == 0.0 || (v > base && v <= base + 30.0))
-                );
-            }
-        }
     }
 }

@@ -12,11 +12,13 @@ use mixlab_burn::trainer::{
     TrainConfig, TrainData, TrainResult, train,
 };
 use mixlab_core::methods::puzzlemix::Denorm;
+use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
 use mixlab_data::{
     DataDir, DataSpec, DatasetId, LabelNoise, LoadOptions, Scaler, Split, Task, load_spec, peek,
     split_validation,
 };
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::io::Write as _;
@@ -43,6 +45,11 @@ pub struct RunConfig {
     /// clean).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_noise: Option<LabelNoise>,
+    /// Semi-supervised runs: keep the labels of this many training records per class (chosen by the data
+    /// seed, after the validation hold-out); the rest of the training split becomes unlabelled, which
+    /// MixMatch trains on and every other method ignores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels_per_class: Option<usize>,
     /// Fraction of the training split held out for validation (temperature scaling, model choice) when
     /// the dataset has no reference validation split.
     #[serde(default = "default_val_frac")]
@@ -186,6 +193,12 @@ pub struct DataInfo {
     pub validation: ValidationSource,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_noise: Option<NoiseInfo>,
+    /// Semi-supervised runs: the labelled records per class and how many training records went unlabelled
+    /// (`n_train` counts the labelled ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels_per_class: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_unlabelled: Option<usize>,
 }
 
 /// Where a run's validation split came from.
@@ -281,6 +294,7 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
         train: to_train_data(&ds.train, shape, ds.task)?,
         val: to_train_data(&valid, shape, ds.task)?,
         test: to_train_data(&ds.test, shape, ds.task)?,
+        unlabelled: None,
     };
     for s in [&mut splits.train, &mut splits.val, &mut splits.test] {
         scaler.apply(&mut s.x)?;
@@ -294,9 +308,13 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
             .collect();
         splits.train = splits.train.with_zero(scaler.zero())?.with_denorm(denorm)?;
     }
+    if let Some(n) = cfg.labels_per_class {
+        keep_labels_per_class(&mut splits, n, cfg.data_seed)
+            .with_context(|| format!("--labels-per-class {n} on {}", cfg.dataset))?;
+    }
     let info = DataInfo {
         task: ds.task,
-        n_train: ds.train.n,
+        n_train: splits.train.n,
         n_val: valid.n,
         n_test: ds.test.n,
         source: ds.source.clone(),
@@ -308,8 +326,61 @@ pub fn load_splits(cfg: &RunConfig, dir: &DataDir) -> Result<(Splits, DataInfo)>
             ValidationSource::Reference
         },
         label_noise: noise,
+        labels_per_class: cfg.labels_per_class,
+        n_unlabelled: splits
+            .unlabelled
+            .as_ref()
+            .map(|u| u.len() / shape.sample_len()),
     };
     Ok((splits, info))
+}
+
+/// Keeps the labels of `n` training records of every class (a per-class shuffle by the data seed) and
+/// moves the other records' inputs to `splits.unlabelled`.
+fn keep_labels_per_class(splits: &mut Splits, n: usize, seed: u64) -> Result<()> {
+    let train = &splits.train;
+    let mixlab_burn::trainer::Targets::Classes { labels, classes } = &train.targets else {
+        bail!("labels per class needs class labels; this is a regression dataset");
+    };
+    if n == 0 {
+        bail!("labels per class must be at least 1");
+    }
+    let mut rng = stream(seed, Purpose::Split, 1, 0);
+    let mut keep = vec![false; train.n];
+    for c in 0..*classes {
+        let mut members: Vec<usize> = (0..train.n).filter(|&i| labels[i] == c).collect();
+        if members.len() < n {
+            bail!(
+                "class {c} has {} training records (after the validation hold-out), fewer than {n}",
+                members.len()
+            );
+        }
+        members.shuffle(&mut rng);
+        for &i in &members[..n] {
+            keep[i] = true;
+        }
+    }
+    let len = train.shape.sample_len();
+    let (mut x, mut y, mut u) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, &k) in keep.iter().enumerate() {
+        let row = &train.x[i * len..(i + 1) * len];
+        if k {
+            x.extend_from_slice(row);
+            y.push(labels[i]);
+        } else {
+            u.extend_from_slice(row);
+        }
+    }
+    let mut labelled = TrainData::classification(train.shape, x, y, *classes)?;
+    if let Some(z) = &train.zero {
+        labelled = labelled.with_zero(z.clone())?;
+    }
+    if let Some(d) = &train.denorm {
+        labelled = labelled.with_denorm(d.clone())?;
+    }
+    splits.train = labelled;
+    splits.unlabelled = Some(u);
+    Ok(())
 }
 
 /// Progress of one run: a bar on a terminal, one line per epoch on a pipe or log file (where a bar would

@@ -6,6 +6,8 @@ use crate::plots::{Tile, tile_grid, wave_grid};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use mixlab_core::apply::apply_to_vec;
+use mixlab_core::methods::MethodConfig;
+use mixlab_core::methods::beatsync::synchronise;
 use mixlab_core::mixer::{BatchInfo, MixerConfig};
 use mixlab_core::plan::MixPlan;
 use mixlab_core::rng::{Purpose, stream};
@@ -44,6 +46,9 @@ pub struct MixedBatch {
     pub shape: SampleShape,
     pub original: Vec<f32>,
     pub mixed: Vec<f32>,
+    /// Each sample's partner as it entered the mix, where the method moves it first (beat-synchronous
+    /// mixup); `None`: the partner as loaded.
+    pub partners: Option<Vec<f32>>,
     pub labels: Vec<usize>,
     pub plan: MixPlan,
     /// Class names in label order where known (CIFAR-10, image folders, CSV class columns).
@@ -79,8 +84,23 @@ pub fn mix_real_batch(
         epoch: 0,
         data: Some(&ds.train.x),
     };
-    let plan = mixer.sample(&info, &mut stream(seed, Purpose::Mix, 0, 0))?;
-    let mixed = apply_to_vec(&plan, &ds.train.x)?;
+    let mut rng = stream(seed, Purpose::Mix, 0, 0);
+    let mut plan = mixer.sample(&info, &mut rng)?;
+    // Beat-synchronous mixup moves each partner before the blend: show the moved partner.
+    let beatsync = match mixer.methods.as_slice() {
+        [m] => match &m.config {
+            MethodConfig::Beatsync(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (mixed, partners) = match beatsync {
+        Some(c) => {
+            let s = synchronise(c, &ds.train.x, &mut plan, &mut rng)?;
+            (s.mixed, Some(s.partners))
+        }
+        None => (apply_to_vec(&plan, &ds.train.x)?, None),
+    };
     let class_names = match (id.known(), ds.class_names) {
         (Some(DatasetId::Cifar10), _) => CIFAR10.iter().map(|s| s.to_string()).collect(),
         (_, Some(names)) => names,
@@ -90,6 +110,7 @@ pub fn mix_real_batch(
         shape,
         original: ds.train.x,
         mixed,
+        partners,
         labels,
         plan,
         class_names,
@@ -155,9 +176,13 @@ pub fn render(id: &DataSpec, b: &MixedBatch, title: &str, out: &std::path::Path)
             let rows: Vec<(Vec<Vec<f32>>, String)> = (0..n)
                 .map(|i| {
                     let j = b.plan.partner[i];
+                    let partner = match &b.partners {
+                        Some(p) => &p[i * len..(i + 1) * len],
+                        None => &b.original[j * len..(j + 1) * len],
+                    };
                     let waves = vec![
                         b.original[i * len..(i + 1) * len].to_vec(),
-                        b.original[j * len..(j + 1) * len].to_vec(),
+                        partner.to_vec(),
                         b.mixed[i * len..(i + 1) * len].to_vec(),
                     ];
                     (waves, caption(i))
@@ -174,8 +199,13 @@ pub fn run(args: &ShowArgs) -> Result<()> {
     let dir = DataDir::resolve(args.data_dir.as_deref());
     let b = mix_real_batch(&args.dataset, &dir, &args.mix.mixer()?, args.n, args.seed)?;
     let names: Vec<&str> = args.mix.method.iter().map(|m| m.name()).collect();
+    let partner = if b.partners.is_some() {
+        "partner (aligned, rescaled)"
+    } else {
+        "partner"
+    };
     let title = format!(
-        "{} on {} (seed {}): original | partner | mixed, λ = own label weight",
+        "{} on {} (seed {}): original | {partner} | mixed, λ = own label weight",
         names.join("+"),
         args.dataset,
         args.seed

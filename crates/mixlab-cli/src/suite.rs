@@ -5,7 +5,9 @@
 //! config beside its result, so a cell can be replayed on its own.
 
 use crate::run::RunConfig;
-use crate::train_cmd::{DeviceName, OptimName, ScheduleName, SchedulePerName, merge_params};
+use crate::train_cmd::{
+    AugmentName, DeviceName, OptimName, ScheduleName, SchedulePerName, merge_params,
+};
 use anyhow::{Context, Result, bail};
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
@@ -29,6 +31,32 @@ pub const BUILTIN: [(&str, &str); 5] = [
 
 /// Most seeds one experiment may expand to (cells are expanded in memory before anything runs).
 pub const MAX_SEEDS: u64 = 1000;
+
+/// An experiment's `augment`: a flag (crop-flip or none, the older form) or a name.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AugmentSpec {
+    /// `true` = crop-flip, `false` = none.
+    Flag(bool),
+    /// By name.
+    Name(AugmentName),
+}
+
+impl Default for AugmentSpec {
+    fn default() -> Self {
+        AugmentSpec::Flag(false)
+    }
+}
+
+impl AugmentSpec {
+    fn resolve(self) -> Augment {
+        match self {
+            AugmentSpec::Flag(true) => Augment::CropFlip,
+            AugmentSpec::Flag(false) => Augment::None,
+            AugmentSpec::Name(n) => n.into(),
+        }
+    }
+}
 
 /// A suite file.
 #[derive(Debug, Deserialize)]
@@ -73,8 +101,9 @@ pub struct Experiment {
     pub warmup_lr_init: Option<f64>,
     #[serde(default = "default_wd")]
     pub weight_decay: f64,
+    /// `true` (crop-flip), `false`, or an augmentation's name (`"wave"`).
     #[serde(default)]
-    pub augment: bool,
+    pub augment: AugmentSpec,
     pub limit: Option<usize>,
     /// Keep the first N training records (the test split stays whole).
     #[serde(default)]
@@ -86,6 +115,9 @@ pub struct Experiment {
     /// Synthetic label noise on training and validation labels, `{ rate = 0.4, kind = "symmetric" }`.
     #[serde(default)]
     pub label_noise: Option<LabelNoise>,
+    /// Semi-supervised: labelled training records per class (see `mixlab train --labels-per-class`).
+    #[serde(default)]
+    pub labels_per_class: Option<usize>,
     /// Where to train (default cpu).
     #[serde(default)]
     pub device: DeviceName,
@@ -547,6 +579,7 @@ impl Experiment {
             train_limit: self.train_limit,
             data_seed: self.data_seed.for_run(seed),
             label_noise: self.label_noise,
+            labels_per_class: self.labels_per_class,
             validation_fraction: mixlab_data::DEFAULT_VALIDATION_FRACTION,
             train: TrainConfig {
                 model,
@@ -562,11 +595,7 @@ impl Experiment {
                 seed,
                 mixer,
                 mix_at,
-                augment: if self.augment {
-                    Augment::CropFlip
-                } else {
-                    Augment::None
-                },
+                augment: self.augment.resolve(),
                 device: self.device.kind(),
                 ..TrainConfig::default()
             },

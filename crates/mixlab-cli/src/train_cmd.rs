@@ -86,6 +86,29 @@ impl From<SchedulePerName> for SchedulePer {
     }
 }
 
+/// Host augmentation (command line and suite files); in a suite file `true` means `crop-flip`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AugmentName {
+    /// No augmentation.
+    #[default]
+    None,
+    /// Random crop (4-px padding) and horizontal flip, for images.
+    CropFlip,
+    /// Gain (±6 dB), time shift (±10 %) and white noise (15–30 dB SNR), for waveforms.
+    Wave,
+}
+
+impl From<AugmentName> for Augment {
+    fn from(a: AugmentName) -> Augment {
+        match a {
+            AugmentName::None => Augment::None,
+            AugmentName::CropFlip => Augment::CropFlip,
+            AugmentName::Wave => Augment::Wave,
+        }
+    }
+}
+
 /// Device choice (command line and suite files).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -200,9 +223,10 @@ pub struct TrainArgs {
     /// rate on the last warm-up step).
     #[arg(long, allow_negative_numbers = true)]
     pub warmup_lr_init: Option<f64>,
-    /// Random crop (4-px padding) + horizontal flip for image datasets.
-    #[arg(long)]
-    pub augment: bool,
+    /// Host augmentation: `--augment` alone is crop-flip (random crop with 4-px padding and a horizontal
+    /// flip, for images); `--augment wave` is gain, time shift and noise for waveforms.
+    #[arg(long, num_args = 0..=1, default_missing_value = "crop-flip", value_enum, default_value_t)]
+    pub augment: AugmentName,
     /// Run seed (init, shuffling, mixing, augmentation streams).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -220,6 +244,10 @@ pub struct TrainArgs {
     /// class drawn uniformly from the other classes (test labels stay clean).
     #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     pub label_noise: Option<f64>,
+    /// Semi-supervised runs: keep the labels of N training records per class (chosen by --data-seed, after
+    /// the validation hold-out); the rest of the training split is unlabelled, for --method mixmatch.
+    #[arg(long)]
+    pub labels_per_class: Option<usize>,
     /// Device.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceName,
@@ -398,11 +426,7 @@ impl TrainArgs {
             seed: self.seed,
             mixer,
             mix_at: (!self.mix_at.is_empty()).then(|| self.mix_at.clone()),
-            augment: if self.augment {
-                Augment::CropFlip
-            } else {
-                Augment::None
-            },
+            augment: self.augment.into(),
             device: self.device.kind(),
             kd: kd_teacher.map(|t| {
                 let mut kd = KdConfig::new(t);
@@ -431,6 +455,7 @@ impl TrainArgs {
             train_limit: self.train_limit,
             data_seed: self.data_seed,
             label_noise,
+            labels_per_class: self.labels_per_class,
             validation_fraction: mixlab_data::DEFAULT_VALIDATION_FRACTION,
             train,
             paired: self.paired_dataset,

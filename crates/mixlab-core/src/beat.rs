@@ -334,6 +334,40 @@ pub fn same_tempo_class(a: f64, b: f64, tolerance: f64) -> bool {
     (r - 1.0).abs() <= tolerance || (r - 2.0).abs() <= 2.0 * tolerance
 }
 
+/// How far below the clip's loudest block (in energy) a strong onset's following 64 ms may peak: −10 dB.
+pub const STRONG_ONSET_FLOOR: f64 = 0.1;
+
+/// The first onset that starts something loud: the first of `beats.onsets` whose next 64 ms hold a block
+/// (of `hop` samples) with at least [`STRONG_ONSET_FLOOR`] of the loudest block's energy. Spectral flux
+/// is log-compressed, so a faint click in a speech clip's leading silence is an onset too; lining words up
+/// on it would miss the word. `None` when the clip has no onset.
+pub fn first_strong_onset(
+    x: &[f32],
+    sample_rate: u32,
+    beats: &Beats,
+    cfg: &BeatConfig,
+) -> Option<usize> {
+    let block = cfg.hop.max(1);
+    let energy: Vec<f64> = x
+        .chunks(block)
+        .map(|b| b.iter().map(|&v| f64::from(v) * f64::from(v)).sum())
+        .collect();
+    let loudest = energy.iter().copied().fold(0.0, f64::max);
+    let ahead = (0.064 * f64::from(sample_rate)) as usize / block + 1;
+    beats
+        .onsets
+        .iter()
+        .copied()
+        .find(|&t| {
+            energy
+                .iter()
+                .skip(t / block)
+                .take(ahead)
+                .any(|&e| e >= STRONG_ONSET_FLOOR * loudest)
+        })
+        .or(beats.onsets.first().copied())
+}
+
 /// `x` delayed by `by` samples (advanced when negative), zero-filled and cropped to its own length: no wrap-around.
 pub fn shift(x: &[f32], by: isize) -> Vec<f32> {
     let n = x.len() as isize;
@@ -466,6 +500,14 @@ mod tests {
         }
         let b = analyse(&x, SR, &cfg).unwrap();
         assert!(b.onsets[0].abs_diff(2960) <= cfg.hop, "{:?}", b.onsets);
+        // A faint click in the leading silence is an onset, but not the word's.
+        for (k, v) in x.iter_mut().enumerate().skip(1000).take(60) {
+            *v = 0.2 * (rng.random::<f32>() - 0.5) * (-((k - 1000) as f32) / 15.0).exp();
+        }
+        let b = analyse(&x, SR, &cfg).unwrap();
+        assert!(b.onsets[0].abs_diff(1000) <= cfg.hop, "{:?}", b.onsets);
+        let word = first_strong_onset(&x, SR, &b, &cfg).unwrap();
+        assert!(word.abs_diff(2960) <= cfg.hop, "{word}");
         assert_eq!(
             b.bpm, None,
             "one second is shorter than two beats at 60 BPM"

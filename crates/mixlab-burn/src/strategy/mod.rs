@@ -13,11 +13,13 @@ mod adautomix;
 mod alignmix;
 mod attentivemix;
 mod automix;
+mod beatsync;
 mod cmixup;
 mod decouple;
 mod distill;
 mod guidedmix;
 mod learned;
+mod mixmatch;
 mod mixpro;
 mod plain;
 mod puzzlemix;
@@ -79,16 +81,7 @@ pub(crate) trait Strategy {
     /// files this strategy kept in the checkpoint the run resumed from (empty for a fresh run), read
     /// from `origin`.
     fn begin(&mut self, _model: &Model, saved: Vec<AuxFile>, origin: &Path) -> Result<()> {
-        match saved.first() {
-            None => Ok(()),
-            Some(f) => Err(Error::ckpt(
-                origin,
-                format!(
-                    "it holds a strategy file ({}) this run's method does not keep",
-                    f.name
-                ),
-            )),
-        }
+        no_saved_files(&saved, origin)
     }
 
     /// The batch's loss on the autodiff device and, for classification, how many arg-max predictions hit
@@ -116,6 +109,26 @@ pub(crate) trait Strategy {
     /// for an optimiser state).
     fn state(&self) -> Result<Vec<AuxFile>> {
         Ok(Vec::new())
+    }
+
+    /// The model the run evaluates and reports, where the strategy keeps its own (MixMatch's weight
+    /// average); `None`: the trained model.
+    fn eval_model(&self) -> Option<&Model> {
+        None
+    }
+}
+
+/// Refuses a checkpoint that holds strategy files for a strategy that keeps none.
+pub(crate) fn no_saved_files(saved: &[AuxFile], origin: &Path) -> Result<()> {
+    match saved.first() {
+        None => Ok(()),
+        Some(f) => Err(Error::ckpt(
+            origin,
+            format!(
+                "it holds a strategy file ({}) this run's method does not keep",
+                f.name
+            ),
+        )),
     }
 }
 
@@ -252,6 +265,18 @@ pub(crate) fn for_run(
                     .into(),
             ));
         }
+        (Targets::Regression { .. }, Some(MethodConfig::Mixmatch(_))) => {
+            return Err(Error::Incompatible(
+                "mixmatch is a classification method (it guesses class labels)".into(),
+            ));
+        }
+        (Targets::Classes { .. }, Some(MethodConfig::Mixmatch(c))) => {
+            Box::new(mixmatch::Mixmatch::new(c, data)?)
+        }
+        (targets, Some(MethodConfig::Beatsync(c))) => Box::new(beatsync::Beatsync {
+            cfg: c.clone(),
+            regression: matches!(targets, Targets::Regression { .. }),
+        }),
         (Targets::Regression { .. }, _) => Box::new(plain::PlainRegression),
         (Targets::Classes { .. }, Some(MethodConfig::Guidedmix(c))) => {
             Box::new(guidedmix::Guidedmix { cfg: c.clone() })

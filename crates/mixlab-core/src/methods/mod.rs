@@ -8,12 +8,14 @@ pub mod adautomix;
 pub mod alignmix;
 pub mod attentivemix;
 pub mod automix;
+pub mod beatsync;
 pub mod cutmix;
 pub mod embedding;
 pub mod fmix;
 pub mod gridmix;
 pub mod guidedmix;
 pub mod maskmix;
+pub mod mixmatch;
 pub mod mixpro;
 pub mod mixup;
 pub mod puzzlemix;
@@ -38,6 +40,7 @@ pub use adautomix::AdautomixConfig;
 pub use alignmix::AlignmixConfig;
 pub use attentivemix::AttentivemixConfig;
 pub use automix::AutomixConfig;
+pub use beatsync::{Align, BeatsyncConfig};
 pub use cutmix::CutmixConfig;
 pub use embedding::{
     EmbeddingTask, GeomixConfig, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix,
@@ -47,6 +50,7 @@ pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
 pub use guidedmix::GuidedmixConfig;
 pub use maskmix::MaskmixConfig;
+pub use mixmatch::{MixmatchConfig, UnlabelledLoss};
 pub use mixpro::MixproConfig;
 pub use mixup::MixupConfig;
 pub use puzzlemix::PuzzlemixConfig;
@@ -169,6 +173,12 @@ pub enum Method {
     Samix,
     /// AdAutoMix: an adversarial three-source mask generator on a momentum encoder (training only).
     Adautomix,
+    /// Beat- or onset-synchronous waveform mixup: the partner moved onto the sample's first downbeat or
+    /// onset before the blend (training only: pairing and alignment look at the batch's audio).
+    Beatsync,
+    /// MixMatch: guessed labels for unlabelled samples, labelled and unlabelled mixed together (training
+    /// only: semi-supervised, the guesses come from the model).
+    Mixmatch,
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
@@ -176,7 +186,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 31] = [
+    pub const ALL: [Method; 33] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -208,6 +218,8 @@ impl Method {
         Method::Automix,
         Method::Samix,
         Method::Adautomix,
+        Method::Beatsync,
+        Method::Mixmatch,
     ];
 
     /// The kebab-case name.
@@ -240,6 +252,8 @@ impl Method {
             Method::Automix => AutomixConfig::NAME,
             Method::Samix => "samix",
             Method::Adautomix => AdautomixConfig::NAME,
+            Method::Beatsync => BeatsyncConfig::NAME,
+            Method::Mixmatch => MixmatchConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -277,6 +291,8 @@ impl Method {
             Method::Automix => MethodConfig::Automix(Default::default()),
             Method::Samix => MethodConfig::Samix(Default::default()),
             Method::Adautomix => MethodConfig::Adautomix(Default::default()),
+            Method::Beatsync => MethodConfig::Beatsync(Default::default()),
+            Method::Mixmatch => MethodConfig::Mixmatch(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -307,6 +323,8 @@ impl Method {
                 | Method::Automix
                 | Method::Samix
                 | Method::Adautomix
+                | Method::Beatsync
+                | Method::Mixmatch
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -392,6 +410,10 @@ pub enum MethodConfig {
     Samix(AutomixConfig),
     /// See [`adautomix`].
     Adautomix(AdautomixConfig),
+    /// See [`beatsync`].
+    Beatsync(BeatsyncConfig),
+    /// See [`mixmatch`].
+    Mixmatch(MixmatchConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -433,6 +455,8 @@ impl MethodConfig {
             MethodConfig::Automix(_) => Method::Automix,
             MethodConfig::Samix(_) => Method::Samix,
             MethodConfig::Adautomix(_) => Method::Adautomix,
+            MethodConfig::Beatsync(_) => Method::Beatsync,
+            MethodConfig::Mixmatch(_) => Method::Mixmatch,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -469,6 +493,8 @@ impl MethodConfig {
             MethodConfig::Adamixup(c) => c.validate(shape),
             MethodConfig::Automix(c) | MethodConfig::Samix(c) => c.validate(shape),
             MethodConfig::Adautomix(c) => c.validate(shape),
+            MethodConfig::Beatsync(c) => c.validate(shape),
+            MethodConfig::Mixmatch(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -508,6 +534,8 @@ impl MethodConfig {
             MethodConfig::Adamixup(c) => c.draw(ctx, rng),
             MethodConfig::Automix(c) | MethodConfig::Samix(c) => c.draw(ctx, rng),
             MethodConfig::Adautomix(c) => c.draw(ctx, rng),
+            MethodConfig::Beatsync(c) => c.draw(ctx, rng),
+            MethodConfig::Mixmatch(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
