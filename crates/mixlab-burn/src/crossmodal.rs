@@ -1,7 +1,9 @@
 //! Cross-modal contrastive learning between two datasets that share class labels (e.g. FSDD recordings and
 //! digit images): a two-tower model ([`crate::models::TwoTower`]) embeds both into one space; each training
 //! sample of the run's dataset is paired with a training sample of the paired dataset of the same class
-//! (redrawn every step); the loss is CLIP's plus geomix's term with slerped hard negatives. The run is judged
+//! (redrawn every step); the loss is CLIP's plus geomix's term with slerped hard negatives, CLIP's plus
+//! M3CoL's mixed contrastive term (then SoftCLIP), or CM³'s calibrated alignment-uniformity loss
+//! ([`crate::multimodal`]). The run is judged
 //! by cross-modal Recall@K on the test splits (a query retrieves the other modality; a hit shares its class),
 //! and by Wang & Isola's alignment of same-class pairs and uniformity of each modality.
 //!
@@ -13,14 +15,17 @@ use crate::embed::{RECALL_KS, l2_normalise};
 use crate::engine::{batch_tensor, drive, optimise, split_batches, start_state, to_f32};
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig, TwoTower};
+use crate::multimodal::{bezier_rows, cm3_loss, mixco_loss, soft_clip_loss};
 pub use crate::records::CrossModalFinal;
 use crate::records::{EvalMetrics, FinalMetrics, Outcome, Progress};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use mixlab_core::methods::crossmodal::mixco_targets;
 use mixlab_core::methods::{DrawCtx, MethodConfig};
 use mixlab_core::retrieval;
 use mixlab_core::rng::{Purpose, stream};
 use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
 use std::time::Instant;
 
 /// Keeps cos θ inside (−1, 1) so that acos and 1/sin θ stay finite.
@@ -75,6 +80,72 @@ pub fn m2mix_loss(a: Tensor<2>, b: Tensor<2>, lam: f64, temperature: f64) -> Ten
     diag_ce(li.div_scalar(temperature), i.clone()) + diag_ce(lt.div_scalar(temperature), i)
 }
 
+/// One batch's loss from the two towers' raw embeddings of its pairs (row i of `a` and of `b` share a
+/// class); `rng` is the step's Mix stream.
+fn pair_loss(
+    method: &MethodConfig,
+    (ra, rb): (Tensor<2>, Tensor<2>),
+    epoch: usize,
+    epochs: usize,
+    shape: &mixlab_core::shape::SampleShape,
+    rng: &mut ChaCha8Rng,
+) -> Result<Tensor<1>> {
+    let n = ra.dims()[0];
+    let dev = ra.device();
+    let (ea, eb) = (l2_normalise(ra.clone()), l2_normalise(rb.clone()));
+    let ctx = DrawCtx {
+        shape,
+        partner_data: None,
+    };
+    Ok(match method {
+        MethodConfig::Geomix(g) => {
+            let loss = clip_loss(ea.clone(), eb.clone(), g.temperature);
+            let w = g.weight_at(epoch);
+            if w > 0.0 {
+                let lam = f64::from(method.draw(&ctx, rng)?.lam_label);
+                loss + m2mix_loss(ea, eb, lam, g.mix_temperature).mul_scalar(w)
+            } else {
+                loss
+            }
+        }
+        MethodConfig::M3col(c) => {
+            let loss = clip_loss(ea, eb, c.temperature);
+            let term = if c.mixing_at(epoch, epochs) {
+                let mut mixed = |e: Tensor<2>, other: Tensor<2>| -> Result<Tensor<1>> {
+                    let (perm, betas) = c.draw_mix(n, rng)?;
+                    let t = mixco_targets(&perm, &betas)?;
+                    let t = Tensor::<2>::from_data(TensorData::new(t, [n, n]), &dev);
+                    Ok(mixco_loss(t.clone().matmul(e), other, t, c.mix_temperature))
+                };
+                mixed(ra.clone(), rb.clone())? + mixed(rb, ra)?
+            } else {
+                soft_clip_loss(ra.clone(), rb.clone(), c.soft_temperature)
+                    + soft_clip_loss(rb, ra, c.soft_temperature)
+            };
+            loss + term.mul_scalar(c.contrastive_weight)
+        }
+        MethodConfig::Cm3(c) => {
+            let p = (0..n)
+                .map(|_| method.draw(&ctx, rng).map(|d| d.lam_label))
+                .collect::<mixlab_core::error::Result<Vec<f32>>>()?;
+            let p = Tensor::<2>::from_data(TensorData::new(p, [n, 1]), &dev);
+            let fused = bezier_rows(vec![ea.clone(), eb.clone()], p.neg().add_scalar(1.0));
+            let fused = if c.sim_gradient {
+                fused
+            } else {
+                fused.detach()
+            };
+            cm3_loss(ea, eb, fused, c.gamma, (c.min_sim, c.max_sim), c.calibrate)
+        }
+        other => {
+            return Err(Error::Incompatible(format!(
+                "{} is not a cross-modal method",
+                other.method().name()
+            )));
+        }
+    })
+}
+
 fn labels_of(d: &TrainData, what: &str) -> Result<(Vec<usize>, usize)> {
     match &d.targets {
         Targets::Classes { labels, classes } => Ok((labels.clone(), *classes)),
@@ -109,14 +180,19 @@ pub fn train_pair(
 ) -> Result<Outcome> {
     a.validate()?;
     b.validate()?;
-    let Some(MethodConfig::Geomix(g)) = cfg.representation() else {
+    let Some(method) = cfg
+        .representation()
+        .filter(|m| m.cross_modal_dim().is_some())
+    else {
         return Err(Error::Incompatible(
-            "a paired dataset is trained with --method geomix".into(),
+            "a paired dataset is trained with --method geomix, m3col or cm3".into(),
         ));
     };
+    let name = method.method().name();
+    let dim = method.cross_modal_dim().unwrap_or_default();
     let ModelConfig::TwoTower(tt) = &cfg.model else {
         return Err(Error::Incompatible(format!(
-            "geomix embeds two datasets: use --model two-tower, not {}",
+            "{name} embeds two datasets: use --model two-tower, not {}",
             cfg.model.name()
         )));
     };
@@ -127,18 +203,18 @@ pub fn train_pair(
         )));
     }
     if cfg.kd.is_some() {
-        return Err(Error::Incompatible(
-            "geomix trains embeddings: knowledge distillation needs class outputs".into(),
-        ));
+        return Err(Error::Incompatible(format!(
+            "{name} trains embeddings: knowledge distillation needs class outputs"
+        )));
     }
-    crate::embed::check_unused_settings(cfg, "geomix")?;
+    crate::embed::check_unused_settings(cfg, name)?;
     let shape = a.train.shape;
-    cfg.validate(&shape, g.dim)?;
+    cfg.validate(&shape, dim)?;
     let (la, classes) = labels_of(&a.train, "run's dataset")?;
     let (lb, classes_b) = labels_of(&b.train, "paired dataset")?;
     if classes != classes_b {
         return Err(Error::Incompatible(format!(
-            "geomix pairs by class: the datasets have {classes} and {classes_b} classes"
+            "{name} pairs by class: the datasets have {classes} and {classes_b} classes"
         )));
     }
     let pool = by_class(&lb, classes);
@@ -172,7 +248,7 @@ pub fn train_pair(
     let plain = cfg.device.device()?;
     let dev = plain.clone().autodiff();
     dev.seed(cfg.seed);
-    let mut st = start_state(cfg, &shape, g.dim, opts, &dev)?;
+    let mut st = start_state(cfg, &shape, dim, opts, &dev)?;
     let rows = |d: &TrainData, idx: &[usize]| -> Tensor<3> {
         let len = d.shape.sample_len();
         let mut x = Vec::with_capacity(idx.len() * len);
@@ -201,23 +277,10 @@ pub fn train_pair(
                 })
                 .collect();
             let t = towers(model)?;
-            let ea = l2_normalise(t.forward_a(rows(&a.train, idx))?);
-            let eb = l2_normalise(t.forward_b(rows(&b.train, &partners))?);
-            let mut loss = clip_loss(ea.clone(), eb.clone(), g.temperature);
-            let w = g.weight_at(epoch);
-            if w > 0.0 {
-                let mut mix_rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
-                let ctx = DrawCtx {
-                    shape: &shape,
-                    partner_data: None,
-                };
-                let lam = f64::from(
-                    MethodConfig::Geomix(g.clone())
-                        .draw(&ctx, &mut mix_rng)?
-                        .lam_label,
-                );
-                loss = loss + m2mix_loss(ea, eb, lam, g.mix_temperature).mul_scalar(w);
-            }
+            let ra = t.forward_a(rows(&a.train, idx))?;
+            let rb = t.forward_b(rows(&b.train, &partners))?;
+            let mut mix_rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
+            let loss = pair_loss(method, (ra, rb), epoch, cfg.epochs, &shape, &mut mix_rng)?;
             optimise(model, optim, loss, lr, epoch, step).map(Some)
         },
         |model, with_test| {
@@ -241,7 +304,7 @@ pub fn train_pair(
     };
     let eval = st.model.valid();
     let e = Evaluation::new(&eval, (&a.test, &b.test), cfg.eval_batch_size, &plain)?;
-    let final_metrics = FinalMetrics::CrossModal(e.summary(g.dim)?);
+    let final_metrics = FinalMetrics::CrossModal(e.summary(dim)?);
     Ok(Outcome::Finished(Box::new(driven.result(
         cfg,
         st,
@@ -439,6 +502,10 @@ mod tests {
     }
 
     fn pair_cfg(g: GeomixConfig) -> TrainConfig {
+        pair_cfg_with(MethodConfig::Geomix(g))
+    }
+
+    fn pair_cfg_with(method: MethodConfig) -> TrainConfig {
         use crate::models::{CnnConfig, MlpConfig, TwoTowerConfig};
         crate::supervised::tests::small_cfg()
             .with_model(ModelConfig::TwoTower(TwoTowerConfig {
@@ -449,9 +516,7 @@ mod tests {
                 b: Box::new(ModelConfig::Mlp(MlpConfig::default().with_hidden(vec![16]))),
                 b_input: vec![6, 1],
             }))
-            .with_mixer(mixlab_core::mixer::MixerConfig::single(
-                MethodConfig::Geomix(g),
-            ))
+            .with_mixer(mixlab_core::mixer::MixerConfig::single(method))
             .with_augment(crate::config::Augment::None)
             .with_lr(0.01)
             .with_optimizer(crate::optim::OptimizerConfig::adamw())
@@ -464,6 +529,73 @@ mod tests {
             Outcome::Finished(r) => *r,
             Outcome::Stopped { .. } => panic!("stopped"),
         }
+    }
+
+    #[test]
+    fn m3col_and_cm3_train_rerun_resume_and_learn_to_retrieve() {
+        use crate::trainer::NoProgress;
+        use mixlab_core::methods::{Cm3Config, M3colConfig};
+        let a = crate::supervised::tests::toy_splits();
+        let b = Splits {
+            train: toy_vectors(80, 11),
+            val: toy_vectors(40, 12),
+            test: toy_vectors(40, 13),
+            unlabelled: None,
+        };
+        let methods = [
+            // The switch to SoftCLIP falls inside the run (epoch 4 of 12).
+            MethodConfig::M3col(M3colConfig {
+                dim: 8,
+                ..Default::default()
+            }),
+            MethodConfig::Cm3(Cm3Config {
+                dim: 8,
+                ..Default::default()
+            }),
+        ];
+        let mut first_losses = vec![];
+        for m in methods {
+            let cfg = pair_cfg_with(m.clone());
+            let r1 = finished(
+                train_pair(&cfg, &a, &b, &RunOptions::default(), &mut NoProgress).unwrap(),
+            );
+            let FinalMetrics::CrossModal(f) = &r1.final_metrics else {
+                panic!("cross-modal")
+            };
+            assert!(f.a_to_b[0] > 0.5 && f.b_to_a[0] > 0.5, "{m:?}: {f:?}");
+            let dir = tempfile::tempdir().unwrap();
+            let mut opts = RunOptions {
+                checkpoint_dir: Some(dir.path().to_path_buf()),
+                resume: true,
+                stop_after_epochs: Some(5),
+                checkpoint_every: 1,
+            };
+            train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap();
+            opts.stop_after_epochs = None;
+            let r2 = finished(train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap());
+            assert_eq!(r2.final_metrics, r1.final_metrics, "{m:?}");
+            assert_eq!(
+                crate::embed::tests::curve(&r2),
+                crate::embed::tests::curve(&r1)
+            );
+            first_losses.push(r1.curve[0].train_loss);
+        }
+        // CM³ without calibration is the plain alignment-uniformity loss: another loss.
+        let plain = finished(
+            train_pair(
+                &pair_cfg_with(MethodConfig::Cm3(Cm3Config {
+                    dim: 8,
+                    calibrate: false,
+                    ..Default::default()
+                })),
+                &a,
+                &b,
+                &RunOptions::default(),
+                &mut NoProgress,
+            )
+            .unwrap(),
+        );
+        assert_ne!(plain.curve[0].train_loss, first_losses[1]);
     }
 
     #[test]

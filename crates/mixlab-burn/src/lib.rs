@@ -36,6 +36,7 @@ pub mod error;
 pub mod loss;
 pub mod metric_loss;
 pub mod models;
+pub mod multimodal;
 pub mod optim;
 pub(crate) mod owned;
 pub mod records;

@@ -10,7 +10,6 @@ pub use crate::records::{
 };
 
 use crate::error::{Error, Result};
-use mixlab_core::methods::MethodConfig;
 
 /// Trains as configured; with `opts.checkpoint_dir` writes a checkpoint on the `opts.checkpoint_every`
 /// cadence and, with `opts.resume`, continues from the one found there.
@@ -21,11 +20,14 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> Result<Outcome> {
     data.validate()?;
-    if matches!(cfg.representation(), Some(MethodConfig::Geomix(_))) {
-        return Err(Error::Incompatible(
-            "geomix pairs two datasets: give the paired dataset (mixlab train --paired-dataset)"
-                .into(),
-        ));
+    if let Some(m) = cfg
+        .representation()
+        .filter(|m| m.cross_modal_dim().is_some())
+    {
+        return Err(Error::Incompatible(format!(
+            "{} pairs two datasets: give the paired dataset (mixlab train --paired-dataset)",
+            m.method().name()
+        )));
     }
     if cfg.trains_embedding() {
         return crate::embed::train(cfg, data, opts, progress);

@@ -56,7 +56,7 @@ pub struct RunConfig {
     pub validation_fraction: f64,
     /// The training run.
     pub train: TrainConfig,
-    /// Cross-modal runs (geomix): the second dataset, embedded by the two-tower model's `b` tower and paired
+    /// Cross-modal runs (geomix, m3col, cm3): the second dataset, embedded by the two-tower model's `b` tower and paired
     /// with the first by class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<DatasetId>,
@@ -680,16 +680,18 @@ pub fn execute(
         }
     }
     // Load and check everything before the folder is claimed: a run that cannot start leaves nothing.
-    let geomix = matches!(
-        cfg.train.representation(),
-        Some(mixlab_core::methods::MethodConfig::Geomix(_))
-    );
-    match (geomix, cfg.paired) {
-        (true, None) => {
-            bail!("geomix pairs two datasets: give --paired-dataset (with --model two-tower)")
+    let cross_modal = cfg
+        .train
+        .representation()
+        .filter(|m| m.cross_modal_dim().is_some())
+        .map(|m| m.method().name());
+    match (cross_modal, cfg.paired) {
+        (Some(name), None) => {
+            bail!("{name} pairs two datasets: give --paired-dataset (with --model two-tower)")
         }
-        (false, Some(p)) => bail!(
-            "--paired-dataset {p} is for cross-modal runs (--method geomix --model two-tower)"
+        (None, Some(p)) => bail!(
+            "--paired-dataset {p} is for cross-modal runs (--method geomix, m3col or cm3 with --model \
+             two-tower)"
         ),
         _ => {}
     }

@@ -137,7 +137,7 @@ pub struct Experiment {
     /// the same seed (with attentivemix or tokenmix: the method's own network), `grid = { key = [values] }`
     /// to expand into one cell per point, or stand for a weighted mix of methods, `{ label, mix = [["mixup", 0.5], { method = "cutmix", weight = 0.5, ... }] }`.
     pub methods: Vec<MethodEntry>,
-    /// Cross-modal experiments (geomix): the second dataset, embedded by the two-tower model's `b` tower.
+    /// Cross-modal experiments (geomix, m3col, cm3): the second dataset, embedded by the two-tower model's `b` tower.
     #[serde(default)]
     pub paired: Option<DatasetId>,
 }

@@ -27,7 +27,7 @@ pub enum ModelName {
     /// U(±1/√fan_in) (PyTorch's default) where timm uses trunc_normal(0.02), and LayerNorm eps is 1e-5
     /// where timm uses 1e-6
     VitTiny,
-    /// Two encoders (cross-modal geomix runs with --paired-dataset)
+    /// Two encoders (cross-modal geomix, m3col and cm3 runs with --paired-dataset)
     TwoTower,
 }
 
@@ -263,7 +263,7 @@ pub struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
-    /// Cross-modal runs (--method geomix --model two-tower): a second dataset sharing the classes, embedded by
+    /// Cross-modal runs (--method geomix, m3col or cm3 with --model two-tower): a second dataset sharing the classes, embedded by
     /// the `b` tower and paired with --dataset by class (e.g. fsdd with digits)
     #[arg(long)]
     pub paired_dataset: Option<DatasetId>,

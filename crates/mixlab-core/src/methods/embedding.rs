@@ -71,7 +71,7 @@ impl EmbeddingTask {
     }
 }
 
-fn check_dim(dim: usize) -> Result<()> {
+pub(super) fn check_dim(dim: usize) -> Result<()> {
     if (2..=4096).contains(&dim) {
         Ok(())
     } else {
@@ -79,7 +79,7 @@ fn check_dim(dim: usize) -> Result<()> {
     }
 }
 
-fn check_nonneg(name: &'static str, v: f64) -> Result<()> {
+pub(super) fn check_nonneg(name: &'static str, v: f64) -> Result<()> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
@@ -87,7 +87,7 @@ fn check_nonneg(name: &'static str, v: f64) -> Result<()> {
     }
 }
 
-fn check_pos(name: &'static str, v: f64) -> Result<()> {
+pub(super) fn check_pos(name: &'static str, v: f64) -> Result<()> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {

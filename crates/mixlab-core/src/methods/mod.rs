@@ -9,6 +9,7 @@ pub mod alignmix;
 pub mod attentivemix;
 pub mod automix;
 pub mod beatsync;
+pub mod crossmodal;
 pub mod cutmix;
 pub mod embedding;
 pub mod fmix;
@@ -41,6 +42,7 @@ pub use alignmix::AlignmixConfig;
 pub use attentivemix::AttentivemixConfig;
 pub use automix::AutomixConfig;
 pub use beatsync::{Align, BeatsyncConfig};
+pub use crossmodal::{Cm3Config, M3colConfig};
 pub use cutmix::CutmixConfig;
 pub use embedding::{
     EmbeddingTask, GeomixConfig, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix,
@@ -182,11 +184,17 @@ pub enum Method {
     /// Geodesic multi-modal mixup: slerped hard negatives in a CLIP-style loss between two datasets
     /// (training only).
     Geomix,
+    /// M3CoL: each modality's embeddings mixed, found in the other with soft targets, then SoftCLIP
+    /// (training only, two-tower runs).
+    M3col,
+    /// CM³: alignment and uniformity calibrated by spherically fused features (training only, two-tower
+    /// runs).
+    Cm3,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 33] = [
+    pub const ALL: [Method; 35] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -220,6 +228,8 @@ impl Method {
         Method::Adautomix,
         Method::Beatsync,
         Method::Mixmatch,
+        Method::M3col,
+        Method::Cm3,
     ];
 
     /// The kebab-case name.
@@ -254,6 +264,8 @@ impl Method {
             Method::Adautomix => AdautomixConfig::NAME,
             Method::Beatsync => BeatsyncConfig::NAME,
             Method::Mixmatch => MixmatchConfig::NAME,
+            Method::M3col => M3colConfig::NAME,
+            Method::Cm3 => Cm3Config::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -293,6 +305,8 @@ impl Method {
             Method::Adautomix => MethodConfig::Adautomix(Default::default()),
             Method::Beatsync => MethodConfig::Beatsync(Default::default()),
             Method::Mixmatch => MethodConfig::Mixmatch(Default::default()),
+            Method::M3col => MethodConfig::M3col(Default::default()),
+            Method::Cm3 => MethodConfig::Cm3(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -325,6 +339,8 @@ impl Method {
                 | Method::Adautomix
                 | Method::Beatsync
                 | Method::Mixmatch
+                | Method::M3col
+                | Method::Cm3
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -414,6 +430,10 @@ pub enum MethodConfig {
     Beatsync(BeatsyncConfig),
     /// See [`mixmatch`].
     Mixmatch(MixmatchConfig),
+    /// See [`crossmodal`].
+    M3col(M3colConfig),
+    /// See [`crossmodal`].
+    Cm3(Cm3Config),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -457,6 +477,8 @@ impl MethodConfig {
             MethodConfig::Adautomix(_) => Method::Adautomix,
             MethodConfig::Beatsync(_) => Method::Beatsync,
             MethodConfig::Mixmatch(_) => Method::Mixmatch,
+            MethodConfig::M3col(_) => Method::M3col,
+            MethodConfig::Cm3(_) => Method::Cm3,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -495,6 +517,8 @@ impl MethodConfig {
             MethodConfig::Adautomix(c) => c.validate(shape),
             MethodConfig::Beatsync(c) => c.validate(shape),
             MethodConfig::Mixmatch(c) => c.validate(shape),
+            MethodConfig::M3col(c) => c.validate(shape),
+            MethodConfig::Cm3(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -536,6 +560,8 @@ impl MethodConfig {
             MethodConfig::Adautomix(c) => c.draw(ctx, rng),
             MethodConfig::Beatsync(c) => c.draw(ctx, rng),
             MethodConfig::Mixmatch(c) => c.draw(ctx, rng),
+            MethodConfig::M3col(c) => c.draw(ctx, rng),
+            MethodConfig::Cm3(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
@@ -559,6 +585,16 @@ impl MethodConfig {
         match self {
             MethodConfig::Attentivemix(c) => Some(&mut c.teacher),
             MethodConfig::Tokenmix(c) => Some(&mut c.teacher),
+            _ => None,
+        }
+    }
+
+    /// The embedding width of a cross-modal (two-tower) method: geomix, m3col, cm3; `None` for the rest.
+    pub fn cross_modal_dim(&self) -> Option<usize> {
+        match self {
+            MethodConfig::Geomix(c) => Some(c.dim),
+            MethodConfig::M3col(c) => Some(c.dim),
+            MethodConfig::Cm3(c) => Some(c.dim),
             _ => None,
         }
     }
