@@ -438,7 +438,7 @@ fn paste<T: Copy>(shape: &SampleShape, r: &Region, src: &[T], dst: &mut [T]) {
 }
 
 /// Source taps along one axis: for each output index, (i0, i1, weight of i1).
-fn taps(input: usize, output: usize, interp: Interp) -> Vec<(usize, usize, f32)> {
+pub(crate) fn taps(input: usize, output: usize, interp: Interp) -> Vec<(usize, usize, f32)> {
     // PyTorch computes the scale as in/out in float and, for nearest, floors dst·scale.
     let scale = input as f32 / output as f32;
     (0..output)
