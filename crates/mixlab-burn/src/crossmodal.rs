@@ -501,6 +501,31 @@ mod tests {
         TrainData::classification(shape, x, y, 4).unwrap()
     }
 
+    /// The paired side of the toy runs: 6-value vectors of the toy images' four classes.
+    fn toy_b() -> Splits {
+        Splits {
+            train: toy_vectors(80, 11),
+            val: toy_vectors(40, 12),
+            test: toy_vectors(40, 13),
+            unlabelled: None,
+        }
+    }
+
+    /// The run stopped after 5 epochs (a checkpoint each) and resumed to its end.
+    fn killed_after_five_and_resumed(cfg: &TrainConfig, a: &Splits, b: &Splits) -> TrainResult {
+        use crate::trainer::NoProgress;
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = RunOptions {
+            checkpoint_dir: Some(dir.path().to_path_buf()),
+            resume: true,
+            stop_after_epochs: Some(5),
+            checkpoint_every: 1,
+        };
+        train_pair(cfg, a, b, &opts, &mut NoProgress).unwrap();
+        opts.stop_after_epochs = None;
+        finished(train_pair(cfg, a, b, &opts, &mut NoProgress).unwrap())
+    }
+
     fn pair_cfg(g: GeomixConfig) -> TrainConfig {
         pair_cfg_with(MethodConfig::Geomix(g))
     }
@@ -536,12 +561,7 @@ mod tests {
         use crate::trainer::NoProgress;
         use mixlab_core::methods::{Cm3Config, M3colConfig};
         let a = crate::supervised::tests::toy_splits();
-        let b = Splits {
-            train: toy_vectors(80, 11),
-            val: toy_vectors(40, 12),
-            test: toy_vectors(40, 13),
-            unlabelled: None,
-        };
+        let b = toy_b();
         let methods = [
             // The switch to SoftCLIP falls inside the run (epoch 4 of 12).
             MethodConfig::M3col(M3colConfig {
@@ -563,16 +583,7 @@ mod tests {
                 panic!("cross-modal")
             };
             assert!(f.a_to_b[0] > 0.5 && f.b_to_a[0] > 0.5, "{m:?}: {f:?}");
-            let dir = tempfile::tempdir().unwrap();
-            let mut opts = RunOptions {
-                checkpoint_dir: Some(dir.path().to_path_buf()),
-                resume: true,
-                stop_after_epochs: Some(5),
-                checkpoint_every: 1,
-            };
-            train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap();
-            opts.stop_after_epochs = None;
-            let r2 = finished(train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap());
+            let r2 = killed_after_five_and_resumed(&cfg, &a, &b);
             assert_eq!(r2.final_metrics, r1.final_metrics, "{m:?}");
             assert_eq!(
                 crate::embed::tests::curve(&r2),
@@ -602,12 +613,7 @@ mod tests {
     fn pairs_train_deterministically_resume_and_learn_to_retrieve() {
         use crate::trainer::NoProgress;
         let a = crate::supervised::tests::toy_splits();
-        let b = Splits {
-            train: toy_vectors(80, 11),
-            val: toy_vectors(40, 12),
-            test: toy_vectors(40, 13),
-            unlabelled: None,
-        };
+        let b = toy_b();
         let g = GeomixConfig {
             dim: 8,
             mix_weight: 0.5,
@@ -625,16 +631,7 @@ mod tests {
         // Four classes: chance Recall@1 is about 1/4; the quadrant task is easy for both towers.
         assert!(f.a_to_b[0] > 0.5 && f.b_to_a[0] > 0.5, "{f:?}");
         assert!(f.alignment.is_finite() && f.uniformity_a.is_finite());
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(dir.path().to_path_buf()),
-            resume: true,
-            stop_after_epochs: Some(5),
-            checkpoint_every: 1,
-        };
-        train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap();
-        opts.stop_after_epochs = None;
-        let r3 = finished(train_pair(&cfg, &a, &b, &opts, &mut NoProgress).unwrap());
+        let r3 = killed_after_five_and_resumed(&cfg, &a, &b);
         assert_eq!(r3.final_metrics, r1.final_metrics);
         assert_eq!(
             crate::embed::tests::curve(&r3),

@@ -75,6 +75,27 @@ impl<M: Module> Ema<M> {
         })
     }
 
+    /// The copy a strategy keeps as its only checkpoint file `name`: fresh when `saved` is empty, else
+    /// restored from it; any other file set is refused (`method` names the strategy in the error).
+    pub(crate) fn begin_single(
+        online: &M,
+        momentum: f64,
+        saved: Vec<crate::state::AuxFile>,
+        name: &str,
+        method: &str,
+        origin: &Path,
+    ) -> Result<Self> {
+        let mut saved = saved.into_iter();
+        match (saved.next(), saved.next()) {
+            (None, _) => Ok(Self::new(online, momentum)),
+            (Some(f), None) if f.name == name => Self::restore(online, momentum, &f.bytes, origin),
+            (Some(f), _) => Err(Error::ckpt(
+                origin,
+                format!("{method} keeps one {name} file, found {}", f.name),
+            )),
+        }
+    }
+
     /// One momentum step toward `online` (its weights after the optimiser step). `valid()` first: it
     /// brings BatchNorm's running statistics up to this step (they are updated lazily) and leaves the
     /// autodiff graph behind.

@@ -144,7 +144,7 @@ mod tests {
     }
 
     fn scalar(x: Tensor<1>) -> f64 {
-        f64::from(x.into_data().to_vec::<f32>().unwrap()[0])
+        f64::from(x.into_data().try_to_vec::<f32>().unwrap()[0])
     }
 
     fn targets(perm: &[usize], betas: &[f32], dev: &Device) -> Tensor<2> {
@@ -210,7 +210,7 @@ mod tests {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        let got = fused.clone().into_data().to_vec::<f32>().unwrap();
+        let got = fused.clone().into_data().try_to_vec::<f32>().unwrap();
         assert!(
             got.iter()
                 .zip(&want)
@@ -221,7 +221,7 @@ mod tests {
             vec![an.clone(), bn.clone()],
             t(p.iter().map(|v| 1.0 - v).collect(), n, &dev),
         );
-        let bz = bz.into_data().to_vec::<f32>().unwrap();
+        let bz = bz.into_data().try_to_vec::<f32>().unwrap();
         assert!(bz.iter().zip(&got).all(|(x, y)| (x - y).abs() < 1e-5));
         for k in ["cm3", "cm3_clamped"] {
             let c = &g[k];

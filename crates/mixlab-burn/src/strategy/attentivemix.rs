@@ -111,19 +111,14 @@ impl Strategy for Attentivemix {
                 )),
             };
         };
-        let mut saved = saved.into_iter();
-        *slot = Some(match (saved.next(), saved.next()) {
-            (None, _) => Ema::new(model, self.cfg.momentum),
-            (Some(f), None) if f.name == EMA => {
-                Ema::restore(model, self.cfg.momentum, &f.bytes, origin)?
-            }
-            (Some(f), _) => {
-                return Err(Error::ckpt(
-                    origin,
-                    format!("attentivemix keeps one {EMA} file, found {}", f.name),
-                ));
-            }
-        });
+        *slot = Some(Ema::begin_single(
+            model,
+            self.cfg.momentum,
+            saved,
+            EMA,
+            "attentivemix",
+            origin,
+        )?);
         Ok(())
     }
 

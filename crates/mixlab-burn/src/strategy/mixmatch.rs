@@ -73,19 +73,14 @@ impl Strategy for Mixmatch {
         if self.cfg.ema == 0.0 {
             return super::no_saved_files(&saved, origin);
         }
-        let mut saved = saved.into_iter();
-        self.ema = Some(match (saved.next(), saved.next()) {
-            (None, _) => Ema::new(model, self.cfg.ema),
-            (Some(f), None) if f.name == EMA => {
-                Ema::restore(model, self.cfg.ema, &f.bytes, origin)?
-            }
-            (Some(f), _) => {
-                return Err(Error::ckpt(
-                    origin,
-                    format!("mixmatch keeps one {EMA} file, found {}", f.name),
-                ));
-            }
-        });
+        self.ema = Some(Ema::begin_single(
+            model,
+            self.cfg.ema,
+            saved,
+            EMA,
+            "mixmatch",
+            origin,
+        )?);
         Ok(())
     }
 

@@ -23,7 +23,7 @@
 //! The plan is drawn as mixup's (one λ per draw); [`synchronise`] then re-pairs, moves and mixes on the
 //! host. λ ~ Beta(5, 5) has mean ½ and standard deviation 0.151, so the labels hardly vary.
 
-use super::{Draw, DrawCtx, Method, MixMethod, check_alpha, sample_beta};
+use super::{Draw, DrawCtx, Method, MixMethod, check_alpha};
 use crate::beat::{self, BeatConfig, Beats};
 use crate::error::{Error, Result};
 use crate::plan::MixPlan;
@@ -109,11 +109,7 @@ impl MixMethod for BeatsyncConfig {
 
     /// Mixup's blend; [`synchronise`] moves the partner before it is applied.
     fn draw<R: Rng + ?Sized>(&self, _ctx: &DrawCtx<'_>, rng: &mut R) -> Result<Draw> {
-        let lam = sample_beta(self.alpha, self.alpha, rng)? as f32;
-        Ok(Draw {
-            weight: SampleWeight::Blend { lam },
-            lam_label: lam,
-        })
+        super::representation::blend(self.alpha, rng)
     }
 }
 

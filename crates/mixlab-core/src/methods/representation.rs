@@ -11,7 +11,8 @@ use crate::weight::SampleWeight;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-fn blend<R: Rng + ?Sized>(alpha: f64, rng: &mut R) -> Result<Draw> {
+/// A blend with λ ~ Beta(α, α), the label weight λ.
+pub(super) fn blend<R: Rng + ?Sized>(alpha: f64, rng: &mut R) -> Result<Draw> {
     let lam = sample_beta(alpha, alpha, rng)? as f32;
     Ok(Draw {
         weight: SampleWeight::Blend { lam },
