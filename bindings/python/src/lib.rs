@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use mixlab_core::apply::{Elem, apply, apply_gathered, apply_in_place};
 use mixlab_core::calib;
+use mixlab_core::dense;
 use mixlab_core::methods::Method;
 use mixlab_core::mixer::MixerConfig;
 use mixlab_core::plan::MixPlan;
@@ -81,6 +82,11 @@ fn labels_of(labels: &PyReadonlyArray1<'_, i64>, classes: usize) -> PyResult<Vec
         .collect()
 }
 
+/// A box as Python passes it: `(start, end, class)` in `[d, h, w]`.
+type BoxIn = ([usize; 3], [usize; 3], u32);
+/// A mixed box as Python gets it: `(start, end, class, weight)`.
+type BoxOut = ([usize; 3], [usize; 3], u32, f32);
+
 /// A sampled plan: partners, per-sample weights and label weights of one batch.
 #[pyclass(module = "mixlab._native", frozen)]
 struct Plan {
@@ -122,31 +128,70 @@ impl Plan {
     /// λ blended, 0 inside a pasted box, the mask for masks. With `resized()` it lets another library
     /// apply the plan on its own device: `out = w·x + (1 − w)·p`.
     fn weight_map<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let shape = self.plan.shape;
-        let n = shape.spatial_len();
-        let dims = shape.spatial();
-        let mut out = vec![1f32; self.plan.len() * n];
-        for (w, row) in self.plan.weights.iter().zip(out.chunks_exact_mut(n)) {
-            match w {
-                SampleWeight::Keep => {}
-                SampleWeight::Blend { lam } => row.fill(*lam),
-                SampleWeight::Mask { mask } => row.copy_from_slice(mask),
-                SampleWeight::Paste { region } | SampleWeight::PasteResized { region, .. } => {
-                    let full = shape.dims;
-                    for d in region.start[0]..region.end[0] {
-                        for h in region.start[1]..region.end[1] {
-                            let base = (d * full[1] + h) * full[2];
-                            row[base + region.start[2]..base + region.end[2]].fill(0.0);
-                        }
-                    }
-                }
-            }
+        let n = self.plan.shape.spatial_len();
+        let mut out = Vec::with_capacity(self.plan.len() * n);
+        for i in 0..self.plan.len() {
+            out.extend(dense::source_map(&self.plan, i).map_err(value_error)?.0);
         }
         let mut full_dims = vec![self.plan.len()];
-        full_dims.extend_from_slice(dims);
+        full_dims.extend_from_slice(self.plan.shape.spatial());
         Ok(ArrayD::from_shape_vec(full_dims, out)
             .map_err(value_error)?
             .into_pyarray(py))
+    }
+
+    /// Segmentation masks `(B, *spatial)` of int64 labels mixed as this plan mixes the inputs: each position
+    /// shows the label of the sample with the larger weight there, at that sample's source position.
+    fn mix_masks<'py>(
+        &self,
+        py: Python<'py>,
+        masks: PyReadonlyArrayDyn<'py, i64>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<i64>>> {
+        let dims = masks.shape().to_vec();
+        let want: Vec<usize> = std::iter::once(self.plan.len())
+            .chain(self.plan.shape.spatial().iter().copied())
+            .collect();
+        if dims != want {
+            return Err(PyValueError::new_err(format!(
+                "masks must have shape (batch, *spatial) = {want:?}, got {dims:?}"
+            )));
+        }
+        let m = masks.as_slice().map_err(|_| {
+            PyValueError::new_err("masks must be C-contiguous (np.ascontiguousarray)")
+        })?;
+        let out = dense::mix_masks(&self.plan, m).map_err(value_error)?;
+        Ok(ArrayD::from_shape_vec(dims, out)
+            .map_err(value_error)?
+            .into_pyarray(py))
+    }
+
+    /// Each sample's boxes after the mix: `boxes[i]` lists sample i's `(start, end, class)` with `start`
+    /// and `end` as `[d, h, w]` (half-open, unit leading extents for 1-D and 2-D). Returns per mixed
+    /// sample `(start, end, class, weight)`: its own and its partner's boxes clipped to where their image
+    /// dominates, weighted by how much of each shows; boxes below `min_visible` are dropped.
+    #[pyo3(signature = (boxes, min_visible = 0.0))]
+    fn mix_boxes(&self, boxes: Vec<Vec<BoxIn>>, min_visible: f32) -> PyResult<Vec<Vec<BoxOut>>> {
+        let boxes: Vec<Vec<dense::LabelledBox>> = boxes
+            .into_iter()
+            .map(|bs| {
+                bs.into_iter()
+                    .map(|(start, end, class)| dense::LabelledBox {
+                        region: mixlab_core::weight::Region { start, end },
+                        class,
+                        weight: 1.0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let out = dense::mix_boxes(&self.plan, &boxes, min_visible).map_err(value_error)?;
+        Ok(out
+            .into_iter()
+            .map(|bs| {
+                bs.into_iter()
+                    .map(|b| (b.region.start, b.region.end, b.class, b.weight))
+                    .collect()
+            })
+            .collect())
     }
 
     /// Samples whose partner is pasted resized: `(i, start, end, interp)` with `start`/`end` as

@@ -78,8 +78,8 @@ fn inside(r: &Region, [d, h, w]: [usize; 3], a: f32, b: f32) -> Vec<f32> {
     v
 }
 
-/// The batch's segmentation masks (B × spatial labels) mixed as the plan mixes the inputs.
-pub fn mix_masks(plan: &MixPlan, masks: &[u32]) -> Result<Vec<u32>> {
+/// The batch's segmentation masks (B × spatial labels of any type) mixed as the plan mixes the inputs.
+pub fn mix_masks<T: Copy>(plan: &MixPlan, masks: &[T]) -> Result<Vec<T>> {
     let n = plan.shape.spatial_len();
     if masks.len() != plan.len() * n {
         return Err(Error::SizeMismatch {
