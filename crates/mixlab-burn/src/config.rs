@@ -85,6 +85,34 @@ pub struct TrainConfig {
     pub device: DeviceKind,
     /// Knowledge distillation: a finished run's teacher gives the targets on the mixed inputs.
     pub kd: Option<KdConfig>,
+    /// Online class-incremental learning: the classes arrive as tasks, each seen once, with a replay
+    /// buffer (`None`: every class from the start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continual: Option<ContinualConfig>,
+}
+
+/// An online class-incremental run (experience replay, ER): `tasks` tasks of consecutive classes, each an
+/// epoch over its own training samples in stream batches of `batch_size`, each batch trained together with
+/// `replay_batch` samples drawn from a reservoir buffer of `buffer` samples.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContinualConfig {
+    /// Tasks (default 5: 2 classes each for 10 classes); the run's `epochs` must equal it.
+    pub tasks: usize,
+    /// Replay buffer size in samples (default 500).
+    pub buffer: usize,
+    /// Replayed samples per step (default 10, as the stream batch of the online literature).
+    pub replay_batch: usize,
+}
+
+impl Default for ContinualConfig {
+    fn default() -> Self {
+        Self {
+            tasks: 5,
+            buffer: 500,
+            replay_batch: 10,
+        }
+    }
 }
 
 /// Mixup in knowledge distillation: the student is trained on the mixed inputs against the teacher's
@@ -160,11 +188,51 @@ impl Default for TrainConfig {
             test_every: 0,
             device: DeviceKind::Cpu,
             kd: None,
+            continual: None,
         }
     }
 }
 
 impl TrainConfig {
+    /// A continual run trains with ER (method `none`) or DualMix, one epoch per task; DualMix needs one.
+    fn validate_continual(&self) -> Result<()> {
+        let dualmix = matches!(self.representation(), Some(MethodConfig::Dualmix(_)));
+        let Some(c) = &self.continual else {
+            return match dualmix {
+                true => Err(Error::Incompatible(
+                    "dualmix is a continual method: set continual (mixlab train --tasks N)".into(),
+                )),
+                false => Ok(()),
+            };
+        };
+        if c.tasks < 2 || c.buffer == 0 || c.replay_batch == 0 {
+            return Err(Error::param(
+                "continual",
+                "at least 2 tasks, a buffer of 1 or more and a replay batch of 1 or more",
+                format!("{c:?}"),
+            ));
+        }
+        if self.epochs != c.tasks {
+            return Err(Error::Incompatible(format!(
+                "a continual run passes once over each task: epochs must equal tasks ({}), got {}",
+                c.tasks, self.epochs
+            )));
+        }
+        let plain = self
+            .mixer
+            .methods
+            .iter()
+            .all(|m| matches!(m.config, MethodConfig::None | MethodConfig::Dualmix(_)));
+        if !plain || self.mix_at.is_some() || self.kd.is_some() {
+            return Err(Error::Incompatible(
+                "a continual run trains with experience replay (method none) or dualmix, without mix_at \
+                 or distillation"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// True when the run trains an embedding (Metrix, MI-Mix, SupReMix) rather than a classifier or
     /// regressor.
     pub fn trains_embedding(&self) -> bool {
@@ -285,6 +353,7 @@ impl TrainConfig {
     /// Checks the config against the data before any work starts.
     pub fn validate(&self, shape: &SampleShape, outputs: usize) -> Result<()> {
         self.model.validate(shape, outputs)?;
+        self.validate_continual()?;
         self.mixer.validate(shape)?;
         self.optimizer.validate()?;
         self.schedule.validate()?;

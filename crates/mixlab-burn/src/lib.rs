@@ -26,6 +26,7 @@ pub(crate) mod augment;
 pub mod batch_mixer;
 pub mod checkpoint;
 pub mod config;
+pub(crate) mod continual;
 pub mod crossmodal;
 pub mod data;
 pub mod device;

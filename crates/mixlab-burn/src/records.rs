@@ -127,6 +127,8 @@ pub enum FinalMetrics {
     Retrieval(RetrievalFinal),
     /// Cross-modal runs (geomix): retrieval across two datasets.
     CrossModal(CrossModalFinal),
+    /// Online class-incremental runs: accuracy over the tasks and forgetting.
+    Continual(ContinualFinal),
 }
 
 /// The record of a finished run.
@@ -177,6 +179,21 @@ pub struct RetrievalFinal {
     pub test_uniformity: f64,
     /// Held-out test queries.
     pub test_queries: usize,
+}
+
+/// A continual run's record: the accuracy matrix and the field's two summary numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContinualFinal {
+    /// Mean test accuracy over the tasks after the last one.
+    pub average_accuracy: f64,
+    /// Mean over all tasks but the last of (best earlier accuracy − final accuracy).
+    pub forgetting: f64,
+    /// `accuracy[t][j]`: test accuracy on task j after task t (j ≤ t).
+    pub accuracy: Vec<Vec<f64>>,
+    /// Accuracy on the whole test split after the last task.
+    pub test_acc: f64,
+    /// The replay buffer's size.
+    pub buffer: usize,
 }
 
 /// Cross-modal metrics of the final model on the test splits.

@@ -33,6 +33,8 @@ pub(crate) enum AuxKind {
     Weights,
     /// An optimiser's state as Burn writes it (`.bpk`, as the run's own `optim-eK.bpk`).
     Optimizer,
+    /// Plain state as JSON (`.json`: a continual run's replay buffer and accuracy matrix).
+    Json,
 }
 
 impl AuxKind {
@@ -40,11 +42,12 @@ impl AuxKind {
         match self {
             AuxKind::Weights => "safetensors",
             AuxKind::Optimizer => "bpk",
+            AuxKind::Json => "json",
         }
     }
 
     pub(crate) fn from_ext(ext: &str) -> Option<Self> {
-        [AuxKind::Weights, AuxKind::Optimizer]
+        [AuxKind::Weights, AuxKind::Optimizer, AuxKind::Json]
             .into_iter()
             .find(|k| k.ext() == ext)
     }

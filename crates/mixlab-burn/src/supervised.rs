@@ -168,7 +168,7 @@ fn train_step(
 }
 
 /// Evaluates a split; returns the metrics and the raw outputs.
-fn evaluate(
+pub(crate) fn evaluate(
     model: &Model,
     split: &TrainData,
     batch: usize,

@@ -1,12 +1,12 @@
 //! The entry of a training run: picks the task a config asks for (embedding, cross-modal checks,
 //! classification / regression) above the tasks, and re-exports the run's types for front ends.
 
-pub use crate::config::{Augment, KdConfig, MAX_BATCH, RunOptions, TrainConfig};
+pub use crate::config::{Augment, ContinualConfig, KdConfig, MAX_BATCH, RunOptions, TrainConfig};
 pub use crate::data::{Splits, Targets, TrainData};
 pub use crate::engine::predict;
 pub use crate::records::{
-    ClassFinal, EpochRecord, EvalMetrics, FinalMetrics, NoProgress, Outcome, Progress, RegFinal,
-    StepInfo, TrainResult,
+    ClassFinal, ContinualFinal, EpochRecord, EvalMetrics, FinalMetrics, NoProgress, Outcome,
+    Progress, RegFinal, StepInfo, TrainResult,
 };
 
 use crate::error::{Error, Result};
@@ -28,6 +28,9 @@ pub fn train(
             "{} pairs two datasets: give the paired dataset (mixlab train --paired-dataset)",
             m.method().name()
         )));
+    }
+    if cfg.continual.is_some() {
+        return crate::continual::train(cfg, data, opts, progress);
     }
     if cfg.trains_embedding() {
         return crate::embed::train(cfg, data, opts, progress);

@@ -128,6 +128,24 @@ const RETRIEVAL_METRICS: [Metric; 5] = [
     },
 ];
 
+const CONTINUAL_METRICS: [Metric; 3] = [
+    Metric {
+        key: "avg_acc",
+        header: "average acc ↑",
+        higher_better: true,
+    },
+    Metric {
+        key: "forgetting",
+        header: "forgetting ↓",
+        higher_better: false,
+    },
+    Metric {
+        key: "acc",
+        header: "acc, all classes ↑",
+        higher_better: true,
+    },
+];
+
 const CROSS_METRICS: [Metric; 7] = [
     Metric {
         key: "r1",
@@ -171,6 +189,8 @@ fn is_percent(key: &str) -> bool {
     matches!(
         key,
         "acc"
+            | "avg_acc"
+            | "forgetting"
             | "acc_last10"
             | "train_acc"
             | "r1"
@@ -404,6 +424,8 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
         let retrieval = first.result["task"] == "retrieval";
         let metrics: &[Metric] = if regression {
             &REG_METRICS
+        } else if first.result["task"] == "continual" {
+            &CONTINUAL_METRICS
         } else if cross {
             &CROSS_METRICS
         } else if retrieval {
@@ -623,7 +645,11 @@ pub fn report(dir: &Path, data: &DataDir, quiet: bool) -> Result<String> {
             &stats,
             &plot_dir,
             data,
-            task_of(regression, retrieval || cross),
+            if first.result["task"] == "continual" {
+                Task::Continual
+            } else {
+                task_of(regression, retrieval || cross)
+            },
         )
         .with_context(|| format!("plots for {exp}"))?;
         writeln!(md, "Plots: `plots/{exp}/`\n")?;
@@ -649,6 +675,8 @@ enum Task {
     Classification,
     Regression,
     Retrieval,
+    /// Online class-incremental: the average accuracy over tasks.
+    Continual,
 }
 
 fn task_of(regression: bool, retrieval: bool) -> Task {
@@ -710,11 +738,15 @@ fn plots_for(
             &points(0, 1.0),
             reference(0, 1.0),
         )?;
-    } else if task == Task::Retrieval {
+    } else if matches!(task, Task::Retrieval | Task::Continual) {
+        let (file, what_is, axis) = match task {
+            Task::Retrieval => ("recall.png", "test Recall@1", "Recall@1 %"),
+            _ => ("accuracy.png", "average accuracy over tasks", "accuracy %"),
+        };
         dot_whisker(
-            &plot_dir.join("recall.png"),
-            &format!("{exp}: test Recall@1 ({what})"),
-            "Recall@1 %",
+            &plot_dir.join(file),
+            &format!("{exp}: {what_is} ({what})"),
+            axis,
             &points(0, 100.0),
             reference(0, 100.0),
         )?;
@@ -795,7 +827,7 @@ fn plots_for(
     // Embedding methods mix pairs chosen by the loss (a positive with a hard negative), often inside the
     // network: a grid of random input blends would misrepresent them.
     let rank = mixlab_data::peek(&first.dataset).map_or(0, |(s, _)| s.len());
-    if task != Task::Retrieval && matches!(rank, 2 | 3) {
+    if task != Task::Retrieval && task != Task::Continual && matches!(rank, 2 | 3) {
         for (label, cs) in methods {
             let mixer = &cs[0].config.train.mixer;
             if mixer.methods.is_empty() {

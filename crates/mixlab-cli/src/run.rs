@@ -540,6 +540,13 @@ pub fn result_json(cfg: &RunConfig, data: &DataInfo, r: &TrainResult) -> Value {
                 "queries": t.test_queries,
             })
         }
+        FinalMetrics::Continual(c) => json!({
+            "avg_acc": c.average_accuracy,
+            "forgetting": c.forgetting,
+            "acc": c.test_acc,
+            "accuracy_matrix": c.accuracy,
+            "buffer": c.buffer,
+        }),
         FinalMetrics::CrossModal(c) => {
             let at = |v: &[f64], k: usize| {
                 c.ks.iter()
@@ -569,9 +576,10 @@ pub fn result_json(cfg: &RunConfig, data: &DataInfo, r: &TrainResult) -> Value {
             "before": c.reliability_before,
             "after_ts": c.reliability_after_ts,
         }),
-        FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) | FinalMetrics::CrossModal(_) => {
-            Value::Null
-        }
+        FinalMetrics::Regression(_)
+        | FinalMetrics::Retrieval(_)
+        | FinalMetrics::CrossModal(_)
+        | FinalMetrics::Continual(_) => Value::Null,
     };
     json!({
         "dataset": cfg.dataset,
@@ -583,6 +591,7 @@ pub fn result_json(cfg: &RunConfig, data: &DataInfo, r: &TrainResult) -> Value {
             FinalMetrics::Regression(_) => "regression",
             FinalMetrics::Retrieval(_) => "retrieval",
             FinalMetrics::CrossModal(_) => "cross-modal",
+            FinalMetrics::Continual(_) => "continual",
         },
         "data": data,
         "test": test,
@@ -592,9 +601,10 @@ pub fn result_json(cfg: &RunConfig, data: &DataInfo, r: &TrainResult) -> Value {
         // simplex-ETF measures; null for regression or when the split misses a class.
         "collapse": match &r.final_metrics {
             FinalMetrics::Classification(c) => json!(c.collapse),
-            FinalMetrics::Regression(_) | FinalMetrics::Retrieval(_) | FinalMetrics::CrossModal(_) => {
-                Value::Null
-            }
+            FinalMetrics::Regression(_)
+            | FinalMetrics::Retrieval(_)
+            | FinalMetrics::CrossModal(_)
+            | FinalMetrics::Continual(_) => Value::Null,
         },
         "params": r.params,
         "wall_s": r.wall_s,

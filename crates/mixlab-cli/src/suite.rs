@@ -10,7 +10,7 @@ use crate::train_cmd::{
 };
 use anyhow::{Context, Result, bail};
 use mixlab_burn::models::ModelConfig;
-use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
+use mixlab_burn::trainer::{Augment, ContinualConfig, KdConfig, TrainConfig};
 use mixlab_core::methods::{Method, MethodConfig};
 use mixlab_core::mixer::{Granularity, MixerConfig, Pairing, WeightedMethod};
 use mixlab_data::{DataSpec, DatasetId, LabelNoise};
@@ -118,6 +118,10 @@ pub struct Experiment {
     /// Semi-supervised: labelled training records per class (see `mixlab train --labels-per-class`).
     #[serde(default)]
     pub labels_per_class: Option<usize>,
+    /// Online class-incremental runs (`{ tasks = 5, buffer = 500, replay_batch = 10 }`; see `mixlab train
+    /// --tasks`).
+    #[serde(default)]
+    pub continual: Option<ContinualConfig>,
     /// Where to train (default cpu).
     #[serde(default)]
     pub device: DeviceName,
@@ -597,6 +601,7 @@ impl Experiment {
                 mix_at,
                 augment: self.augment.resolve(),
                 device: self.device.kind(),
+                continual: self.continual.clone(),
                 ..TrainConfig::default()
             },
             paired: self.paired,

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use mixlab_burn::DeviceKind;
 use mixlab_burn::models::ModelConfig;
 use mixlab_burn::optim::{OptimizerConfig, Schedule, SchedulePer};
-use mixlab_burn::trainer::{Augment, KdConfig, TrainConfig};
+use mixlab_burn::trainer::{Augment, ContinualConfig, KdConfig, TrainConfig};
 use mixlab_data::{DataDir, DataSpec, DatasetId, LabelNoise, Task};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -244,6 +244,16 @@ pub struct TrainArgs {
     /// class drawn uniformly from the other classes (test labels stay clean).
     #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     pub label_noise: Option<f64>,
+    /// Online class-incremental runs: split the classes into N tasks of consecutive classes, one epoch
+    /// each (set --epochs N), trained with experience replay (--method none) or --method dualmix.
+    #[arg(long)]
+    pub tasks: Option<usize>,
+    /// Continual runs: replay buffer size in samples.
+    #[arg(long, default_value_t = 500)]
+    pub buffer: usize,
+    /// Continual runs: replayed samples per stream batch.
+    #[arg(long, default_value_t = 10)]
+    pub replay_batch: usize,
     /// Semi-supervised runs: keep the labels of N training records per class (chosen by --data-seed, after
     /// the validation hold-out); the rest of the training split is unlabelled, for --method mixmatch.
     #[arg(long)]
@@ -428,6 +438,11 @@ impl TrainArgs {
             mix_at: (!self.mix_at.is_empty()).then(|| self.mix_at.clone()),
             augment: self.augment.into(),
             device: self.device.kind(),
+            continual: self.tasks.map(|tasks| ContinualConfig {
+                tasks,
+                buffer: self.buffer,
+                replay_batch: self.replay_batch,
+            }),
             kd: kd_teacher.map(|t| {
                 let mut kd = KdConfig::new(t);
                 if let Some(v) = self.kd_temperature {
@@ -472,7 +487,9 @@ pub fn summary(v: &Value) -> String {
             .map(|x| format!("{k} {x:.4}"))
             .unwrap_or_default()
     };
-    let keys: &[&str] = if t.get("acc").is_some() {
+    let keys: &[&str] = if t.get("forgetting").is_some() {
+        &["avg_acc", "forgetting", "acc"]
+    } else if t.get("acc").is_some() {
         &["acc", "nll", "brier", "ece15", "ece15_ts", "temperature"]
     } else if t.get("b2a_r1").is_some() {
         &[

@@ -29,6 +29,7 @@ pub mod boxes;
 pub mod calib;
 pub mod cmixup;
 pub mod collapse;
+pub mod continual;
 pub mod dense;
 pub mod error;
 pub mod fft;

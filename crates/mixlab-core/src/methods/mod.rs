@@ -11,6 +11,7 @@ pub mod automix;
 pub mod beatsync;
 pub mod crossmodal;
 pub mod cutmix;
+pub mod dualmix;
 pub mod embedding;
 pub mod fmix;
 pub mod gridmix;
@@ -44,6 +45,7 @@ pub use automix::AutomixConfig;
 pub use beatsync::{Align, BeatsyncConfig};
 pub use crossmodal::{Cm3Config, M3colConfig};
 pub use cutmix::CutmixConfig;
+pub use dualmix::DualmixConfig;
 pub use embedding::{
     EmbeddingTask, GeomixConfig, MetricLoss, MetrixConfig, MimixConfig, MixLevel, RegMix,
     SupremixConfig,
@@ -190,11 +192,13 @@ pub enum Method {
     /// CM³: alignment and uniformity calibrated by spherically fused features (training only, two-tower
     /// runs).
     Cm3,
+    /// DualMix: EnMix and AdpMix beside experience replay (training only, continual runs).
+    Dualmix,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 35] = [
+    pub const ALL: [Method; 36] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -230,6 +234,7 @@ impl Method {
         Method::Mixmatch,
         Method::M3col,
         Method::Cm3,
+        Method::Dualmix,
     ];
 
     /// The kebab-case name.
@@ -266,6 +271,7 @@ impl Method {
             Method::Mixmatch => MixmatchConfig::NAME,
             Method::M3col => M3colConfig::NAME,
             Method::Cm3 => Cm3Config::NAME,
+            Method::Dualmix => DualmixConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -307,6 +313,7 @@ impl Method {
             Method::Mixmatch => MethodConfig::Mixmatch(Default::default()),
             Method::M3col => MethodConfig::M3col(Default::default()),
             Method::Cm3 => MethodConfig::Cm3(Default::default()),
+            Method::Dualmix => MethodConfig::Dualmix(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -341,6 +348,7 @@ impl Method {
                 | Method::Mixmatch
                 | Method::M3col
                 | Method::Cm3
+                | Method::Dualmix
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -434,6 +442,8 @@ pub enum MethodConfig {
     M3col(M3colConfig),
     /// See [`crossmodal`].
     Cm3(Cm3Config),
+    /// See [`dualmix`].
+    Dualmix(DualmixConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -479,6 +489,7 @@ impl MethodConfig {
             MethodConfig::Mixmatch(_) => Method::Mixmatch,
             MethodConfig::M3col(_) => Method::M3col,
             MethodConfig::Cm3(_) => Method::Cm3,
+            MethodConfig::Dualmix(_) => Method::Dualmix,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -519,6 +530,7 @@ impl MethodConfig {
             MethodConfig::Mixmatch(c) => c.validate(shape),
             MethodConfig::M3col(c) => c.validate(shape),
             MethodConfig::Cm3(c) => c.validate(shape),
+            MethodConfig::Dualmix(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -562,6 +574,7 @@ impl MethodConfig {
             MethodConfig::Mixmatch(c) => c.draw(ctx, rng),
             MethodConfig::M3col(c) => c.draw(ctx, rng),
             MethodConfig::Cm3(c) => c.draw(ctx, rng),
+            MethodConfig::Dualmix(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
