@@ -8,7 +8,7 @@
 //! T = 0.5, λ per sample from Beta(α, α), `W = concat(X, U₁, …, U_K)` with labels `(onehot, q, …, q)` mixed
 //! with a shuffled copy of W, `L_u` the mean over samples and classes of `(q − softmax)²`, weight
 //! `w_match · min(1, step / rampup)`, EMA 0.999. Its α is `beta = 0.5` in the flags; the paper and the
-//! audio comparison (Labbeti/SSLH) use 0.75, the default here. The step runs in [`mixlab-burn`]'s
+//! audio comparison (Labbeti/SSLH) use 0.75, the default here. The step runs in mixlab-burn's
 //! MixMatch strategy; differences from the reference are listed there.
 
 use super::{Draw, DrawCtx, MixMethod, check_alpha, check_range};
