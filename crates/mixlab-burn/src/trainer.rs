@@ -1,4 +1,4 @@
-//! The entry of a training run: picks the task a config asks for (embedding, cross-modal checks,
+//! The entry of a training run: picks the task a config asks for (embedding, cross-modal checks, continual,
 //! classification / regression) above the tasks, and re-exports the run's types for front ends.
 
 pub use crate::config::{Augment, ContinualConfig, KdConfig, MAX_BATCH, RunOptions, TrainConfig};
@@ -10,6 +10,36 @@ pub use crate::records::{
 };
 
 use crate::error::{Error, Result};
+use mixlab_core::methods::MethodConfig;
+
+/// The checks a run's config needs its data for, cheap enough to run before anything is written: MixMatch
+/// needs unlabelled samples, a continual run needs its tasks to divide the classes and each task to have
+/// training samples.
+pub fn preflight(cfg: &TrainConfig, data: &Splits) -> Result<()> {
+    data.validate()?;
+    if matches!(cfg.representation(), Some(MethodConfig::Mixmatch(_)))
+        && data.unlabelled.as_ref().is_none_or(Vec::is_empty)
+    {
+        return Err(Error::Incompatible(
+            "mixmatch needs unlabelled samples: set labels_per_class (--labels-per-class N) so that the \
+             rest of the training split is unlabelled"
+                .into(),
+        ));
+    }
+    if let (Some(c), Targets::Classes { labels, classes }) = (&cfg.continual, &data.train.targets) {
+        for (t, task) in mixlab_core::continual::class_split(*classes, c.tasks)?
+            .iter()
+            .enumerate()
+        {
+            if !labels.iter().any(|l| task.contains(l)) {
+                return Err(Error::Incompatible(format!(
+                    "task {t} (classes {task:?}) has no training sample"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Trains as configured; with `opts.checkpoint_dir` writes a checkpoint on the `opts.checkpoint_every`
 /// cadence and, with `opts.resume`, continues from the one found there.

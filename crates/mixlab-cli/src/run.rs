@@ -708,6 +708,7 @@ pub fn execute(
     let (splits, data) = load_splits(cfg, dir)?;
     cfg.train
         .validate(&splits.train.shape, data.task.output_dim())?;
+    mixlab_burn::trainer::preflight(&cfg.train, &splits)?;
     let paired = match cfg.paired {
         Some(p) => {
             let pc = RunConfig {

@@ -271,6 +271,30 @@ fn failed_train_does_not_claim_the_output_folder() {
     assert!(out.join("result.json").is_file());
 }
 
+/// Settings that need the data (MixMatch's unlabelled pool, a continual run's tasks) are checked before the
+/// folder is claimed too.
+#[test]
+fn data_dependent_refusals_leave_no_folder() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (i, extra) in [
+        &["--method", "mixmatch"][..],
+        &["--method", "none", "--tasks", "3", "--epochs", "3"][..],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = tmp.path().join(format!("run{i}"));
+        let mut args = vec!["train", "--dataset", "digits", "--out", s(&out), "--quiet"];
+        args.extend_from_slice(extra);
+        let e = fails(&args);
+        assert!(
+            e.contains("labels_per_class") || e.contains("divisor"),
+            "{e}"
+        );
+        assert!(!out.exists(), "{extra:?} left {}", out.display());
+    }
+}
+
 #[test]
 fn gpu_devices_and_suite_experiments_that_are_not_there() {
     // A build without the vulkan feature names the feature; a GPU suite refuses before training.
