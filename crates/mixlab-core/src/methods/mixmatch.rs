@@ -144,7 +144,8 @@ pub fn ramp(cfg: &MixmatchConfig, step: usize) -> f64 {
     cfg.unlabelled_weight * r
 }
 
-/// The official `interleave_offsets(batch, nu)`: where the `nu + 1` interleaved groups of a batch start.
+/// The official `interleave_offsets(batch, nu)`: where the `nu + 1` interleaved groups of a batch start
+/// (golden-tested against the reference function, `tools/golden/mixmatch.py`).
 /// mixlab runs the mixed batch through the model in one forward instead of interleaving; this pins the
 /// reference's grouping for the golden check.
 pub fn interleave_offsets(batch: usize, nu: usize) -> Vec<usize> {
@@ -190,6 +191,50 @@ mod tests {
             (ramp(&cfg, 0), ramp(&cfg, 50), ramp(&cfg, 500)),
             (0.0, 50.0, 100.0)
         );
+    }
+
+    /// tools/golden/mixmatch.py: the official `guess_label` (K = 2 logit sets, T = 0.5) and
+    /// `interleave_offsets`, run from the reference's own code.
+    #[test]
+    fn label_guessing_matches_the_reference_code() {
+        let g: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/mixmatch_golden.json"))
+                .unwrap();
+        let n = |k: &str| g[k].as_u64().unwrap() as usize;
+        let (k, rows, classes) = (n("k"), n("n"), n("classes"));
+        let logits: Vec<f32> = g["logits"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let mut q = vec![0f32; rows * classes];
+        for a in 0..k {
+            let p = crate::calib::softmax(
+                &logits[a * rows * classes..(a + 1) * rows * classes],
+                classes,
+                1.0,
+            )
+            .unwrap();
+            q.iter_mut().zip(p).for_each(|(o, v)| *o += v / k as f32);
+        }
+        sharpen(&mut q, classes, g["temperature"].as_f64().unwrap()).unwrap();
+        for (a, e) in q.iter().zip(g["p_target"].as_array().unwrap()) {
+            assert!((f64::from(*a) - e.as_f64().unwrap()).abs() < 1e-6, "{q:?}");
+        }
+        for case in g["interleave"].as_array().unwrap() {
+            let (b, nu) = (
+                case[0].as_u64().unwrap() as usize,
+                case[1].as_u64().unwrap() as usize,
+            );
+            let want: Vec<usize> = case[2]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(interleave_offsets(b, nu), want, "({b}, {nu})");
+        }
     }
 
     #[test]
