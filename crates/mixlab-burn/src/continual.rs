@@ -25,7 +25,7 @@
 use crate::augment::augment;
 use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
-use crate::engine::{batch_tensor, drive, optimise, predict, start_state};
+use crate::engine::{batch_tensor, drive, optimise, start_state};
 use crate::error::{Error, Result};
 use crate::records::{ContinualFinal, EvalMetrics, FinalMetrics, Outcome, Progress};
 use crate::state::{AuxFile, AuxKind};
@@ -101,30 +101,6 @@ fn subset(d: &TrainData, rows: &[usize], labels: &[usize], classes: usize) -> Re
         rows.iter().map(|&i| labels[i]).collect(),
         classes,
     )
-}
-
-fn accuracy(
-    model: &crate::models::Model,
-    d: &TrainData,
-    batch: usize,
-    dev: &Device,
-) -> Result<f64> {
-    let Targets::Classes { labels, classes } = &d.targets else {
-        return Err(Error::Incompatible("continual runs classify".into()));
-    };
-    let logits = predict(model, d, batch, dev)?;
-    let hits = logits
-        .chunks_exact(*classes)
-        .zip(labels)
-        .filter(|(row, y)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .fold((0, f32::MIN), |b, (k, &v)| if v > b.1 { (k, v) } else { b });
-            best.0 == **y
-        })
-        .count();
-    Ok(hits as f64 / labels.len().max(1) as f64)
 }
 
 /// Trains a continual run (`cfg.continual` set, `cfg.epochs` equal to its tasks).
@@ -290,7 +266,10 @@ pub(crate) fn train(
             let task = s.accuracy.len();
             let row = test_tasks[..=task.min(test_tasks.len() - 1)]
                 .iter()
-                .map(|d| accuracy(model, d, cfg.eval_batch_size, &plain))
+                .map(|d| {
+                    crate::supervised::evaluate(model, d, cfg.eval_batch_size, &plain)
+                        .map(|(m, _)| m.acc.unwrap_or(0.0))
+                })
                 .collect::<Result<Vec<f64>>>()?;
             s.accuracy.push(row);
             let (val, _) =
