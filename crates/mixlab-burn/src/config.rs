@@ -233,7 +233,7 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// True when the run trains an embedding (Metrix, MI-Mix, SupReMix) rather than a classifier or
+    /// True when the run trains an embedding (Metrix, MI-Mix, ProxyDet, SupReMix) rather than a classifier or
     /// regressor.
     pub fn trains_embedding(&self) -> bool {
         self.representation()
@@ -424,6 +424,7 @@ impl TrainConfig {
                         | MethodConfig::CMixup(_)
                         | MethodConfig::Mimix(_)
                         | MethodConfig::Metrix(_)
+                        | MethodConfig::Proxydet(_)
                         | MethodConfig::Supremix(_)
                 )
             {

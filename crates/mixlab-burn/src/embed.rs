@@ -1,6 +1,6 @@
 //! Training an embedding: the model's outputs are a `dim`-wide embedding, L2-normalised.
 //!
-//! - For retrieval (Metrix, MI-Mix) it trains on the classes `0..k` of the training split and is judged by
+//! - For retrieval (Metrix, MI-Mix, ProxyDet) it trains on the classes `0..k` of the training split and is judged by
 //!   Recall@K on the classes `k..` of the validation and test splits, which it never saw (the
 //!   deep-metric-learning protocol of CUB-200 / Cars-196).
 //! - For regression (SupReMix) it trains on the whole training split; every epoch a ridge head is fitted on the
@@ -13,6 +13,7 @@ use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
 use crate::engine::{batch_tensor, drive, optimise, split_batches, start_state, to_f32};
 use crate::error::{Error, Result};
+pub use crate::loss::l2_normalise;
 use crate::metric_loss::{self, MsParams};
 use crate::models::Model;
 pub use crate::records::RetrievalFinal;
@@ -401,18 +402,6 @@ fn evaluate(
     ))
 }
 
-/// Rows scaled to unit length (a zero row stays zero).
-pub fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
-    // Clamped before the square root: sqrt's gradient at 0 is infinite, and 0·∞ would give NaN for a zero row.
-    let norm = x
-        .clone()
-        .powf_scalar(2.0)
-        .sum_dim(1)
-        .clamp_min(1e-24)
-        .sqrt();
-    x / norm
-}
-
 fn index_tensor(idx: &[usize], dev: &Device) -> Tensor<1, Int> {
     let v: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
     Tensor::<1, Int>::from_data(TensorData::new(v, [idx.len()]), dev)
@@ -461,6 +450,11 @@ impl StepCtx<'_> {
         match self.method {
             MethodConfig::Metrix(m) => self.metrix(m, model, idx, &mut rng),
             MethodConfig::Mimix(m) => self.mimix(m, model, idx, &mut rng),
+            MethodConfig::Proxydet(m) => {
+                let yb: Vec<usize> = idx.iter().map(|&i| self.labels[i]).collect();
+                let emb = self.embed(model, idx)?;
+                crate::proxydet::loss(m, emb, &yb, self.by_class.len(), self.cfg.seed, &mut rng)
+            }
             MethodConfig::Supremix(m) => {
                 let yb: Vec<f32> = idx.iter().map(|&i| self.values[i]).collect();
                 let mixes = m.mixtures(&yb, &mut rng)?;
@@ -667,7 +661,7 @@ pub(crate) mod tests {
     use crate::supervised::tests::{small_cfg, toy_images, toy_splits};
     use crate::trainer::TrainResult;
     use crate::trainer::{NoProgress, train as train_any};
-    use mixlab_core::methods::MethodConfig;
+    use mixlab_core::methods::{MethodConfig, ProxydetConfig};
     use mixlab_core::mixer::MixerConfig;
 
     fn cfg_with(m: MethodConfig) -> TrainConfig {
@@ -720,6 +714,10 @@ pub(crate) mod tests {
             metrix(MetricLoss::Contrastive, MixLevel::Input),
             metrix(MetricLoss::MultiSimilarity, MixLevel::Embedding),
             MethodConfig::Mimix(MimixConfig {
+                dim: 8,
+                ..Default::default()
+            }),
+            MethodConfig::Proxydet(ProxydetConfig {
                 dim: 8,
                 ..Default::default()
             }),
@@ -821,27 +819,34 @@ pub(crate) mod tests {
     #[test]
     fn a_killed_run_resumes_to_the_same_numbers() {
         let data = toy_splits();
-        let cfg = cfg_with(MethodConfig::Mimix(MimixConfig {
-            dim: 8,
-            ..Default::default()
-        }))
-        .with_epochs(4);
-        let whole =
-            finished(train_any(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(dir.path().to_path_buf()),
-            resume: true,
-            stop_after_epochs: Some(2),
-            checkpoint_every: 1,
-        };
-        let o = train_any(&cfg, &data, &opts, &mut NoProgress).unwrap();
-        assert_eq!(o, Outcome::Stopped { epochs_done: 2 });
-        opts.stop_after_epochs = None;
-        let resumed = finished(train_any(&cfg, &data, &opts, &mut NoProgress).unwrap());
-        assert_eq!(resumed.epochs_this_process, 2);
-        assert_eq!(resumed.final_metrics, whole.final_metrics);
-        assert_eq!(curve(&resumed), curve(&whole));
+        for m in [
+            MethodConfig::Mimix(MimixConfig {
+                dim: 8,
+                ..Default::default()
+            }),
+            MethodConfig::Proxydet(ProxydetConfig {
+                dim: 8,
+                ..Default::default()
+            }),
+        ] {
+            let cfg = cfg_with(m).with_epochs(4);
+            let whole =
+                finished(train_any(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
+            let dir = tempfile::tempdir().unwrap();
+            let mut opts = RunOptions {
+                checkpoint_dir: Some(dir.path().to_path_buf()),
+                resume: true,
+                stop_after_epochs: Some(2),
+                checkpoint_every: 1,
+            };
+            let o = train_any(&cfg, &data, &opts, &mut NoProgress).unwrap();
+            assert_eq!(o, Outcome::Stopped { epochs_done: 2 });
+            opts.stop_after_epochs = None;
+            let resumed = finished(train_any(&cfg, &data, &opts, &mut NoProgress).unwrap());
+            assert_eq!(resumed.epochs_this_process, 2);
+            assert_eq!(resumed.final_metrics, whole.final_metrics);
+            assert_eq!(curve(&resumed), curve(&whole));
+        }
     }
 
     #[test]

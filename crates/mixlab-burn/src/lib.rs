@@ -8,8 +8,8 @@
 //! - [`trainer`]: the entry of a run, above the tasks: [`supervised`] (classification / regression with
 //!   calibration), [`embed`] and [`crossmodal`]; all drive [`engine`]'s epoch loop over the shared types in
 //!   [`config`], [`data`], [`records`] and [`state`].
-//! - [`embed`], [`metric_loss`], [`supcr`]: embeddings trained for retrieval on held-out classes (Metrix,
-//!   MI-Mix) or for regression through a linear head (SupReMix); [`crossmodal`]: two towers, two datasets
+//! - [`embed`], [`metric_loss`], [`proxydet`], [`supcr`]: embeddings trained for retrieval on held-out classes
+//!   (Metrix, MI-Mix, ProxyDet) or for regression through a linear head (SupReMix); [`crossmodal`]: two towers, two datasets
 //!   (geomix).
 //! - [`checkpoint`]: atomic per-epoch checkpoints (safetensors weights) and bit-identical resume.
 //! - [`device`], [`agreement`]: the device a run asks for, and whether a GPU computes what the CPU does.
@@ -40,6 +40,7 @@ pub mod models;
 pub mod multimodal;
 pub mod optim;
 pub(crate) mod owned;
+pub mod proxydet;
 pub mod records;
 pub(crate) mod saliency;
 pub mod state;

@@ -29,6 +29,18 @@ pub enum RegLoss {
     L1,
 }
 
+/// Rows scaled to unit length (a zero row stays zero).
+pub fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
+    // Clamped before the square root: sqrt's gradient at 0 is infinite, and 0·∞ would give NaN for a zero row.
+    let norm = x
+        .clone()
+        .powf_scalar(2.0)
+        .sum_dim(1)
+        .clamp_min(1e-24)
+        .sqrt();
+    x / norm
+}
+
 /// Soft-target cross-entropy, mean over the batch.
 pub fn soft_cross_entropy(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
     let n = logits.dims()[0] as f64;

@@ -86,7 +86,7 @@ fn representation_methods_run_from_the_command_line() {
 #[test]
 fn embedding_methods_run_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
-    // Metrix and MI-Mix on digits: trained on classes 0-4, Recall@K on 5-9.
+    // Metrix, MI-Mix and ProxyDet on digits: trained on classes 0-4, Recall@K on 5-9.
     for (name, extra) in [
         (
             "metrix",
@@ -97,6 +97,10 @@ fn embedding_methods_run_from_the_command_line() {
             vec!["--method", "metrix", "--param", "loss=\"multi-similarity\""],
         ),
         ("mimix", vec!["--method", "mimix", "--param", "dim=16"]),
+        (
+            "proxydet",
+            vec!["--method", "proxydet", "--param", "dim=16"],
+        ),
     ] {
         let out = tmp.path().join(name);
         let mut a = vec!["train", "--epochs", "1", "--out", s(&out)];

@@ -20,6 +20,7 @@ pub mod maskmix;
 pub mod mixmatch;
 pub mod mixpro;
 pub mod mixup;
+pub mod proxydet;
 pub mod puzzlemix;
 pub mod representation;
 pub mod resizemix;
@@ -57,6 +58,7 @@ pub use maskmix::MaskmixConfig;
 pub use mixmatch::{MixmatchConfig, UnlabelledLoss};
 pub use mixpro::MixproConfig;
 pub use mixup::MixupConfig;
+pub use proxydet::{CmmLoss, ProxydetConfig};
 pub use puzzlemix::PuzzlemixConfig;
 pub use representation::{
     CmixupConfig, DecouplemixConfig, ManifoldmixConfig, RankLoss, RankmixupConfig,
@@ -194,11 +196,14 @@ pub enum Method {
     Cm3,
     /// DualMix: EnMix and AdpMix beside experience replay (training only, continual runs).
     Dualmix,
+    /// ProxyDet's class-wise multi-modal mixup on a cosine classifier, judged by retrieval on held-out
+    /// classes (training only).
+    Proxydet,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 36] = [
+    pub const ALL: [Method; 37] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -235,6 +240,7 @@ impl Method {
         Method::M3col,
         Method::Cm3,
         Method::Dualmix,
+        Method::Proxydet,
     ];
 
     /// The kebab-case name.
@@ -272,6 +278,7 @@ impl Method {
             Method::M3col => M3colConfig::NAME,
             Method::Cm3 => Cm3Config::NAME,
             Method::Dualmix => DualmixConfig::NAME,
+            Method::Proxydet => ProxydetConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -314,6 +321,7 @@ impl Method {
             Method::M3col => MethodConfig::M3col(Default::default()),
             Method::Cm3 => MethodConfig::Cm3(Default::default()),
             Method::Dualmix => MethodConfig::Dualmix(Default::default()),
+            Method::Proxydet => MethodConfig::Proxydet(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -349,6 +357,7 @@ impl Method {
                 | Method::M3col
                 | Method::Cm3
                 | Method::Dualmix
+                | Method::Proxydet
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -444,6 +453,8 @@ pub enum MethodConfig {
     Cm3(Cm3Config),
     /// See [`dualmix`].
     Dualmix(DualmixConfig),
+    /// See [`proxydet`].
+    Proxydet(ProxydetConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -490,6 +501,7 @@ impl MethodConfig {
             MethodConfig::M3col(_) => Method::M3col,
             MethodConfig::Cm3(_) => Method::Cm3,
             MethodConfig::Dualmix(_) => Method::Dualmix,
+            MethodConfig::Proxydet(_) => Method::Proxydet,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -531,6 +543,7 @@ impl MethodConfig {
             MethodConfig::M3col(c) => c.validate(shape),
             MethodConfig::Cm3(c) => c.validate(shape),
             MethodConfig::Dualmix(c) => c.validate(shape),
+            MethodConfig::Proxydet(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -575,6 +588,7 @@ impl MethodConfig {
             MethodConfig::M3col(c) => c.draw(ctx, rng),
             MethodConfig::Cm3(c) => c.draw(ctx, rng),
             MethodConfig::Dualmix(c) => c.draw(ctx, rng),
+            MethodConfig::Proxydet(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
@@ -582,11 +596,12 @@ impl MethodConfig {
         }
     }
 
-    /// The embedding task of a metric-learning method (Metrix, MI-Mix); `None` for the rest.
+    /// The embedding task of a metric-learning method (Metrix, MI-Mix, ProxyDet); `None` for the rest.
     pub fn embedding_task(&self) -> Option<EmbeddingTask> {
         match self {
             MethodConfig::Metrix(c) => Some(c.task()),
             MethodConfig::Mimix(c) => Some(c.task()),
+            MethodConfig::Proxydet(c) => Some(c.task()),
             _ => None,
         }
     }
