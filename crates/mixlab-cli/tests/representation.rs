@@ -84,6 +84,42 @@ fn representation_methods_run_from_the_command_line() {
 }
 
 #[test]
+fn patch_source_prediction_runs_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    // MaskMix patches on digits, a 2×2 grid: per-patch accuracy and calibration in result.json.
+    let out = tmp.path().join("patchsource");
+    let mut a = vec!["train", "--epochs", "1", "--out", s(&out)];
+    a.extend_from_slice(TINY_DIGITS);
+    a.extend_from_slice(&[
+        "--method",
+        "patchsource",
+        "--param",
+        "grid=2",
+        "--param",
+        "base={method=\"maskmix\"}",
+    ]);
+    ok(&a);
+    let r = read_json(&out.join("result.json"));
+    assert_eq!(r["task"], "classification", "{r}");
+    assert!(
+        (0.0..=1.0).contains(&r["test"]["acc"].as_f64().unwrap()),
+        "{r}"
+    );
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        cfg.contains("patchsource") && cfg.contains("maskmix"),
+        "{cfg}"
+    );
+    // A grid finer than the 8×8 digits is refused before training.
+    let bad = tmp.path().join("bad");
+    let mut a = vec!["train", "--epochs", "1", "--out", s(&bad)];
+    a.extend_from_slice(TINY_DIGITS);
+    a.extend_from_slice(&["--method", "patchsource", "--param", "grid=9"]);
+    let e = fails(&a);
+    assert!(e.contains("grid"), "{e}");
+}
+
+#[test]
 fn embedding_methods_run_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     // Metrix, MI-Mix and ProxyDet on digits: trained on classes 0-4, Recall@K on 5-9.
@@ -135,6 +171,22 @@ fn embedding_methods_run_from_the_command_line() {
     let r = read_json(&out.join("result.json"));
     assert_eq!(r["task"], "regression", "{r}");
     assert!(r["test"]["rmse"].as_f64().unwrap().is_finite(), "{r}");
+    // CLEM on the embedded Airfoil: the value as 2 decoded digits; digits out of range are refused.
+    let out = tmp.path().join("clem");
+    let args = airfoil(
+        &out,
+        &[
+            "--method", "clem", "--param", "dim=16", "--param", "digits=2",
+        ],
+    );
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = read_json(&out.join("result.json"));
+    assert_eq!(r["task"], "regression", "{r}");
+    assert!(r["test"]["rmse"].as_f64().unwrap().is_finite(), "{r}");
+    let bad = tmp.path().join("clem-bad");
+    let args = airfoil(&bad, &["--method", "clem", "--param", "digits=9"]);
+    let e = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("digits"), "{e}");
 }
 
 #[test]

@@ -233,3 +233,94 @@ fn mapped_by_source(b: &Region, r: &Region, from: &[usize], [_, h, w]: [usize; 3
         Region { start: lo, end: hi }
     }
 }
+
+/// The patches of a `grid` × `grid` split of the `h` × `w` plane (row-major): patch `(r, c)` covers rows
+/// `⌊r·h/grid⌋..⌊(r+1)·h/grid⌋` and the columns likewise, so uneven sizes differ by at most one.
+fn patch_of(h: usize, w: usize, grid: usize) -> Vec<usize> {
+    let mut at = Vec::with_capacity(h * w);
+    for y in 0..h {
+        for x in 0..w {
+            at.push((y * grid / h) * grid + x * grid / w);
+        }
+    }
+    at
+}
+
+/// Mixed sample `i`'s share of itself in each patch of a `grid` × `grid` split of its plane: the mean of its
+/// own weight ([`source_map`]) over the patch's positions, row-major. The rest of each patch is its partner's.
+/// Needs a 2-D plan (`d = 1`) with `grid` ≤ its height and width.
+pub fn patch_shares(plan: &MixPlan, i: usize, grid: usize) -> Result<Vec<f32>> {
+    let [d, h, w] = plan.shape.dims;
+    if d != 1 || grid == 0 || grid > h || grid > w {
+        return Err(Error::Incompatible(format!(
+            "a {grid}×{grid} patch grid needs 2-D samples at least that large (these are {d}×{h}×{w})"
+        )));
+    }
+    let (own, _) = source_map(plan, i)?;
+    let at = patch_of(h, w, grid);
+    let (mut sum, mut count) = (vec![0f64; grid * grid], vec![0usize; grid * grid]);
+    for (k, &p) in at.iter().enumerate() {
+        sum[p] += own[k] as f64;
+        count[p] += 1;
+    }
+    Ok(sum
+        .iter()
+        .zip(&count)
+        .map(|(s, &c)| (s / c as f64) as f32)
+        .collect())
+}
+
+/// Per-patch soft class targets of a mixed batch, `[batch, grid², classes]` row-major: patch p of sample i
+/// is `s·onehot(y_i) + (1 − s)·onehot(y_partner)` with `s` its [`patch_shares`] (`by_source`), or the
+/// sample's image-level mixed label in every patch (`!by_source`: what a label-only mix can teach).
+pub fn patch_targets(
+    plan: &MixPlan,
+    labels: &[usize],
+    classes: usize,
+    grid: usize,
+    by_source: bool,
+) -> Result<Vec<f32>> {
+    let image = plan.soft_targets(labels, classes, 0.0)?;
+    let p = grid * grid;
+    let mut t = vec![0f32; plan.len() * p * classes];
+    for i in 0..plan.len() {
+        let (yi, yj) = (labels[i], labels[plan.partner[i]]);
+        let shares = match by_source {
+            true => patch_shares(plan, i, grid)?,
+            false => Vec::new(),
+        };
+        for k in 0..p {
+            let row = &mut t[(i * p + k) * classes..(i * p + k + 1) * classes];
+            match by_source {
+                true => {
+                    row[yi] += shares[k];
+                    row[yj] += 1.0 - shares[k];
+                }
+                false => row.copy_from_slice(&image[i * classes..(i + 1) * classes]),
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// The hard class of each patch of a mixed batch (`[batch, grid²]`): the sample's own label where its share
+/// of the patch is at least ½, else its partner's.
+pub fn patch_classes(plan: &MixPlan, labels: &[usize], grid: usize) -> Result<Vec<usize>> {
+    if labels.len() != plan.len() {
+        return Err(Error::SizeMismatch {
+            what: "labels",
+            expected: plan.len(),
+            got: labels.len(),
+        });
+    }
+    let mut out = Vec::with_capacity(plan.len() * grid * grid);
+    for i in 0..plan.len() {
+        let (yi, yj) = (labels[i], labels[plan.partner[i]]);
+        out.extend(
+            patch_shares(plan, i, grid)?
+                .into_iter()
+                .map(|s| if s >= 0.5 { yi } else { yj }),
+        );
+    }
+    Ok(out)
+}

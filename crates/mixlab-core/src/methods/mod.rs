@@ -9,6 +9,7 @@ pub mod alignmix;
 pub mod attentivemix;
 pub mod automix;
 pub mod beatsync;
+pub mod clem;
 pub mod crossmodal;
 pub mod cutmix;
 pub mod dualmix;
@@ -20,6 +21,7 @@ pub mod maskmix;
 pub mod mixmatch;
 pub mod mixpro;
 pub mod mixup;
+pub mod patchsource;
 pub mod proxydet;
 pub mod puzzlemix;
 pub mod representation;
@@ -44,6 +46,7 @@ pub use alignmix::AlignmixConfig;
 pub use attentivemix::AttentivemixConfig;
 pub use automix::AutomixConfig;
 pub use beatsync::{Align, BeatsyncConfig};
+pub use clem::{AlphaSchedule, ClemConfig, Predicted, QuantileCode};
 pub use crossmodal::{Cm3Config, M3colConfig};
 pub use cutmix::CutmixConfig;
 pub use dualmix::DualmixConfig;
@@ -58,6 +61,7 @@ pub use maskmix::MaskmixConfig;
 pub use mixmatch::{MixmatchConfig, UnlabelledLoss};
 pub use mixpro::MixproConfig;
 pub use mixup::MixupConfig;
+pub use patchsource::{PatchTargets, PatchsourceConfig};
 pub use proxydet::{CmmLoss, ProxydetConfig};
 pub use puzzlemix::PuzzlemixConfig;
 pub use representation::{
@@ -199,11 +203,16 @@ pub enum Method {
     /// ProxyDet's class-wise multi-modal mixup on a cosine classifier, judged by retrieval on held-out
     /// classes (training only).
     Proxydet,
+    /// Patch-source prediction: per-patch classes of a mix's sources, a dense task (training only).
+    Patchsource,
+    /// CLEM: regression as digit-sequence generation, teacher forcing mixed with the decoder's own
+    /// predictions on a curriculum (training only).
+    Clem,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 37] = [
+    pub const ALL: [Method; 39] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -241,6 +250,8 @@ impl Method {
         Method::Cm3,
         Method::Dualmix,
         Method::Proxydet,
+        Method::Patchsource,
+        Method::Clem,
     ];
 
     /// The kebab-case name.
@@ -279,6 +290,8 @@ impl Method {
             Method::Cm3 => Cm3Config::NAME,
             Method::Dualmix => DualmixConfig::NAME,
             Method::Proxydet => ProxydetConfig::NAME,
+            Method::Patchsource => PatchsourceConfig::NAME,
+            Method::Clem => ClemConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -322,6 +335,8 @@ impl Method {
             Method::Cm3 => MethodConfig::Cm3(Default::default()),
             Method::Dualmix => MethodConfig::Dualmix(Default::default()),
             Method::Proxydet => MethodConfig::Proxydet(Default::default()),
+            Method::Patchsource => MethodConfig::Patchsource(Default::default()),
+            Method::Clem => MethodConfig::Clem(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -358,6 +373,8 @@ impl Method {
                 | Method::Cm3
                 | Method::Dualmix
                 | Method::Proxydet
+                | Method::Patchsource
+                | Method::Clem
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -455,6 +472,10 @@ pub enum MethodConfig {
     Dualmix(DualmixConfig),
     /// See [`proxydet`].
     Proxydet(ProxydetConfig),
+    /// See [`patchsource`].
+    Patchsource(PatchsourceConfig),
+    /// See [`clem`].
+    Clem(ClemConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -502,6 +523,8 @@ impl MethodConfig {
             MethodConfig::Cm3(_) => Method::Cm3,
             MethodConfig::Dualmix(_) => Method::Dualmix,
             MethodConfig::Proxydet(_) => Method::Proxydet,
+            MethodConfig::Patchsource(_) => Method::Patchsource,
+            MethodConfig::Clem(_) => Method::Clem,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -544,6 +567,8 @@ impl MethodConfig {
             MethodConfig::Cm3(c) => c.validate(shape),
             MethodConfig::Dualmix(c) => c.validate(shape),
             MethodConfig::Proxydet(c) => c.validate(shape),
+            MethodConfig::Patchsource(c) => c.validate(shape),
+            MethodConfig::Clem(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -589,6 +614,8 @@ impl MethodConfig {
             MethodConfig::Cm3(c) => c.draw(ctx, rng),
             MethodConfig::Dualmix(c) => c.draw(ctx, rng),
             MethodConfig::Proxydet(c) => c.draw(ctx, rng),
+            MethodConfig::Patchsource(c) => c.draw(ctx, rng),
+            MethodConfig::Clem(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
