@@ -37,6 +37,7 @@ pub mod engine;
 pub mod error;
 pub mod loss;
 pub mod metric_loss;
+pub mod mixedae;
 pub mod models;
 pub mod multimodal;
 pub mod optim;

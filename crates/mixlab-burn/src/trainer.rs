@@ -1,5 +1,5 @@
 //! The entry of a training run: picks the task a config asks for (embedding, cross-modal checks, continual,
-//! patch-source prediction, CLEM's digit decoding, classification / regression) above the tasks, and re-exports the run's types for front ends.
+//! patch-source prediction, CLEM's digit decoding, MixedAE pre-training, classification / regression) above the tasks, and re-exports the run's types for front ends.
 
 pub use crate::config::{Augment, ContinualConfig, KdConfig, MAX_BATCH, RunOptions, TrainConfig};
 pub use crate::data::{Splits, Targets, TrainData};
@@ -61,6 +61,9 @@ pub fn train(
     }
     if cfg.continual.is_some() {
         return crate::continual::train(cfg, data, opts, progress);
+    }
+    if matches!(cfg.representation(), Some(MethodConfig::Mixedae(_))) {
+        return crate::mixedae::train(cfg, data, opts, progress);
     }
     if matches!(cfg.representation(), Some(MethodConfig::Clem(_))) {
         return crate::clem::train(cfg, data, opts, progress);

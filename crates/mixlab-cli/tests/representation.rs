@@ -84,7 +84,7 @@ fn representation_methods_run_from_the_command_line() {
 }
 
 #[test]
-fn patch_source_prediction_runs_from_the_command_line() {
+fn dense_and_pretraining_tasks_run_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     // MaskMix patches on digits, a 2×2 grid: per-patch accuracy and calibration in result.json.
     let out = tmp.path().join("patchsource");
@@ -109,6 +109,42 @@ fn patch_source_prediction_runs_from_the_command_line() {
     assert!(
         cfg.contains("patchsource") && cfg.contains("maskmix"),
         "{cfg}"
+    );
+    // MixedAE on digits with a 2-pixel-patch ViT: the probe's accuracy is the result.
+    let mae = tmp.path().join("mixedae");
+    let mut a = vec![
+        "train",
+        "--epochs",
+        "1",
+        "--out",
+        s(&mae),
+        "--dataset",
+        "digits",
+        "--limit",
+        "300",
+        "--batch-size",
+        "32",
+        "--quiet",
+    ];
+    a.extend_from_slice(&[
+        "--model",
+        "vit-tiny",
+        "--model-param",
+        "dim=16",
+        "--model-param",
+        "heads=2",
+        "--model-param",
+        "patch=2",
+        "--model-param",
+        "depth=1",
+        "--method",
+        "mixedae",
+    ]);
+    ok(&a);
+    let r = read_json(&mae.join("result.json"));
+    assert!(
+        (0.0..=1.0).contains(&r["test"]["acc"].as_f64().unwrap()),
+        "{r}"
     );
     // A grid finer than the 8×8 digits is refused before training.
     let bad = tmp.path().join("bad");

@@ -386,6 +386,23 @@ impl Model {
         }
     }
 
+    /// ViT only: an MAE-style encoder pass (see `Vit::encode`): the final tokens, class token first.
+    pub fn encode_tokens(
+        &self,
+        x: Tensor<3>,
+        extra: Option<Tensor<3>>,
+        keep: Option<Tensor<2, Int>>,
+        topk: Option<usize>,
+    ) -> Result<Tensor<3>> {
+        self.check(&x)?;
+        match self {
+            Model::Vit(m) => Ok(m.encode(x, extra, keep, topk)),
+            _ => Err(Error::Incompatible(
+                "MAE-style pre-training encodes tokens: use --model vit-tiny".into(),
+            )),
+        }
+    }
+
     /// ViT only: logits and the class-token attention of the last block over the patches (N×patches,
     /// averaged over heads; each row sums to 1 minus the attention the class token pays itself).
     pub fn forward_with_attention(&self, x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>)> {

@@ -79,15 +79,7 @@ impl VitConfig {
         let d = self.dim;
         let tokens = (input.dims[1] / self.patch) * (input.dims[2] / self.patch) + 1;
         let blocks = (0..self.depth)
-            .map(|_| VitBlock {
-                ln1: LayerNormConfig::new(d).init(device),
-                qkv: LinearConfig::new(d, 3 * d).init(device),
-                proj: LinearConfig::new(d, d).init(device),
-                ln2: LayerNormConfig::new(d).init(device),
-                fc1: LinearConfig::new(d, d * self.mlp_ratio).init(device),
-                fc2: LinearConfig::new(d * self.mlp_ratio, d).init(device),
-                heads: self.heads,
-            })
+            .map(|_| VitBlock::new(d, self.heads, self.mlp_ratio, device))
             .collect();
         Vit {
             patch_embed: Conv2dConfig::new([input.channels, d], [self.patch, self.patch])
@@ -119,8 +111,27 @@ pub struct VitBlock {
 }
 
 impl VitBlock {
+    /// A block of width `d` (default Burn initialisation; the models' seeded init redraws it).
+    pub(crate) fn new(d: usize, heads: usize, mlp_ratio: usize, device: &Device) -> Self {
+        VitBlock {
+            ln1: LayerNormConfig::new(d).init(device),
+            qkv: LinearConfig::new(d, 3 * d).init(device),
+            proj: LinearConfig::new(d, d).init(device),
+            ln2: LayerNormConfig::new(d).init(device),
+            fc1: LinearConfig::new(d, d * mlp_ratio).init(device),
+            fc2: LinearConfig::new(d * mlp_ratio, d).init(device),
+            heads,
+        }
+    }
+
     /// Returns the new tokens and the attention weights N×heads×T×T.
     fn forward(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<4>) {
+        self.forward_topk(x, None)
+    }
+
+    /// [`forward`](Self::forward) where, with `topk = Some(k)`, each query keeps only its `k` highest
+    /// scores (ties at the k-th kept too) before the softmax: MixedAE's homologous attention.
+    pub(crate) fn forward_topk(&self, x: Tensor<3>, topk: Option<usize>) -> (Tensor<3>, Tensor<4>) {
         let [n, t, d] = x.dims();
         let hd = d / self.heads;
         let qkv = self.qkv.forward(self.ln1.forward(x.clone()));
@@ -134,6 +145,19 @@ impl VitBlock {
         let scores = q
             .matmul(k.swap_dims(2, 3))
             .mul_scalar(1.0 / (hd as f64).sqrt());
+        let scores = match topk {
+            Some(k) if k < t => {
+                let kth = scores
+                    .clone()
+                    .detach()
+                    .sort_descending(3)
+                    .narrow(3, k.max(1) - 1, 1)
+                    .expand([n, self.heads, t, t]);
+                let below = scores.clone().lower(kth);
+                scores.mask_fill(below, f32::NEG_INFINITY)
+            }
+            _ => scores,
+        };
         let attn = softmax(scores, 3);
         let ctx: Tensor<3> = attn.clone().matmul(v).swap_dims(1, 2).reshape([n, t, d]);
         let x = x + self.proj.forward(ctx);
@@ -207,6 +231,40 @@ impl Vit {
         let run = self.run(x, &mut Hook::none(), false)?;
         let [n, t, d] = run.tokens.dims();
         Ok((run.logits, run.tokens.slice([0..n, 1..t, 0..d])))
+    }
+
+    /// The tokens after the final LayerNorm (class token first) of an encoder pass for MAE-style
+    /// pre-training: `extra` (N×patches×D) is added to the patch tokens after the position embedding
+    /// (MixedAE's segment embedding), `keep` (N×K, patch indices) keeps only those patches (MAE's visible
+    /// tokens), and `topk` gives every block homologous attention over that many tokens.
+    pub(crate) fn encode(
+        &self,
+        x: Tensor<3>,
+        extra: Option<Tensor<3>>,
+        keep: Option<Tensor<2, Int>>,
+        topk: Option<usize>,
+    ) -> Tensor<3> {
+        let n = x.dims()[0];
+        let img: Tensor<4> = x.reshape([n, self.in_channels, self.in_h, self.in_w]);
+        let p = self.patch_embed.forward(img);
+        let [_, d, gh, gw] = p.dims();
+        let pos = self.pos_embed.val();
+        let mut patches: Tensor<3> =
+            p.reshape([n, d, gh * gw]).swap_dims(1, 2) + pos.clone().narrow(1, 1, gh * gw);
+        if let Some(e) = extra {
+            patches = patches + e;
+        }
+        if let Some(k) = keep {
+            let kk = k.dims()[1];
+            let idx: Tensor<3, Int> = k.reshape([n, kk, 1]).expand([n, kk, d]);
+            patches = patches.gather(1, idx);
+        }
+        let cls = self.cls_token.val().expand([n, 1, d]) + pos.narrow(1, 0, 1);
+        let mut h = Tensor::cat(vec![cls, patches], 1);
+        for b in &self.blocks {
+            h = b.forward_topk(h, topk).0;
+        }
+        self.norm.forward(h)
     }
 
     fn run(&self, x: Tensor<3>, hook: &mut Hook<'_>, keep_all: bool) -> Result<VitRun> {

@@ -18,6 +18,7 @@ pub mod fmix;
 pub mod gridmix;
 pub mod guidedmix;
 pub mod maskmix;
+pub mod mixedae;
 pub mod mixmatch;
 pub mod mixpro;
 pub mod mixup;
@@ -58,6 +59,7 @@ pub use fmix::FmixConfig;
 pub use gridmix::GridmixConfig;
 pub use guidedmix::GuidedmixConfig;
 pub use maskmix::MaskmixConfig;
+pub use mixedae::MixedaeConfig;
 pub use mixmatch::{MixmatchConfig, UnlabelledLoss};
 pub use mixpro::MixproConfig;
 pub use mixup::MixupConfig;
@@ -208,11 +210,13 @@ pub enum Method {
     /// CLEM: regression as digit-sequence generation, teacher forcing mixed with the decoder's own
     /// predictions on a curriculum (training only).
     Clem,
+    /// MixedAE: MAE pre-training of a ViT on patch-mixed groups, judged by a linear probe (training only).
+    Mixedae,
 }
 
 impl Method {
     /// Every method, in display order.
-    pub const ALL: [Method; 39] = [
+    pub const ALL: [Method; 40] = [
         Method::None,
         Method::Mixup,
         Method::Cutmix,
@@ -252,6 +256,7 @@ impl Method {
         Method::Proxydet,
         Method::Patchsource,
         Method::Clem,
+        Method::Mixedae,
     ];
 
     /// The kebab-case name.
@@ -292,6 +297,7 @@ impl Method {
             Method::Proxydet => ProxydetConfig::NAME,
             Method::Patchsource => PatchsourceConfig::NAME,
             Method::Clem => ClemConfig::NAME,
+            Method::Mixedae => MixedaeConfig::NAME,
             Method::Metrix => MetrixConfig::NAME,
             Method::Mimix => MimixConfig::NAME,
             Method::Supremix => SupremixConfig::NAME,
@@ -337,6 +343,7 @@ impl Method {
             Method::Proxydet => MethodConfig::Proxydet(Default::default()),
             Method::Patchsource => MethodConfig::Patchsource(Default::default()),
             Method::Clem => MethodConfig::Clem(Default::default()),
+            Method::Mixedae => MethodConfig::Mixedae(Default::default()),
             Method::Metrix => MethodConfig::Metrix(Default::default()),
             Method::Mimix => MethodConfig::Mimix(Default::default()),
             Method::Supremix => MethodConfig::Supremix(Default::default()),
@@ -375,6 +382,7 @@ impl Method {
                 | Method::Proxydet
                 | Method::Patchsource
                 | Method::Clem
+                | Method::Mixedae
                 | Method::Metrix
                 | Method::Mimix
                 | Method::Supremix
@@ -476,6 +484,8 @@ pub enum MethodConfig {
     Patchsource(PatchsourceConfig),
     /// See [`clem`].
     Clem(ClemConfig),
+    /// See [`mixedae`].
+    Mixedae(MixedaeConfig),
     /// Metrix and its metric-learning setup (training only).
     Metrix(MetrixConfig),
     /// MI-Mix and its contrastive setup (training only).
@@ -525,6 +535,7 @@ impl MethodConfig {
             MethodConfig::Proxydet(_) => Method::Proxydet,
             MethodConfig::Patchsource(_) => Method::Patchsource,
             MethodConfig::Clem(_) => Method::Clem,
+            MethodConfig::Mixedae(_) => Method::Mixedae,
             MethodConfig::Metrix(_) => Method::Metrix,
             MethodConfig::Mimix(_) => Method::Mimix,
             MethodConfig::Supremix(_) => Method::Supremix,
@@ -569,6 +580,7 @@ impl MethodConfig {
             MethodConfig::Proxydet(c) => c.validate(shape),
             MethodConfig::Patchsource(c) => c.validate(shape),
             MethodConfig::Clem(c) => c.validate(shape),
+            MethodConfig::Mixedae(c) => c.validate(shape),
             MethodConfig::Metrix(c) => c.validate(shape),
             MethodConfig::Mimix(c) => c.validate(shape),
             MethodConfig::Supremix(c) => c.validate(shape),
@@ -616,6 +628,7 @@ impl MethodConfig {
             MethodConfig::Proxydet(c) => c.draw(ctx, rng),
             MethodConfig::Patchsource(c) => c.draw(ctx, rng),
             MethodConfig::Clem(c) => c.draw(ctx, rng),
+            MethodConfig::Mixedae(c) => c.draw(ctx, rng),
             MethodConfig::Metrix(c) => c.draw(ctx, rng),
             MethodConfig::Mimix(c) => c.draw(ctx, rng),
             MethodConfig::Supremix(c) => c.draw(ctx, rng),
