@@ -386,9 +386,9 @@ pub(crate) fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::embed::tests::curve;
+    use crate::embed::tests::{curve, finished, rerun_and_resume};
     use crate::supervised::tests::{mlp_cfg, toy_regression, toy_splits};
-    use crate::trainer::{NoProgress, TrainResult, train as train_any};
+    use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::methods::ClemConfig;
 
     fn h0(dev: &Device) -> Tensor<2> {
@@ -437,13 +437,6 @@ mod tests {
         assert!(same(&half[..1], &forced[..1]));
     }
 
-    fn finished(o: Outcome) -> TrainResult {
-        match o {
-            Outcome::Finished(r) => *r,
-            Outcome::Stopped { .. } => panic!("stopped"),
-        }
-    }
-
     fn cfg(curriculum: bool) -> TrainConfig {
         mlp_cfg(MethodConfig::Clem(ClemConfig {
             dim: 8,
@@ -457,32 +450,11 @@ mod tests {
     #[test]
     fn runs_rerun_bit_identically_resume_and_the_curriculum_matters() {
         let data = toy_regression();
-        let c = cfg(true);
-        let whole =
-            finished(train_any(&c, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        let again =
-            finished(train_any(&c, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        assert_eq!(curve(&whole), curve(&again));
-        assert_eq!(whole.final_metrics, again.final_metrics);
+        let whole = rerun_and_resume(&cfg(true), &data, 2);
         let FinalMetrics::Regression(r) = &whole.final_metrics else {
             panic!("regression metrics")
         };
         assert!(r.test.rmse.is_finite() && r.best_epoch < 4);
-        // Stopped after 2 epochs and resumed: the decoder, its optimiser and the best epoch's copy come back.
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(dir.path().to_path_buf()),
-            resume: true,
-            stop_after_epochs: Some(2),
-            checkpoint_every: 1,
-        };
-        let o = train_any(&c, &data, &opts, &mut NoProgress).unwrap();
-        assert_eq!(o, Outcome::Stopped { epochs_done: 2 });
-        opts.stop_after_epochs = None;
-        let resumed = finished(train_any(&c, &data, &opts, &mut NoProgress).unwrap());
-        assert_eq!(resumed.epochs_this_process, 2);
-        assert_eq!(curve(&resumed), curve(&whole));
-        assert_eq!(resumed.final_metrics, whole.final_metrics);
         let forced = finished(
             train_any(&cfg(false), &data, &RunOptions::default(), &mut NoProgress).unwrap(),
         );

@@ -672,11 +672,35 @@ pub(crate) mod tests {
             .with_lr(0.02)
     }
 
-    fn finished(o: Outcome) -> TrainResult {
+    pub(crate) fn finished(o: Outcome) -> TrainResult {
         match o {
             Outcome::Finished(r) => *r,
             Outcome::Stopped { .. } => panic!("stopped"),
         }
+    }
+
+    /// Trains `c` twice and once stopped after `stop` epochs then resumed from its checkpoint; asserts
+    /// that all three end with the same curve and final metrics, and returns the first.
+    pub(crate) fn rerun_and_resume(c: &TrainConfig, data: &Splits, stop: usize) -> TrainResult {
+        let whole = finished(train_any(c, data, &RunOptions::default(), &mut NoProgress).unwrap());
+        let again = finished(train_any(c, data, &RunOptions::default(), &mut NoProgress).unwrap());
+        assert_eq!(curve(&whole), curve(&again));
+        assert_eq!(whole.final_metrics, again.final_metrics);
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = RunOptions {
+            checkpoint_dir: Some(dir.path().to_path_buf()),
+            resume: true,
+            stop_after_epochs: Some(stop),
+            checkpoint_every: 1,
+        };
+        let o = train_any(c, data, &opts, &mut NoProgress).unwrap();
+        assert_eq!(o, Outcome::Stopped { epochs_done: stop });
+        opts.stop_after_epochs = None;
+        let resumed = finished(train_any(c, data, &opts, &mut NoProgress).unwrap());
+        assert_eq!(resumed.epochs_this_process, c.epochs - stop);
+        assert_eq!(curve(&resumed), curve(&whole));
+        assert_eq!(resumed.final_metrics, whole.final_metrics);
+        whole
     }
 
     /// The learning curve without its wall-clock fields (the checkpoint must carry everything else exactly).
@@ -829,23 +853,7 @@ pub(crate) mod tests {
                 ..Default::default()
             }),
         ] {
-            let cfg = cfg_with(m).with_epochs(4);
-            let whole =
-                finished(train_any(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-            let dir = tempfile::tempdir().unwrap();
-            let mut opts = RunOptions {
-                checkpoint_dir: Some(dir.path().to_path_buf()),
-                resume: true,
-                stop_after_epochs: Some(2),
-                checkpoint_every: 1,
-            };
-            let o = train_any(&cfg, &data, &opts, &mut NoProgress).unwrap();
-            assert_eq!(o, Outcome::Stopped { epochs_done: 2 });
-            opts.stop_after_epochs = None;
-            let resumed = finished(train_any(&cfg, &data, &opts, &mut NoProgress).unwrap());
-            assert_eq!(resumed.epochs_this_process, 2);
-            assert_eq!(resumed.final_metrics, whole.final_metrics);
-            assert_eq!(curve(&resumed), curve(&whole));
+            rerun_and_resume(&cfg_with(m).with_epochs(4), &data, 2);
         }
     }
 

@@ -22,11 +22,12 @@ use crate::loss::l2_normalise;
 use crate::models::vit::VitBlock;
 use crate::models::{Model, ModelConfig, seeded};
 use crate::owned::Owned;
-use crate::records::{ClassFinal, EvalMetrics, FinalMetrics, Outcome, Progress};
+use crate::records::{EvalMetrics, FinalMetrics, Outcome, Progress};
+use crate::supervised::calibrated;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use mixlab_core::calib::{self, ReliabilityBin};
+use mixlab_core::calib;
 use mixlab_core::methods::mixedae::{assign, mae_visible};
 use mixlab_core::methods::{MethodConfig, MixedaeConfig};
 use mixlab_core::ridge;
@@ -466,24 +467,8 @@ pub(crate) fn train(
         });
     };
     let (vs, ts) = probe(&st.model.valid(), data, c, topk, eb, &plain)?;
-    let temp = calib::fit_temperature(&vs, val_labels, classes)?;
-    let (p0, p1) = (
-        calib::softmax(&ts, classes, 1.0)?,
-        calib::softmax(&ts, classes, temp)?,
-    );
-    let bins = |pr: &[f32]| -> Result<Vec<ReliabilityBin>> {
-        let (conf, correct) = calib::confidences(pr, test_labels, classes)?;
-        Ok(calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?)
-    };
-    let final_metrics = FinalMetrics::Classification(ClassFinal {
-        before: calib::class_metrics(&p0, test_labels, classes)?,
-        after_ts: calib::class_metrics(&p1, test_labels, classes)?,
-        temperature: temp,
-        reliability_before: bins(&p0)?,
-        reliability_after_ts: bins(&p1)?,
-        collapse: None,
-        train_acc: None,
-    });
+    let final_metrics =
+        FinalMetrics::Classification(calibrated((&vs, val_labels), (&ts, test_labels), classes)?);
     Ok(Outcome::Finished(Box::new(driven.result(
         cfg,
         st,
@@ -503,10 +488,10 @@ fn masked_mse(pred: Tensor<3>, target: Tensor<3>, miss: Tensor<3>) -> Tensor<1> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::embed::tests::curve;
+    use crate::embed::tests::{curve, finished, rerun_and_resume};
     use crate::models::VitConfig;
     use crate::supervised::tests::{mlp_cfg, small_cfg, toy_regression, toy_splits};
-    use crate::trainer::{NoProgress, TrainResult, train as train_any};
+    use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::mixer::MixerConfig;
 
     fn cfg(mixing: bool) -> TrainConfig {
@@ -525,13 +510,6 @@ mod tests {
             })))
             .with_lr(0.005)
             .with_epochs(3)
-    }
-
-    fn finished(o: Outcome) -> TrainResult {
-        match o {
-            Outcome::Finished(r) => *r,
-            Outcome::Stopped { .. } => panic!("stopped"),
-        }
     }
 
     #[test]
@@ -561,28 +539,8 @@ mod tests {
     #[test]
     fn reruns_bit_identically_resumes_and_mixing_matters() {
         let data = toy_splits();
-        let c = cfg(true);
-        let whole =
-            finished(train_any(&c, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        let again =
-            finished(train_any(&c, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        assert_eq!(curve(&whole), curve(&again));
-        assert_eq!(whole.final_metrics, again.final_metrics);
+        let whole = rerun_and_resume(&cfg(true), &data, 1);
         assert!(whole.curve.iter().all(|e| e.train_loss.is_finite()));
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(dir.path().to_path_buf()),
-            resume: true,
-            stop_after_epochs: Some(1),
-            checkpoint_every: 1,
-        };
-        let o = train_any(&c, &data, &opts, &mut NoProgress).unwrap();
-        assert_eq!(o, Outcome::Stopped { epochs_done: 1 });
-        opts.stop_after_epochs = None;
-        let resumed = finished(train_any(&c, &data, &opts, &mut NoProgress).unwrap());
-        assert_eq!(resumed.epochs_this_process, 2);
-        assert_eq!(curve(&resumed), curve(&whole));
-        assert_eq!(resumed.final_metrics, whole.final_metrics);
         let mae = finished(
             train_any(&cfg(false), &data, &RunOptions::default(), &mut NoProgress).unwrap(),
         );

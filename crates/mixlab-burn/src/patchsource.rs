@@ -15,10 +15,10 @@ use crate::data::{Splits, Targets, TrainData};
 use crate::engine::{batch_tensor, drive, optimise, predict, start_state};
 use crate::error::{Error, Result};
 use crate::loss::soft_cross_entropy;
-use crate::records::{ClassFinal, EvalMetrics, FinalMetrics, Outcome, Progress};
+use crate::records::{FinalMetrics, Outcome, Progress};
+use crate::supervised::{calibrated, class_metrics};
 use burn::prelude::*;
 use mixlab_core::apply::apply_in_place;
-use mixlab_core::calib::{self, ReliabilityBin};
 use mixlab_core::dense::{patch_classes, patch_targets};
 use mixlab_core::methods::{MethodConfig, MixMethod, PatchTargets, PatchsourceConfig};
 use mixlab_core::mixer::{BatchInfo, Granularity, MixerConfig};
@@ -119,23 +119,6 @@ fn mixed_split(
     })
 }
 
-fn metrics(logits: &[f32], labels: &[usize], classes: usize) -> Result<EvalMetrics> {
-    let p = calib::softmax(logits, classes, 1.0)?;
-    let (conf, correct) = calib::confidences(&p, labels, classes)?;
-    Ok(EvalMetrics {
-        loss: calib::nll(&p, labels, classes)?,
-        acc: Some(correct.iter().filter(|&&c| c).count() as f64 / labels.len().max(1) as f64),
-        ece15: Some(calib::ece_from_bins(
-            &calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?,
-            labels.len(),
-        )),
-        rmse: None,
-        mae: None,
-        mape_pct: None,
-        recall: None,
-    })
-}
-
 /// Trains the patch-source task (see the module docs); called by [`crate::trainer::train`].
 pub(crate) fn train(
     cfg: &TrainConfig,
@@ -192,13 +175,13 @@ pub(crate) fn train(
             optimise(model, optim, loss, lr, epoch, step).map(Some)
         },
         |model, with_test| {
-            let v = metrics(
+            let v = class_metrics(
                 &predict(model, &val.data, eb, &plain)?,
                 &val.patch_labels,
                 classes,
             )?;
             let t = match with_test {
-                true => Some(metrics(
+                true => Some(class_metrics(
                     &predict(model, &test.data, eb, &plain)?,
                     &test.patch_labels,
                     classes,
@@ -219,24 +202,11 @@ pub(crate) fn train(
         predict(&model, &val.data, eb, &plain)?,
         predict(&model, &test.data, eb, &plain)?,
     );
-    let temp = calib::fit_temperature(&vl, &val.patch_labels, classes)?;
-    let (p0, p1) = (
-        calib::softmax(&tl, classes, 1.0)?,
-        calib::softmax(&tl, classes, temp)?,
-    );
-    let bins = |pr: &[f32]| -> Result<Vec<ReliabilityBin>> {
-        let (conf, correct) = calib::confidences(pr, &test.patch_labels, classes)?;
-        Ok(calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?)
-    };
-    let final_metrics = FinalMetrics::Classification(ClassFinal {
-        before: calib::class_metrics(&p0, &test.patch_labels, classes)?,
-        after_ts: calib::class_metrics(&p1, &test.patch_labels, classes)?,
-        temperature: temp,
-        reliability_before: bins(&p0)?,
-        reliability_after_ts: bins(&p1)?,
-        collapse: None,
-        train_acc: None,
-    });
+    let final_metrics = FinalMetrics::Classification(calibrated(
+        (&vl, &val.patch_labels),
+        (&tl, &test.patch_labels),
+        classes,
+    )?);
     Ok(Outcome::Finished(Box::new(driven.result(
         cfg,
         st,
@@ -248,9 +218,9 @@ pub(crate) fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::embed::tests::curve;
+    use crate::embed::tests::{finished, rerun_and_resume};
     use crate::supervised::tests::{small_cfg, toy_regression, toy_splits};
-    use crate::trainer::{NoProgress, TrainResult, train as train_any};
+    use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::methods::MaskmixConfig;
 
     fn cfg(targets: PatchTargets) -> TrainConfig {
@@ -263,41 +233,15 @@ mod tests {
         )))
     }
 
-    fn finished(o: Outcome) -> TrainResult {
-        match o {
-            Outcome::Finished(r) => *r,
-            Outcome::Stopped { .. } => panic!("stopped"),
-        }
-    }
-
     #[test]
     fn reruns_bit_identically_resumes_and_the_targets_matter() {
         let data = toy_splits();
         let c = cfg(PatchTargets::SourceMap).with_epochs(4);
-        let whole =
-            finished(train_any(&c, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        let again =
-            finished(train_any(&c, &data, &RunOptions::default(), &mut NoProgress).unwrap());
-        assert_eq!(curve(&whole), curve(&again));
-        assert_eq!(whole.final_metrics, again.final_metrics);
+        let whole = rerun_and_resume(&c, &data, 2);
         let FinalMetrics::Classification(f) = &whole.final_metrics else {
             panic!("per-patch classification metrics")
         };
         assert!((0.0..=1.0).contains(&f.before.acc) && f.collapse.is_none());
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(dir.path().to_path_buf()),
-            resume: true,
-            stop_after_epochs: Some(2),
-            checkpoint_every: 1,
-        };
-        let o = train_any(&c, &data, &opts, &mut NoProgress).unwrap();
-        assert_eq!(o, Outcome::Stopped { epochs_done: 2 });
-        opts.stop_after_epochs = None;
-        let resumed = finished(train_any(&c, &data, &opts, &mut NoProgress).unwrap());
-        assert_eq!(resumed.epochs_this_process, 2);
-        assert_eq!(curve(&resumed), curve(&whole));
-        assert_eq!(resumed.final_metrics, whole.final_metrics);
         // The control sees the same images and draws; only the per-patch targets differ.
         let control = cfg(PatchTargets::ImageLabel).with_epochs(4);
         let other =

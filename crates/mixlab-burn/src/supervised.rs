@@ -176,22 +176,7 @@ pub(crate) fn evaluate(
 ) -> Result<(EvalMetrics, Vec<f32>)> {
     let out = predict(model, split, batch, dev)?;
     let m = match &split.targets {
-        Targets::Classes { labels, classes } => {
-            let p = calib::softmax(&out, *classes, 1.0)?;
-            let (conf, correct) = calib::confidences(&p, labels, *classes)?;
-            EvalMetrics {
-                loss: calib::nll(&p, labels, *classes)?,
-                acc: Some(correct.iter().filter(|&&c| c).count() as f64 / labels.len() as f64),
-                ece15: Some(calib::ece_from_bins(
-                    &calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?,
-                    labels.len(),
-                )),
-                rmse: None,
-                mae: None,
-                mape_pct: None,
-                recall: None,
-            }
-        }
+        Targets::Classes { labels, classes } => class_metrics(&out, labels, *classes)?,
         Targets::Regression { values, .. } => {
             let r = calib::regression_metrics(&out, values, calib::MAPE_EPS)?;
             EvalMetrics {
@@ -206,6 +191,53 @@ pub(crate) fn evaluate(
         }
     };
     Ok((m, out))
+}
+
+/// Top-1 accuracy, NLL and ECE₁₅ of `logits` (rows of `classes`) against `labels`.
+pub(crate) fn class_metrics(
+    logits: &[f32],
+    labels: &[usize],
+    classes: usize,
+) -> Result<EvalMetrics> {
+    let p = calib::softmax(logits, classes, 1.0)?;
+    let (conf, correct) = calib::confidences(&p, labels, classes)?;
+    Ok(EvalMetrics {
+        loss: calib::nll(&p, labels, classes)?,
+        acc: Some(correct.iter().filter(|&&c| c).count() as f64 / labels.len().max(1) as f64),
+        ece15: Some(calib::ece_from_bins(
+            &calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?,
+            labels.len(),
+        )),
+        rmse: None,
+        mae: None,
+        mape_pct: None,
+        recall: None,
+    })
+}
+
+/// The test split's calibration before and after temperature scaling, the temperature fitted on the
+/// validation logits (no collapse or training accuracy: the caller adds them where it measures them).
+pub(crate) fn calibrated(
+    (val_logits, val_labels): (&[f32], &[usize]),
+    (test_logits, test_labels): (&[f32], &[usize]),
+    classes: usize,
+) -> Result<ClassFinal> {
+    let t = calib::fit_temperature(val_logits, val_labels, classes)?;
+    let p0 = calib::softmax(test_logits, classes, 1.0)?;
+    let p1 = calib::softmax(test_logits, classes, t)?;
+    let bins = |p: &[f32]| -> Result<Vec<ReliabilityBin>> {
+        let (conf, correct) = calib::confidences(p, test_labels, classes)?;
+        Ok(calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?)
+    };
+    Ok(ClassFinal {
+        before: calib::class_metrics(&p0, test_labels, classes)?,
+        after_ts: calib::class_metrics(&p1, test_labels, classes)?,
+        temperature: t,
+        reliability_before: bins(&p0)?,
+        reliability_after_ts: bins(&p1)?,
+        collapse: None,
+        train_acc: None,
+    })
 }
 
 /// One eval-mode pass over the training split: the accuracy on its own labels (noisy ones under label
@@ -260,22 +292,11 @@ fn finish(
             let model = eval.unwrap_or(&st.model).valid();
             let val_logits = predict(&model, &data.val, cfg.eval_batch_size, dev)?;
             let test_logits = predict(&model, &data.test, cfg.eval_batch_size, dev)?;
-            let t = calib::fit_temperature(&val_logits, vl, *classes)?;
-            let p0 = calib::softmax(&test_logits, *classes, 1.0)?;
-            let p1 = calib::softmax(&test_logits, *classes, t)?;
             let (train_acc, collapse) = train_pass(&model, &data.train, cfg.eval_batch_size, dev)?;
-            let bins = |p: &[f32]| -> Result<Vec<ReliabilityBin>> {
-                let (conf, correct) = calib::confidences(p, tl, *classes)?;
-                Ok(calib::reliability_bins(&conf, &correct, calib::ECE_BINS)?)
-            };
             Ok(FinalMetrics::Classification(ClassFinal {
-                before: calib::class_metrics(&p0, tl, *classes)?,
-                after_ts: calib::class_metrics(&p1, tl, *classes)?,
-                temperature: t,
-                reliability_before: bins(&p0)?,
-                reliability_after_ts: bins(&p1)?,
                 collapse,
                 train_acc: Some(train_acc),
+                ..calibrated((&val_logits, vl), (&test_logits, tl), *classes)?
             }))
         }
         (_, Targets::Regression { values, .. }) => {
