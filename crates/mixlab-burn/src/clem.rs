@@ -386,8 +386,8 @@ pub(crate) fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::embed::tests::{curve, finished, rerun_and_resume};
     use crate::supervised::tests::{mlp_cfg, toy_regression, toy_splits};
+    use crate::test_support::{curve, finished, rerun_and_resume};
     use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::methods::ClemConfig;
 

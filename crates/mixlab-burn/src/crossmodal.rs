@@ -586,8 +586,8 @@ mod tests {
             let r2 = killed_after_five_and_resumed(&cfg, &a, &b);
             assert_eq!(r2.final_metrics, r1.final_metrics, "{m:?}");
             assert_eq!(
-                crate::embed::tests::curve(&r2),
-                crate::embed::tests::curve(&r1)
+                crate::test_support::curve(&r2),
+                crate::test_support::curve(&r1)
             );
             first_losses.push(r1.curve[0].train_loss);
         }
@@ -634,8 +634,8 @@ mod tests {
         let r3 = killed_after_five_and_resumed(&cfg, &a, &b);
         assert_eq!(r3.final_metrics, r1.final_metrics);
         assert_eq!(
-            crate::embed::tests::curve(&r3),
-            crate::embed::tests::curve(&r1)
+            crate::test_support::curve(&r3),
+            crate::test_support::curve(&r1)
         );
         // Plain CLIP differs (the mixed term is really in the loss).
         let clip = finished(

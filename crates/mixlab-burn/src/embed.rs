@@ -656,10 +656,10 @@ impl StepCtx<'_> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::supervised::tests::{small_cfg, toy_images, toy_splits};
-    use crate::trainer::TrainResult;
+    use crate::test_support::{curve, finished, rerun_and_resume};
     use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::methods::{MethodConfig, ProxydetConfig};
     use mixlab_core::mixer::MixerConfig;
@@ -670,55 +670,6 @@ pub(crate) mod tests {
             .with_augment(crate::config::Augment::None)
             .with_epochs(3)
             .with_lr(0.02)
-    }
-
-    pub(crate) fn finished(o: Outcome) -> TrainResult {
-        match o {
-            Outcome::Finished(r) => *r,
-            Outcome::Stopped { .. } => panic!("stopped"),
-        }
-    }
-
-    /// Trains `c` twice and once stopped after `stop` epochs then resumed from its checkpoint; asserts
-    /// that all three end with the same curve and final metrics, and returns the first.
-    pub(crate) fn rerun_and_resume(c: &TrainConfig, data: &Splits, stop: usize) -> TrainResult {
-        let whole = finished(train_any(c, data, &RunOptions::default(), &mut NoProgress).unwrap());
-        let again = finished(train_any(c, data, &RunOptions::default(), &mut NoProgress).unwrap());
-        assert_eq!(curve(&whole), curve(&again));
-        assert_eq!(whole.final_metrics, again.final_metrics);
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = RunOptions {
-            checkpoint_dir: Some(dir.path().to_path_buf()),
-            resume: true,
-            stop_after_epochs: Some(stop),
-            checkpoint_every: 1,
-        };
-        let o = train_any(c, data, &opts, &mut NoProgress).unwrap();
-        assert_eq!(o, Outcome::Stopped { epochs_done: stop });
-        opts.stop_after_epochs = None;
-        let resumed = finished(train_any(c, data, &opts, &mut NoProgress).unwrap());
-        assert_eq!(resumed.epochs_this_process, c.epochs - stop);
-        assert_eq!(curve(&resumed), curve(&whole));
-        assert_eq!(resumed.final_metrics, whole.final_metrics);
-        whole
-    }
-
-    /// The learning curve without its wall-clock fields (the checkpoint must carry everything else exactly).
-    pub(crate) fn curve(
-        r: &TrainResult,
-    ) -> Vec<(usize, f64, f64, EvalMetrics, Option<EvalMetrics>)> {
-        r.curve
-            .iter()
-            .map(|e| {
-                (
-                    e.epoch,
-                    e.train_loss,
-                    e.lr_last,
-                    e.val.clone(),
-                    e.test.clone(),
-                )
-            })
-            .collect()
     }
 
     fn metrix(loss: MetricLoss, level: MixLevel) -> MethodConfig {

@@ -50,6 +50,8 @@ pub mod state;
 pub(crate) mod strategy;
 pub mod supcr;
 pub mod supervised;
+#[cfg(test)]
+mod test_support;
 pub mod trainer;
 
 /// The crate README's snippet, compiled and run as a doctest.

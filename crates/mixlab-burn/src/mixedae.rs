@@ -488,9 +488,9 @@ fn masked_mse(pred: Tensor<3>, target: Tensor<3>, miss: Tensor<3>) -> Tensor<1> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::embed::tests::{curve, finished, rerun_and_resume};
     use crate::models::VitConfig;
     use crate::supervised::tests::{mlp_cfg, small_cfg, toy_regression, toy_splits};
+    use crate::test_support::{curve, finished, rerun_and_resume};
     use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::mixer::MixerConfig;
 

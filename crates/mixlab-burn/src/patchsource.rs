@@ -218,8 +218,8 @@ pub(crate) fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::embed::tests::{finished, rerun_and_resume};
     use crate::supervised::tests::{small_cfg, toy_regression, toy_splits};
+    use crate::test_support::{finished, rerun_and_resume};
     use crate::trainer::{NoProgress, train as train_any};
     use mixlab_core::methods::MaskmixConfig;
 
