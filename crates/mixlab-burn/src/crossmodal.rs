@@ -395,6 +395,7 @@ impl Evaluation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::finished;
     use crate::trainer::TrainResult;
     use mixlab_core::methods::GeomixConfig;
     use serde::Deserialize as De;
@@ -547,13 +548,6 @@ mod tests {
             .with_optimizer(crate::optim::OptimizerConfig::adamw())
             .with_schedule(crate::optim::Schedule::Constant)
             .with_epochs(12)
-    }
-
-    fn finished(o: Outcome) -> TrainResult {
-        match o {
-            Outcome::Finished(r) => *r,
-            Outcome::Stopped { .. } => panic!("stopped"),
-        }
     }
 
     #[test]

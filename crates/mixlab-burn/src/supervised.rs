@@ -329,6 +329,7 @@ pub(crate) mod tests {
     use crate::optim::{OptimizerConfig, Schedule};
     use crate::records::{NoProgress, TrainResult};
     use crate::state::snapshot;
+    use crate::test_support::finished;
     use mixlab_core::methods::MethodConfig;
     use mixlab_core::methods::{CutmixConfig, MixupConfig};
     use mixlab_core::mixer::MixerConfig;
@@ -377,13 +378,6 @@ pub(crate) mod tests {
             )))
             .with_augment(Augment::CropFlip)
             .with_seed(7)
-    }
-
-    fn finished(o: Outcome) -> TrainResult {
-        match o {
-            Outcome::Finished(r) => *r,
-            Outcome::Stopped { .. } => panic!("stopped"),
-        }
     }
 
     #[test]
