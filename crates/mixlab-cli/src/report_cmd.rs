@@ -830,7 +830,11 @@ fn plots_for(
     if task != Task::Retrieval && task != Task::Continual && matches!(rank, 2 | 3) {
         for (label, cs) in methods {
             let mixer = &cs[0].config.train.mixer;
-            if mixer.methods.is_empty() {
+            // MixedAE mixes groups patch-wise inside its own task; its plans leave the inputs as they are.
+            let own = |m: &mixlab_core::mixer::WeightedMethod| {
+                matches!(m.config, mixlab_core::methods::MethodConfig::Mixedae(_))
+            };
+            if mixer.methods.is_empty() || mixer.methods.iter().all(own) {
                 continue;
             }
             // Tables and the other plots come from the cells alone; the grid also needs the dataset, which
