@@ -2,10 +2,32 @@
 //! gain, shift and noise for waveforms. Each draws per sample from the step's `Augment` stream, so a
 //! step's batch is a function of (seed, epoch, step).
 
-use crate::config::Augment;
+use crate::config::{Augment, TrainConfig};
+use crate::data::TrainData;
+use mixlab_core::rng::{Purpose, stream};
 use mixlab_core::shape::SampleShape;
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
+
+/// The training samples `idx` of step `step` of `epoch`, augmented as the run says from that step's
+/// `Augment` stream: the host batch every task's step starts from.
+pub(crate) fn step_batch(
+    cfg: &TrainConfig,
+    tr: &TrainData,
+    idx: &[usize],
+    epoch: usize,
+    step: usize,
+) -> Vec<f32> {
+    let mut xb = tr.rows(idx);
+    augment(
+        cfg.augment,
+        &mut xb,
+        &tr.shape,
+        tr.zero.as_deref(),
+        &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
+    );
+    xb
+}
 
 /// Augments `x` (samples of `shape`) in place; `zero` is per channel the value a raw 0 takes after the
 /// input scaling (what padding fills with; `None`: 0).

@@ -285,11 +285,7 @@ pub(crate) fn train(
         progress,
         true,
         |model, optim, idx, epoch, step, lr| {
-            let len = shape.sample_len();
-            let mut xb = Vec::with_capacity(idx.len() * len);
-            for &i in idx {
-                xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
-            }
+            let xb = tr.rows(idx);
             let h0 = tanh(model.forward(batch_tensor(xb, &shape, &dev))?);
             let db: Vec<Vec<usize>> = idx.iter().map(|&i| digits[i].clone()).collect();
             let alpha = c.alpha_at(epoch * steps + step, total);

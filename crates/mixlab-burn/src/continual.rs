@@ -91,13 +91,9 @@ fn rows_by_task(labels: &[usize], split: &[Vec<usize>]) -> Vec<Vec<usize>> {
 }
 
 fn subset(d: &TrainData, rows: &[usize], labels: &[usize], classes: usize) -> Result<TrainData> {
-    let len = d.shape.sample_len();
-    let mut x = Vec::with_capacity(rows.len() * len);
-    rows.iter()
-        .for_each(|&i| x.extend_from_slice(&d.x[i * len..(i + 1) * len]));
     TrainData::classification(
         d.shape,
-        x,
+        d.rows(rows),
         rows.iter().map(|&i| labels[i]).collect(),
         classes,
     )
@@ -164,13 +160,6 @@ pub(crate) fn train(
         fresh,
         &origin,
     )?);
-    let len = shape.sample_len();
-    let gather = |rows: &[usize]| -> Vec<f32> {
-        let mut x = Vec::with_capacity(rows.len() * len);
-        rows.iter()
-            .for_each(|&i| x.extend_from_slice(&data.train.x[i * len..(i + 1) * len]));
-        x
-    };
     let driven = drive(
         cfg,
         n,
@@ -194,7 +183,7 @@ pub(crate) fn train(
             let mut rng = stream(cfg.seed, Purpose::Mix, task as u64, k as u64);
             let replay = s.buffer.sample(cc.replay_batch, &mut rng);
             let base: Vec<usize> = rows.iter().chain(&replay).copied().collect();
-            let mut xb = gather(&base);
+            let mut xb = data.train.rows(&base);
             let zero = data.train.zero.as_deref();
             augment(
                 cfg.augment,
@@ -219,7 +208,7 @@ pub(crate) fn train(
                         rows: &rows,
                         replay: &replay,
                         xb: &xb,
-                        gather: &gather,
+                        train: &data.train,
                         labels,
                         classes,
                         buffer_counts: &counts,
@@ -322,13 +311,14 @@ struct Part {
 }
 
 /// What the DualMix parts are built from.
-struct DualInput<'a, G: Fn(&[usize]) -> Vec<f32>> {
+struct DualInput<'a> {
     base: &'a [usize],
     rows: &'a [usize],
     replay: &'a [usize],
     /// The augmented plain batch (stream then replay).
     xb: &'a [f32],
-    gather: &'a G,
+    /// The training split the rows index.
+    train: &'a TrainData,
     labels: &'a [usize],
     classes: usize,
     buffer_counts: &'a [usize],
@@ -336,9 +326,9 @@ struct DualInput<'a, G: Fn(&[usize]) -> Vec<f32>> {
 }
 
 /// EnMix's and AdpMix's inputs and soft targets (each a part of its own), as the module docs read them.
-fn dual_parts<G: Fn(&[usize]) -> Vec<f32>>(
+fn dual_parts(
     d: &DualmixConfig,
-    inp: DualInput<'_, G>,
+    inp: DualInput<'_>,
     cfg: &TrainConfig,
     shape: &mixlab_core::shape::SampleShape,
     zero: Option<&[f32]>,
@@ -354,7 +344,7 @@ fn dual_parts<G: Fn(&[usize]) -> Vec<f32>>(
             .collect()
     };
     if d.enmix {
-        let mut view = (inp.gather)(inp.base);
+        let mut view = inp.train.rows(inp.base);
         augment(cfg.augment, &mut view, shape, zero, rng);
         let mut perm: Vec<usize> = (0..inp.base.len()).collect();
         perm.shuffle(rng);

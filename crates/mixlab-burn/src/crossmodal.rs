@@ -249,13 +249,8 @@ pub fn train_pair(
     let dev = plain.clone().autodiff();
     dev.seed(cfg.seed);
     let mut st = start_state(cfg, &shape, dim, opts, &dev)?;
-    let rows = |d: &TrainData, idx: &[usize]| -> Tensor<3> {
-        let len = d.shape.sample_len();
-        let mut x = Vec::with_capacity(idx.len() * len);
-        idx.iter()
-            .for_each(|&i| x.extend_from_slice(&d.x[i * len..(i + 1) * len]));
-        batch_tensor(x, &d.shape, &dev)
-    };
+    let rows =
+        |d: &TrainData, idx: &[usize]| -> Tensor<3> { batch_tensor(d.rows(idx), &d.shape, &dev) };
     let driven = drive(
         cfg,
         a.train.n,

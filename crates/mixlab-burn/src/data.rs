@@ -157,6 +157,16 @@ impl TrainData {
         Ok(())
     }
 
+    /// The samples `idx`, in that order, as one row-major host batch.
+    pub(crate) fn rows(&self, idx: &[usize]) -> Vec<f32> {
+        let len = self.shape.sample_len();
+        let mut x = Vec::with_capacity(idx.len() * len);
+        for &i in idx {
+            x.extend_from_slice(&self.x[i * len..(i + 1) * len]);
+        }
+        x
+    }
+
     pub(crate) fn outputs(&self) -> usize {
         match &self.targets {
             Targets::Classes { classes, .. } => *classes,

@@ -48,15 +48,9 @@ fn class_labels(d: &TrainData, what: &str) -> Result<(Vec<usize>, usize)> {
 /// The samples of `d` whose label passes `keep`, labels unchanged.
 fn subset(d: &TrainData, keep: impl Fn(usize) -> bool) -> Result<TrainData> {
     let (labels, classes) = class_labels(d, "data")?;
-    let len = d.shape.sample_len();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for (i, &l) in labels.iter().enumerate() {
-        if keep(l) {
-            x.extend_from_slice(&d.x[i * len..(i + 1) * len]);
-            y.push(l);
-        }
-    }
-    TrainData::classification(d.shape, x, y, classes)
+    let rows: Vec<usize> = (0..labels.len()).filter(|&i| keep(labels[i])).collect();
+    let y = rows.iter().map(|&i| labels[i]).collect();
+    TrainData::classification(d.shape, d.rows(&rows), y, classes)
 }
 
 /// The run's embedding method and its retrieval task, if it has one.
@@ -427,12 +421,7 @@ struct StepCtx<'a> {
 
 impl StepCtx<'_> {
     fn rows(&self, idx: &[usize]) -> Vec<f32> {
-        let len = self.data.shape.sample_len();
-        let mut x = Vec::with_capacity(idx.len() * len);
-        for &i in idx {
-            x.extend_from_slice(&self.data.x[i * len..(i + 1) * len]);
-        }
-        x
+        self.data.rows(idx)
     }
 
     fn embed(&self, model: &Model, idx: &[usize]) -> Result<Tensor<2>> {

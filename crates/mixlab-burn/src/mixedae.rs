@@ -13,7 +13,7 @@
 //! most [`PROBE_FIT`] samples) and scored on validation and test; the final metrics add calibration of its
 //! scores with a temperature fitted on validation, like a classifier's.
 
-use crate::augment::augment;
+use crate::augment::step_batch;
 use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
 use crate::engine::{batch_tensor, drive, optimise_with, split_batches, start_state, to_f32};
@@ -321,17 +321,7 @@ pub(crate) fn train(
                 return Ok(None);
             }
             let len = shape.sample_len();
-            let mut xb = Vec::with_capacity(b * len);
-            for &i in &idx[..b] {
-                xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
-            }
-            augment(
-                cfg.augment,
-                &mut xb,
-                &shape,
-                tr.zero.as_deref(),
-                &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
-            );
+            let xb = step_batch(cfg, tr, &idx[..b], epoch, step);
             let mut rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
             let target: Vec<f32> = xb.chunks(len).flat_map(|img| g.patchify(img)).collect();
             let pp = g.patches;

@@ -9,7 +9,7 @@
 //! mixed images, each sample with its own draw. Metrics count patches: accuracy against each patch's majority source, NLL, ECE₁₅, and the
 //! final calibration with a temperature fitted on the validation patches.
 
-use crate::augment::augment;
+use crate::augment::step_batch;
 use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
 use crate::engine::{batch_tensor, drive, optimise, predict, start_state};
@@ -149,18 +149,7 @@ pub(crate) fn train(
         progress,
         false,
         |model, optim, idx, epoch, step, lr| {
-            let len = shape.sample_len();
-            let mut xb = Vec::with_capacity(idx.len() * len);
-            for &i in idx {
-                xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
-            }
-            augment(
-                cfg.augment,
-                &mut xb,
-                &shape,
-                tr.zero.as_deref(),
-                &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
-            );
+            let mut xb = step_batch(cfg, tr, idx, epoch, step);
             let mut rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
             let pl = plan(&p, &cfg.mixer, &xb, idx.len(), tr, epoch as u64, &mut rng)?;
             apply_in_place(&pl, &mut xb)?;

@@ -8,7 +8,7 @@
 //! on (seed, epoch, step, weights, optimiser state), which is what makes checkpoints resume
 //! bit-identically (see [`crate::checkpoint`]).
 
-use crate::augment::augment;
+use crate::augment::step_batch;
 use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
 use crate::engine::{
@@ -121,21 +121,9 @@ fn train_step(
     lr: f64,
     dev: &Device,
 ) -> Result<(Model, f64, Option<usize>)> {
-    let tr = &data.train;
-    let shape = tr.shape;
-    let len = shape.sample_len();
+    let shape = data.train.shape;
     let b = idx.len();
-    let mut xb = Vec::with_capacity(b * len);
-    for &i in idx {
-        xb.extend_from_slice(&tr.x[i * len..(i + 1) * len]);
-    }
-    augment(
-        cfg.augment,
-        &mut xb,
-        &shape,
-        tr.zero.as_deref(),
-        &mut stream(cfg.seed, Purpose::Augment, epoch as u64, step as u64),
-    );
+    let xb = step_batch(cfg, &data.train, idx, epoch, step);
     let mut mix_rng = stream(cfg.seed, Purpose::Mix, epoch as u64, step as u64);
     let info = BatchInfo {
         batch: b,
