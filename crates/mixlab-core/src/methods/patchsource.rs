@@ -55,11 +55,17 @@ impl MixMethod for PatchsourceConfig {
                 m.name(),
             ));
         }
-        let [d, h, w] = shape.dims;
-        if d != 1 || self.grid == 0 || self.grid > h.min(w) {
+        if shape.rank != 2 {
+            return Err(Error::UnsupportedRank {
+                method: Self::NAME,
+                rank: shape.rank,
+            });
+        }
+        let [_, h, w] = shape.dims;
+        if self.grid == 0 || self.grid > h.min(w) {
             return Err(Error::param(
                 "grid",
-                "patches per side, in 1..=min(height, width) of 2-D samples",
+                "patches per side, in 1..=min(height, width)",
                 self.grid,
             ));
         }
