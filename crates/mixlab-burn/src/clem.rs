@@ -195,15 +195,7 @@ fn predict_values(
 
 fn reg_metrics(pred: &[f32], values: &[f32]) -> Result<(calib::RegressionMetrics, EvalMetrics)> {
     let r = calib::regression_metrics(pred, values, calib::MAPE_EPS)?;
-    let m = EvalMetrics {
-        loss: r.rmse * r.rmse,
-        acc: None,
-        ece15: None,
-        rmse: Some(r.rmse),
-        mae: Some(r.mae),
-        mape_pct: Some(r.mape_pct),
-        recall: None,
-    };
+    let m = EvalMetrics::regression(&r);
     Ok((r, m))
 }
 

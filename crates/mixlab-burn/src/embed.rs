@@ -290,15 +290,7 @@ impl Setup {
             )),
             Judge::Regression { .. } => {
                 let (v, t) = self.head_metrics(model, batch, dev)?;
-                let eval = |r: calib::RegressionMetrics| EvalMetrics {
-                    loss: r.rmse * r.rmse,
-                    acc: None,
-                    ece15: None,
-                    rmse: Some(r.rmse),
-                    mae: Some(r.mae),
-                    mape_pct: Some(r.mape_pct),
-                    recall: None,
-                };
+                let eval = |r: calib::RegressionMetrics| EvalMetrics::regression(&r);
                 // The head is fitted either way; scoring the test split on it costs next to nothing.
                 Ok((eval(v), with_test.then(|| eval(t))))
             }

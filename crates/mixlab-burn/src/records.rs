@@ -63,6 +63,21 @@ pub struct EvalMetrics {
     pub recall: Option<Vec<f64>>,
 }
 
+impl EvalMetrics {
+    /// A regression pass's errors (`loss` is the MSE).
+    pub fn regression(r: &calib::RegressionMetrics) -> Self {
+        EvalMetrics {
+            loss: r.rmse * r.rmse,
+            acc: None,
+            ece15: None,
+            rmse: Some(r.rmse),
+            mae: Some(r.mae),
+            mape_pct: Some(r.mape_pct),
+            recall: None,
+        }
+    }
+}
+
 /// One point of the learning curve.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {

@@ -166,16 +166,7 @@ pub(crate) fn evaluate(
     let m = match &split.targets {
         Targets::Classes { labels, classes } => class_metrics(&out, labels, *classes)?,
         Targets::Regression { values, .. } => {
-            let r = calib::regression_metrics(&out, values, calib::MAPE_EPS)?;
-            EvalMetrics {
-                loss: r.rmse * r.rmse,
-                acc: None,
-                ece15: None,
-                rmse: Some(r.rmse),
-                mae: Some(r.mae),
-                mape_pct: Some(r.mape_pct),
-                recall: None,
-            }
+            EvalMetrics::regression(&calib::regression_metrics(&out, values, calib::MAPE_EPS)?)
         }
     };
     Ok((m, out))
