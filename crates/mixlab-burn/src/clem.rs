@@ -12,7 +12,7 @@ use crate::checkpoint::{load_weights_bytes, weights_to_bytes};
 use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
 use crate::engine::{
-    batch_tensor, drive, optimise_with, split_batches, start_state, steps_per_epoch, to_f32,
+    batch_tensor, drive, optimise_with, split_batches, start_state, steps_per_epoch,
 };
 use crate::error::{Error, Result};
 use crate::loss::soft_cross_entropy;
@@ -146,19 +146,13 @@ impl Decoder {
     }
 }
 
-/// Row-wise arg-max (ties: the lower index, as `torch.argmax`).
+/// Row-wise arg-max.
 fn argmax(z: &Tensor<2>) -> Vec<usize> {
-    let v = z.dims()[1];
-    let data = to_f32(z.clone().into_data()).unwrap_or_default();
-    data.chunks(v)
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-                    if x > bv { (i, x) } else { (bi, bv) }
-                })
-                .0
-        })
+    z.clone()
+        .argmax(1)
+        .into_data()
+        .iter::<i64>()
+        .map(|v| v as usize)
         .collect()
 }
 
@@ -374,6 +368,7 @@ pub(crate) fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::to_f32;
     use crate::supervised::tests::{mlp_cfg, toy_regression, toy_splits};
     use crate::test_support::{curve, finished, rerun_and_resume};
     use crate::trainer::{NoProgress, train as train_any};
