@@ -11,11 +11,12 @@
 
 use crate::config::{RunOptions, TrainConfig};
 use crate::data::{Splits, Targets, TrainData};
-use crate::engine::{batch_tensor, drive, optimise, split_batches, start_state, to_f32};
+use crate::engine::{batch_tensor, drive, optimise_with, split_batches, start_state, to_f32};
 use crate::error::{Error, Result};
 pub use crate::loss::l2_normalise;
 use crate::metric_loss::{self, MsParams};
 use crate::models::Model;
+use crate::owned::Owned;
 pub use crate::records::RetrievalFinal;
 use crate::records::{EvalMetrics, FinalMetrics, Outcome, Progress, RegFinal};
 use crate::state::RunState;
@@ -228,6 +229,23 @@ pub(crate) fn train(
     let dev = plain.clone().autodiff();
     dev.seed(cfg.seed);
     let mut st = start_state(cfg, &shape, su.dim, opts, &dev)?;
+    let table = match (method, &su.judge) {
+        (MethodConfig::Proxydet(p), Judge::Retrieval { k, .. }) if p.learned_table => {
+            let origin = opts.checkpoint_dir.clone().unwrap_or_default();
+            let mut saved = std::mem::take(&mut st.aux);
+            let fresh = crate::proxydet::ClassTable::new(*k, p.dim, cfg.seed, &dev);
+            let t = Owned::begin(fresh, "class-table", cfg, &mut saved, &origin)?;
+            if let Some(f) = saved.first() {
+                return Err(Error::ckpt(
+                    &origin,
+                    format!("unknown strategy file {}", f.name),
+                ));
+            }
+            Some(t)
+        }
+        _ => None,
+    };
+    let table = std::cell::RefCell::new(table);
     let driven = drive(
         cfg,
         train_set.n,
@@ -250,12 +268,24 @@ pub(crate) fn train(
                 epoch,
                 step,
                 dev: &dev,
+                table: table.borrow().as_ref().map(|t| t.module.unit_rows()),
             };
             let loss = ctx.loss(model, idx)?;
-            optimise(model, optim, loss, lr, epoch, step).map(Some)
+            optimise_with(model, optim, loss, lr, epoch, step, |rest| {
+                if let Some(t) = table.borrow_mut().as_mut() {
+                    t.step(rest, lr);
+                }
+                Ok(())
+            })
+            .map(Some)
         },
         |model, with_test| su.evaluate(model, with_test, cfg.eval_batch_size, &plain),
-        || Ok(Vec::new()),
+        || {
+            table
+                .borrow()
+                .as_ref()
+                .map_or(Ok(Vec::new()), |t| t.files())
+        },
     )?;
     let Some(driven) = driven else {
         return Ok(Outcome::Stopped {
@@ -409,6 +439,8 @@ struct StepCtx<'a> {
     epoch: usize,
     step: usize,
     dev: &'a Device,
+    /// ProxyDet's learned class table (unit rows), where the run learns one.
+    table: Option<Tensor<2>>,
 }
 
 impl StepCtx<'_> {
@@ -434,7 +466,8 @@ impl StepCtx<'_> {
             MethodConfig::Proxydet(m) => {
                 let yb: Vec<usize> = idx.iter().map(|&i| self.labels[i]).collect();
                 let emb = self.embed(model, idx)?;
-                crate::proxydet::loss(m, emb, &yb, self.by_class.len(), self.cfg.seed, &mut rng)
+                let k = self.by_class.len();
+                crate::proxydet::loss(m, emb, &yb, k, self.cfg.seed, self.table.clone(), &mut rng)
             }
             MethodConfig::Supremix(m) => {
                 let yb: Vec<f32> = idx.iter().map(|&i| self.values[i]).collect();
@@ -736,6 +769,7 @@ mod tests {
             epoch: 0,
             step: 0,
             dev: &dev,
+            table: None,
         };
         let idx: Vec<usize> = (0..12).collect();
         let emb = ctx.embed(&model, &idx).unwrap();
@@ -782,6 +816,12 @@ mod tests {
             }),
             MethodConfig::Proxydet(ProxydetConfig {
                 dim: 8,
+                ..Default::default()
+            }),
+            // The learned table and its optimiser come back from the checkpoint.
+            MethodConfig::Proxydet(ProxydetConfig {
+                dim: 8,
+                learned_table: true,
                 ..Default::default()
             }),
         ] {

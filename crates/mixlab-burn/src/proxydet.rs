@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::loss::{l2_normalise, soft_cross_entropy};
+use burn::module::Param;
 use burn::prelude::*;
 use mixlab_core::methods::proxydet::{ProxyPairs, class_table};
 use mixlab_core::methods::{CmmLoss, ProxydetConfig};
@@ -59,23 +60,49 @@ pub fn cmm_loss(
     }
 }
 
+/// The class table of `learned_table` runs: its rows start at the fixed table's and train with the model
+/// (a module the embedding loop owns and checkpoints).
+#[derive(Module, Debug)]
+pub struct ClassTable {
+    rows: Param<Tensor<2>>,
+}
+
+impl ClassTable {
+    /// The run's fixed table as a trainable start.
+    pub fn new(classes: usize, dim: usize, seed: u64, dev: &Device) -> Self {
+        let t = TensorData::new(class_table(classes, dim, seed), [classes, dim]);
+        ClassTable {
+            rows: Param::from_tensor(Tensor::from_data(t, dev)),
+        }
+    }
+
+    /// The rows scaled to unit length (the class embeddings the losses see).
+    pub fn unit_rows(&self) -> Tensor<2> {
+        l2_normalise(self.rows.val())
+    }
+}
+
 /// One step's loss on the unit embeddings `emb` of a batch of training classes `labels` (all below
-/// `classes`): the cosine classifier's cross-entropy over the run's fixed class table, plus the proxy term
-/// with its weight. λ and the pairing are drawn from `rng` whatever the weight, so that the baseline
-/// (weight 0) consumes the same stream.
+/// `classes`): the cosine classifier's cross-entropy over the class table (`learned`, or the run's fixed
+/// one), plus the proxy term with its weight. λ and the pairing are drawn from `rng` whatever the weight,
+/// so that the baseline (weight 0) consumes the same stream.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn loss(
     m: &ProxydetConfig,
     emb: Tensor<2>,
     labels: &[usize],
     classes: usize,
     seed: u64,
+    learned: Option<Tensor<2>>,
     rng: &mut impl Rng,
 ) -> Result<Tensor<1>> {
     let dev = emb.device();
-    let table = Tensor::<2>::from_data(
-        TensorData::new(class_table(classes, m.dim, seed), [classes, m.dim]),
-        &dev,
-    );
+    let table = learned.unwrap_or_else(|| {
+        Tensor::<2>::from_data(
+            TensorData::new(class_table(classes, m.dim, seed), [classes, m.dim]),
+            &dev,
+        )
+    });
     let mut target = vec![0f32; labels.len() * classes];
     for (i, &y) in labels.iter().enumerate() {
         target[i * classes + y] = 1.0;
@@ -228,8 +255,12 @@ mod tests {
             cmm_weight: Some(2.0),
             ..base.clone()
         };
-        let l0 = scalar(loss(&base, emb.clone(), &labels, 2, 9, &mut rng()).unwrap());
-        let l1 = scalar(loss(&with, emb.clone(), &labels, 2, 9, &mut rng()).unwrap());
+        let l0 = scalar(loss(&base, emb.clone(), &labels, 2, 9, None, &mut rng()).unwrap());
+        let l1 = scalar(loss(&with, emb.clone(), &labels, 2, 9, None, &mut rng()).unwrap());
+        // The learned table starts where the fixed one is.
+        let start = ClassTable::new(2, 3, 9, &dev).unit_rows();
+        let l2 = scalar(loss(&with, emb.clone(), &labels, 2, 9, Some(start), &mut rng()).unwrap());
+        assert!((l2 - l1).abs() < 1e-6, "{l2} {l1}");
         let table = Tensor::<2>::from_data(TensorData::new(class_table(2, 3, 9), [2, 3]), &dev);
         let p = with.pairs(2, &mut rng()).unwrap();
         let term = scalar(cmm_loss(emb, &labels, table, &p, CmmLoss::L1));
@@ -238,32 +269,31 @@ mod tests {
     }
 
     #[test]
-    fn a_run_differs_from_its_cosine_classifier_baseline() {
-        use crate::config::RunOptions;
-        use crate::records::Outcome;
+    fn a_run_differs_from_its_baseline_and_from_a_learned_table() {
+        use crate::test_support::finished;
         use crate::trainer::{NoProgress, train};
         use mixlab_core::methods::MethodConfig;
         use mixlab_core::mixer::MixerConfig;
         let data = crate::supervised::tests::toy_splits();
-        let run = |w: Option<f64>| {
+        let run = |w: Option<f64>, learned_table: bool| {
             let cfg = crate::supervised::tests::small_cfg()
                 .with_mixer(MixerConfig::single(MethodConfig::Proxydet(
                     ProxydetConfig {
                         dim: 8,
                         cmm_weight: w,
+                        learned_table,
                         ..Default::default()
                     },
                 )))
                 .with_augment(crate::config::Augment::None)
                 .with_epochs(2);
-            match train(&cfg, &data, &RunOptions::default(), &mut NoProgress).unwrap() {
-                Outcome::Finished(r) => r,
-                Outcome::Stopped { .. } => panic!("stopped"),
-            }
+            finished(train(&cfg, &data, &Default::default(), &mut NoProgress).unwrap())
         };
-        let (base, with) = (run(Some(0.0)), run(None));
+        let (base, with) = (run(Some(0.0), false), run(None, false));
         // Same batches and draws either way; the proxy term (≥ 0, weighted 256·√(8/512) = 32) adds to the loss.
         assert!(base.curve[0].train_loss < with.curve[0].train_loss);
         assert_ne!(base.final_metrics, with.final_metrics);
+        // Learning the table changes the run.
+        assert_ne!(run(None, true).final_metrics, with.final_metrics);
     }
 }

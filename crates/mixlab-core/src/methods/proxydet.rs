@@ -52,6 +52,9 @@ pub struct ProxydetConfig {
     pub dim: usize,
     /// Training classes (default: the first half).
     pub train_classes: Option<usize>,
+    /// Learn the class table with the model, starting from the fixed one (default false: the table stays
+    /// fixed, as ProxyDet's frozen text embeddings do).
+    pub learned_table: bool,
 }
 
 impl Default for ProxydetConfig {
@@ -63,6 +66,7 @@ impl Default for ProxydetConfig {
             scale: 50.0,
             dim: 64,
             train_classes: None,
+            learned_table: false,
         }
     }
 }
