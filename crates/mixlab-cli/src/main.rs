@@ -43,6 +43,37 @@ enum Command {
     DeviceCheck(device_cmd::DeviceCheckArgs),
 }
 
+/// Keeps glibc's malloc from handing each step's large tensor buffers back to the kernel.
+///
+/// By default glibc serves blocks over 128 KiB with fresh mmaps and trims its heap at 128 KiB of free
+/// space, so every training step faults in and zeroes its activation buffers anew: on a vit-tiny step a
+/// fifth of the wall time, most of it in the kernel. Raising the mmap threshold to glibc's maximum
+/// (32 MiB) and the trim threshold to 1 GiB lets freed buffers be reused. Numbers are unaffected. A user
+/// who sets `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` or `GLIBC_TUNABLES` keeps their choice.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn tune_malloc() {
+    let user_set = [
+        "MALLOC_MMAP_THRESHOLD_",
+        "MALLOC_TRIM_THRESHOLD_",
+        "GLIBC_TUNABLES",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some());
+    if user_set {
+        return;
+    }
+    // SAFETY: mallopt only sets allocator parameters; it is called once, first thing in `main`, before
+    // any other thread exists. A refused value (return 0) leaves glibc's default, which is harmless.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_malloc() {}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Plan(a)) => plan_cmd::run(&a),
@@ -59,6 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    tune_malloc();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
