@@ -830,11 +830,7 @@ fn plots_for(
     if task != Task::Retrieval && task != Task::Continual && matches!(rank, 2 | 3) {
         for (label, cs) in methods {
             let mixer = &cs[0].config.train.mixer;
-            // MixedAE mixes groups patch-wise inside its own task; its plans leave the inputs as they are.
-            let own = |m: &mixlab_core::mixer::WeightedMethod| {
-                matches!(m.config, mixlab_core::methods::MethodConfig::Mixedae(_))
-            };
-            if mixer.methods.is_empty() || mixer.methods.iter().all(own) {
+            if mixer.methods.is_empty() {
                 continue;
             }
             // Tables and the other plots come from the cells alone; the grid also needs the dataset, which
@@ -846,6 +842,11 @@ fn plots_for(
                     continue;
                 }
             };
+            // Methods that mix inside their own task (MixMatch's union, MixedAE's groups, DualMix) draw plans
+            // that leave every input as it is: a grid of unmixed triples would say nothing.
+            if b.mixed == b.original {
+                continue;
+            }
             render(
                 &first.dataset,
                 &b,
