@@ -842,7 +842,7 @@ fn plots_for(
                     continue;
                 }
             };
-            // Methods that mix inside their own task (MixMatch's union, MixedAE's groups, DualMix) draw plans
+            // Methods that mix inside their own task (MixMatch's union, MixedAE's groups) draw plans
             // that leave every input as it is: a grid of unmixed triples would say nothing.
             if b.mixed == b.original {
                 continue;
