@@ -270,6 +270,10 @@ pub struct TrainArgs {
     /// Continue a run that was interrupted (from its last checkpoint).
     #[arg(long)]
     pub resume: bool,
+    /// Stop once N epochs in all are done, keeping the checkpoint, as a killed run would (for time-boxed job
+    /// slots): a later `--resume` continues it to the same numbers as one uninterrupted run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stop_after_epochs: Option<u64>,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -522,7 +526,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         args.quiet,
         None,
     );
-    let status = execute(&cfg, &dir, &args.out, args.resume, Some(&mut bars), None);
+    let stop = args
+        .stop_after_epochs
+        .map(usize::try_from)
+        .transpose()
+        .context("--stop-after-epochs is too large")?;
+    let status = execute(&cfg, &dir, &args.out, args.resume, Some(&mut bars), stop);
     bars.finish();
     match status? {
         Some(RunStatus::AlreadyDone(v)) => {
@@ -533,7 +542,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             summary(&v),
             args.out.join("result.json").display()
         ))?,
-        None => crate::fsio::outln(format_args!("stopped early; continue with --resume"))?,
+        None => crate::fsio::outln(format_args!(
+            "stopped early; continue with the same command and --resume (or --config {} --out {} \
+             --resume)",
+            args.out.join("config.toml").display(),
+            args.out.display()
+        ))?,
     }
     Ok(())
 }

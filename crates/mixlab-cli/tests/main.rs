@@ -6,6 +6,7 @@ mod datasets;
 mod download;
 mod errors;
 mod malformed;
+mod model_in_loop;
 mod plan;
 mod representation;
 mod resume;
