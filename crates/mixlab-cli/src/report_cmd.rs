@@ -830,7 +830,14 @@ fn plots_for(
     if task != Task::Retrieval && task != Task::Continual && matches!(rank, 2 | 3) {
         for (label, cs) in methods {
             let mixer = &cs[0].config.train.mixer;
-            if mixer.methods.is_empty() {
+            // Methods that form their inputs inside training (saliency, attention, learned masks, hidden
+            // layers, MixMatch's union) have no picture in their plan.
+            if mixer.methods.is_empty()
+                || !mixer
+                    .methods
+                    .iter()
+                    .all(|m| m.config.method().plan_shows_its_inputs())
+            {
                 continue;
             }
             // Tables and the other plots come from the cells alone; the grid also needs the dataset, which
@@ -842,11 +849,6 @@ fn plots_for(
                     continue;
                 }
             };
-            // Methods that mix inside their own task (MixMatch's union, MixedAE's groups) draw plans
-            // that leave every input as it is: a grid of unmixed triples would say nothing.
-            if b.mixed == b.original {
-                continue;
-            }
             render(
                 &first.dataset,
                 &b,

@@ -66,6 +66,18 @@ pub fn mix_real_batch(
     if n == 0 {
         bail!("--n must be at least 1");
     }
+    if let Some(m) = mixer
+        .methods
+        .iter()
+        .map(|m| m.config.method())
+        .find(|m| !m.plan_shows_its_inputs())
+    {
+        bail!(
+            "{m} forms its mixed inputs inside training (from the model, a hidden layer or partners the \
+             trainer picks), so a picture of its sampled plan would show blends it never trains on; show \
+             draws the methods whose plan is their input"
+        );
+    }
     let ds = load_spec(id, dir, &LoadOptions::default().with_limit(Some(n)))
         .with_context(|| format!("loading {id}"))?;
     let labels =

@@ -204,8 +204,8 @@ fn distillation_cells_learn_from_their_teacher_cell() {
 
 #[test]
 fn report_draws_no_mix_grid_for_methods_that_mix_inside_their_task() {
-    // MixMatch's plans leave every input as it is (the union is mixed inside its task): a grid of unmixed
-    // triples would misrepresent it, so the report draws one for mixup only.
+    // MixMatch mixes its union inside its task and AutoMix trains on its MixBlock's masks: a grid of their
+    // sampled plans would show blends they never train on, so the report draws one for mixup only.
     let tmp = tempfile::tempdir().unwrap();
     let suite = tmp.path().join("ssl.toml");
     std::fs::write(
@@ -213,14 +213,19 @@ fn report_draws_no_mix_grid_for_methods_that_mix_inside_their_task() {
         read_text(&fixture("bench_tiny.toml"))
             .replace("epochs = 2", "epochs = 1\nlabels_per_class = 5")
             .replace("seeds = 2", "seeds = 1")
-            .replace(r#"["none", "mixup"]"#, r#"["mixup", "mixmatch"]"#),
+            .replace(
+                r#"["none", "mixup"]"#,
+                r#"["mixup", "mixmatch", "automix"]"#,
+            ),
     )
     .unwrap();
     let out = tmp.path().join("run");
     let text = ok(&["bench", "--suite", s(&suite), "--out", s(&out), "--quiet"]);
-    assert!(text.contains("2 cells (2 run"), "{text}");
+    assert!(text.contains("3 cells (3 run"), "{text}");
     let plots = out.join("plots").join("digits-cnn");
     assert!(plots.join("mix-mixup.png").exists());
     assert!(!plots.join("mix-mixmatch.png").exists());
+    assert!(!plots.join("mix-automix.png").exists());
     assert!(plots.join("reliability-mixmatch.png").exists());
+    assert!(plots.join("reliability-automix.png").exists());
 }

@@ -1,7 +1,7 @@
 //! `mixlab show`: every method draws a real PNG grid on the embedded digits, and on CIFAR-10 / FSDD
 //! when a data directory is available.
 
-use crate::common::{assert_png, ok, s};
+use crate::common::{assert_png, fails, ok, s};
 
 const METHODS: [&str; 9] = [
     "none",
@@ -40,6 +40,36 @@ fn show_every_method_on_digits() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), METHODS.len(), "unexpected files: {names:?}");
+    // A method that forms its inputs with the model is refused, not drawn as the blend of its plan.
+    for m in ["puzzlemix", "automix", "manifoldmix", "mixmatch"] {
+        let png = tmp.path().join(format!("{m}.png"));
+        let e = fails(&[
+            "show",
+            "--dataset",
+            "digits",
+            "--method",
+            m,
+            "--out",
+            s(&png),
+        ]);
+        assert!(
+            e.contains("forms its mixed inputs inside training"),
+            "{m}: {e}"
+        );
+        assert!(!png.exists());
+    }
+    // TransMix trains on its CutMix plan (only its labels come from the model): drawn.
+    let png = tmp.path().join("transmix.png");
+    ok(&[
+        "show",
+        "--dataset",
+        "digits",
+        "--method",
+        "transmix",
+        "--out",
+        s(&png),
+    ]);
+    assert_png(&png);
 }
 
 #[test]
