@@ -829,14 +829,16 @@ fn plots_for(
     let rank = mixlab_data::peek(&first.dataset).map_or(0, |(s, _)| s.len());
     if task != Task::Retrieval && task != Task::Continual && matches!(rank, 2 | 3) {
         for (label, cs) in methods {
-            let mixer = &cs[0].config.train.mixer;
-            // Methods that form their inputs inside training (saliency, attention, learned masks, hidden
-            // layers, MixMatch's union) have no picture in their plan.
+            let train = &cs[0].config.train;
+            let mixer = &train.mixer;
+            // Methods that form their inputs inside training (saliency, attention, learned masks, MixMatch's
+            // union), and any method mixed at a hidden layer (`mix_at`), have no picture in their plan.
             if mixer.methods.is_empty()
                 || !mixer
                     .methods
                     .iter()
                     .all(|m| m.config.method().plan_shows_its_inputs())
+                || train.mix_points().is_some_and(|p| p.iter().any(|&s| s > 0))
             {
                 continue;
             }

@@ -270,8 +270,9 @@ pub struct TrainArgs {
     /// Continue a run that was interrupted (from its last checkpoint).
     #[arg(long)]
     pub resume: bool,
-    /// Stop once N epochs in all are done, keeping the checkpoint, as a killed run would (for time-boxed job
-    /// slots): a later `--resume` continues it to the same numbers as one uninterrupted run.
+    /// Train at most N epochs in this process, then stop as a killed run would, keeping the checkpoint (for
+    /// time-boxed job slots): the same command with `--resume` trains N more each time, and the finished run
+    /// has the numbers of one uninterrupted run.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub stop_after_epochs: Option<u64>,
     /// No progress bars.
@@ -526,11 +527,20 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         args.quiet,
         None,
     );
-    let stop = args
-        .stop_after_epochs
-        .map(usize::try_from)
-        .transpose()
-        .context("--stop-after-epochs is too large")?;
+    // The trainer stops at a total epoch count; N counts this process's epochs, on top of a checkpoint's.
+    let stop = match args.stop_after_epochs {
+        None => None,
+        Some(n) => {
+            let done = if args.resume {
+                mixlab_burn::checkpoint::read_manifest(&args.out.join("checkpoint"))?
+                    .map_or(0, |m| m.epochs_done)
+            } else {
+                0
+            };
+            let n = usize::try_from(n).context("--stop-after-epochs is too large")?;
+            Some(done.saturating_add(n))
+        }
+    };
     let status = execute(&cfg, &dir, &args.out, args.resume, Some(&mut bars), stop);
     bars.finish();
     match status? {

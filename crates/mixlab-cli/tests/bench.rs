@@ -204,8 +204,9 @@ fn distillation_cells_learn_from_their_teacher_cell() {
 
 #[test]
 fn report_draws_no_mix_grid_for_methods_that_mix_inside_their_task() {
-    // MixMatch mixes its union inside its task and AutoMix trains on its MixBlock's masks: a grid of their
-    // sampled plans would show blends they never train on, so the report draws one for mixup only.
+    // MixMatch mixes its union inside its task, AutoMix trains on its MixBlock's masks and mixup with
+    // `mix_at = [0, 1]` mixes hidden features on some steps: a grid of their sampled plans would show
+    // blends they never train on, so the report draws one for plain mixup only.
     let tmp = tempfile::tempdir().unwrap();
     let suite = tmp.path().join("ssl.toml");
     std::fs::write(
@@ -215,17 +216,19 @@ fn report_draws_no_mix_grid_for_methods_that_mix_inside_their_task() {
             .replace("seeds = 2", "seeds = 1")
             .replace(
                 r#"["none", "mixup"]"#,
-                r#"["mixup", "mixmatch", "automix"]"#,
+                r#"["mixup", "mixmatch", "automix", { label = "hidden", method = "mixup", mix_at = [0, 1] }]"#,
             ),
     )
     .unwrap();
     let out = tmp.path().join("run");
     let text = ok(&["bench", "--suite", s(&suite), "--out", s(&out), "--quiet"]);
-    assert!(text.contains("3 cells (3 run"), "{text}");
+    assert!(text.contains("4 cells (4 run"), "{text}");
     let plots = out.join("plots").join("digits-cnn");
     assert!(plots.join("mix-mixup.png").exists());
     assert!(!plots.join("mix-mixmatch.png").exists());
     assert!(!plots.join("mix-automix.png").exists());
+    assert!(!plots.join("mix-hidden.png").exists());
+    assert!(plots.join("reliability-hidden.png").exists());
     assert!(plots.join("reliability-mixmatch.png").exists());
     assert!(plots.join("reliability-automix.png").exists());
 }

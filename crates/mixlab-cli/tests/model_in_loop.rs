@@ -1,15 +1,16 @@
-//! The methods that need the model in the loop — the ViT label methods (TransMix, MixPro, SMMix, TL-Align,
-//! TokenMix) and the learned mixers (AutoMix, SAMix, AdAutoMix, AdaMixUp) — through `mixlab train` on the
-//! embedded digits and on real CIFAR-10 images (mixlab-data's fixture batches): each run repeats bit for
-//! bit, and a run stopped with its checkpoint (`--stop-after-epochs`) resumes to the uninterrupted numbers.
-//! (`resume.rs` kills runs with SIGKILL; this file checks that every strategy's state is in the checkpoint.)
+//! Every method that needs the model in the loop — saliency and attention mixing (PuzzleMix, GuidedMix,
+//! SnapMix, AlignMix, AttentiveMix), the ViT label methods (TransMix, MixPro, SMMix, TL-Align, TokenMix) and
+//! the learned mixers (AutoMix, SAMix, AdAutoMix, AdaMixUp) — through `mixlab train` on the embedded digits
+//! and on real CIFAR-10 images (mixlab-data's fixture batches): each run repeats bit for bit, and a run
+//! stopped twice with its checkpoint (`--stop-after-epochs`, then `--resume`) ends with the uninterrupted
+//! numbers. (`resume.rs` kills runs with SIGKILL; this file checks that every strategy's state is in the
+//! checkpoint.)
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
 use crate::common::{curve_metrics, ok, read_json, s};
 use std::path::{Path, PathBuf};
 
 const EPOCHS: &str = "4";
-const STOP: &str = "2";
 
 const VIT: &[&str] = &[
     "--model",
@@ -23,6 +24,8 @@ const VIT: &[&str] = &[
     "--model-param",
     "patch=2",
 ];
+
+const RESNET: &[&str] = &["--model", "resnet18", "--model-param", "width=4"];
 
 const CNN: &[&str] = &[
     "--model",
@@ -69,7 +72,12 @@ fn model_in_the_loop_methods_rerun_and_resume_on_digits_and_cifar10() {
         ]);
         ok(&a);
         let teacher_ckpt = teacher.join("checkpoint");
-        let methods: [(&str, &[&str], Vec<&str>); 9] = [
+        let methods: [(&str, &[&str], Vec<&str>); 14] = [
+            ("puzzlemix", CNN, vec![]),
+            ("guidedmix", CNN, vec![]),
+            ("snapmix", RESNET, vec![]),
+            ("alignmix", CNN, vec![]),
+            ("attentivemix", CNN, vec![]),
             ("transmix", VIT, vec![]),
             ("mixpro", VIT, vec![]),
             ("smmix", VIT, vec!["--param", "patch=2"]),
@@ -115,14 +123,18 @@ fn model_in_the_loop_methods_rerun_and_resume_on_digits_and_cifar10() {
             assert_eq!(whole["test"], again["test"], "{what}: a rerun differs");
             assert_eq!(curve_metrics(&whole), curve_metrics(&again), "{what}");
 
+            // N counts each process's epochs: 1, then 2 more, then the last one.
             let cut_dir = tmp.path().join(format!("{method}-{name}-stopped"));
-            let said = run(&cut_dir, &["--stop-after-epochs", STOP]);
+            let said = run(&cut_dir, &["--stop-after-epochs", "1"]);
             assert!(said.contains("stopped early"), "{what}: {said}");
+            assert_eq!(epochs_done(&cut_dir), Some(1), "{what}");
+            run(&cut_dir, &["--resume", "--stop-after-epochs", "2"]);
             assert!(!cut_dir.join("result.json").exists(), "{what}");
-            assert_eq!(epochs_done(&cut_dir), Some(2), "{what}");
-            run(&cut_dir, &["--resume"]);
+            assert_eq!(epochs_done(&cut_dir), Some(3), "{what}");
+            let said = run(&cut_dir, &["--resume", "--stop-after-epochs", "2"]);
+            assert!(said.contains("wrote"), "{what}: {said}");
             let resumed = read_json(&cut_dir.join("result.json"));
-            assert_eq!(resumed["epochs_this_process"], 2, "{what}: {resumed}");
+            assert_eq!(resumed["epochs_this_process"], 1, "{what}: {resumed}");
             assert_eq!(
                 whole["test"], resumed["test"],
                 "{what}: the resumed run differs"

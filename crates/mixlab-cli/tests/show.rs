@@ -41,7 +41,13 @@ fn show_every_method_on_digits() {
         .collect();
     assert_eq!(names.len(), METHODS.len(), "unexpected files: {names:?}");
     // A method that forms its inputs with the model is refused, not drawn as the blend of its plan.
-    for m in ["puzzlemix", "automix", "manifoldmix", "mixmatch"] {
+    for m in [
+        "puzzlemix",
+        "automix",
+        "manifoldmix",
+        "mixmatch",
+        "rankmixup",
+    ] {
         let png = tmp.path().join(format!("{m}.png"));
         let e = fails(&[
             "show",

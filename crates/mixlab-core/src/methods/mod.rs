@@ -392,16 +392,17 @@ impl Method {
 
     /// Whether the inputs the model trains on are this method's sampled plan applied to the batch: the
     /// input-level methods, those that keep the plan's inputs and change only the labels or the loss
-    /// (DecoupleMix, RankMixup, TransMix, MixPro, TL-Align, TokenMix), the patch-source task, which trains
-    /// on its base method's plan, and beat-synchronous mixup, whose partner move `show` replays. The rest form their inputs inside training — from the model's saliency,
-    /// attention or learned masks, at a hidden layer, or from partners the trainer picks — so a picture of
-    /// their plan would show blends they never train on.
+    /// (DecoupleMix, TransMix, MixPro, TL-Align, TokenMix), the patch-source task, which trains on its base
+    /// method's plan, and beat-synchronous mixup, whose partner move `show` replays. The rest form their
+    /// inputs inside training — from the model's saliency, attention or learned masks, at a hidden layer,
+    /// from partners the trainer picks, or, as RankMixup, several mixes per sample of which the plan is one
+    /// — so a picture of their plan would show blends they never train on, or only one of them. (A method
+    /// mixed at a hidden layer by `mix_at` is not pictured by its plan either: the caller checks that.)
     pub fn plan_shows_its_inputs(self) -> bool {
         self.is_input_level()
             || matches!(
                 self,
                 Method::Decouplemix
-                    | Method::Rankmixup
                     | Method::Transmix
                     | Method::Mixpro
                     | Method::Tlalign
