@@ -831,8 +831,8 @@ fn plots_for(
         for (label, cs) in methods {
             let train = &cs[0].config.train;
             let mixer = &train.mixer;
-            // Methods that form their inputs inside training (saliency, attention, learned masks, MixMatch's
-            // union), and any method mixed at a hidden layer (`mix_at`), have no picture in their plan.
+            // Methods that form their inputs inside training (saliency, attention, learned masks, RankMixup's
+            // raw batch, MixMatch's union), and any mixed at a hidden layer (`mix_at`), have no picture.
             if mixer.methods.is_empty()
                 || !mixer
                     .methods

@@ -531,7 +531,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let stop = match args.stop_after_epochs {
         None => None,
         Some(n) => {
-            let done = if args.resume {
+            // A finished folder needs no count (execute reports it as finished).
+            let done = if args.resume && !args.out.join("result.json").exists() {
                 mixlab_burn::checkpoint::read_manifest(&args.out.join("checkpoint"))?
                     .map_or(0, |m| m.epochs_done)
             } else {

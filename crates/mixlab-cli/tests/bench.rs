@@ -216,18 +216,20 @@ fn report_draws_no_mix_grid_for_methods_that_mix_inside_their_task() {
             .replace("seeds = 2", "seeds = 1")
             .replace(
                 r#"["none", "mixup"]"#,
-                r#"["mixup", "mixmatch", "automix", { label = "hidden", method = "mixup", mix_at = [0, 1] }]"#,
+                r#"["mixup", "mixmatch", "automix", { label = "hidden", method = "mixup", mix_at = [0, 1] },
+                   { label = "input", method = "mixup", mix_at = [0] }]"#,
             ),
     )
     .unwrap();
     let out = tmp.path().join("run");
     let text = ok(&["bench", "--suite", s(&suite), "--out", s(&out), "--quiet"]);
-    assert!(text.contains("4 cells (4 run"), "{text}");
+    assert!(text.contains("5 cells (5 run"), "{text}");
     let plots = out.join("plots").join("digits-cnn");
     assert!(plots.join("mix-mixup.png").exists());
     assert!(!plots.join("mix-mixmatch.png").exists());
     assert!(!plots.join("mix-automix.png").exists());
     assert!(!plots.join("mix-hidden.png").exists());
+    assert!(plots.join("mix-input.png").exists());
     assert!(plots.join("reliability-hidden.png").exists());
     assert!(plots.join("reliability-mixmatch.png").exists());
     assert!(plots.join("reliability-automix.png").exists());

@@ -395,8 +395,8 @@ impl Method {
     /// (DecoupleMix, TransMix, MixPro, TL-Align, TokenMix), the patch-source task, which trains on its base
     /// method's plan, and beat-synchronous mixup, whose partner move `show` replays. The rest form their
     /// inputs inside training — from the model's saliency, attention or learned masks, at a hidden layer,
-    /// from partners the trainer picks, or, as RankMixup, several mixes per sample of which the plan is one
-    /// — so a picture of their plan would show blends they never train on, or only one of them. (A method
+    /// from partners the trainer picks, or, as RankMixup, the raw batch beside one or more mixes — so a
+    /// picture of their plan would show blends they never train on, or only part of what they do. (A method
     /// mixed at a hidden layer by `mix_at` is not pictured by its plan either: the caller checks that.)
     pub fn plan_shows_its_inputs(self) -> bool {
         self.is_input_level()
