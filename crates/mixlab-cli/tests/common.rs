@@ -28,22 +28,31 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Options of a CNN run on a digits subset that takes well under a second.
-pub const TINY_DIGITS: &[&str] = &[
-    "--dataset",
-    "digits",
+/// Options of a small CNN (two conv stages, 32 hidden units).
+pub const TINY_CNN: &[&str] = &[
     "--model",
     "cnn",
     "--model-param",
     "channels=[8,16]",
     "--model-param",
     "hidden=32",
+];
+
+/// The digits subset of the quick runs: 300 records per split, batches of 32, no progress bars.
+pub const DIGITS_300: &[&str] = &[
+    "--dataset",
+    "digits",
     "--limit",
     "300",
     "--batch-size",
     "32",
     "--quiet",
 ];
+
+/// Options of a CNN run on a digits subset that takes well under a second.
+pub fn tiny_digits() -> Vec<&'static str> {
+    [DIGITS_300, TINY_CNN].concat()
+}
 
 /// Runs `mixlab args…` expecting success; returns stdout.
 pub fn ok(args: &[&str]) -> String {

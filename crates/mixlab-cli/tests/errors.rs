@@ -1,6 +1,6 @@
 //! Failures a user can provoke: each ends with a non-zero exit and one `error:` line, never a panic.
 
-use crate::common::{TINY_DIGITS, fails, ok, s};
+use crate::common::{fails, ok, s, tiny_digits};
 use std::io::Write;
 use std::path::Path;
 
@@ -167,7 +167,7 @@ fn unwritable_output() {
     let under_file = file.join("run");
     for out in [Path::new("/proc/forbidden"), under_file.as_path()] {
         let mut args = vec!["train", "--epochs", "1", "--out", s(out)];
-        args.extend_from_slice(TINY_DIGITS);
+        args.extend_from_slice(&tiny_digits());
         let e = fails(&args);
         assert!(e.contains(s(out)), "{e}");
     }
@@ -266,7 +266,7 @@ fn failed_train_does_not_claim_the_output_folder() {
     let out = tmp.path().join("run");
     fails(&["train", "--dataset", "mnist", "--out", s(&out), "--quiet"]);
     let mut args = vec!["train", "--epochs", "1", "--out", s(&out)];
-    args.extend_from_slice(TINY_DIGITS);
+    args.extend_from_slice(&tiny_digits());
     ok(&args);
     assert!(out.join("result.json").is_file());
 }

@@ -7,7 +7,7 @@
 //! checkpoint.)
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
-use crate::common::{curve_metrics, ok, read_json, s};
+use crate::common::{TINY_CNN as CNN, curve_metrics, ok, read_json, s};
 use std::path::{Path, PathBuf};
 
 const EPOCHS: &str = "4";
@@ -26,15 +26,6 @@ const VIT: &[&str] = &[
 ];
 
 const RESNET: &[&str] = &["--model", "resnet18", "--model-param", "width=4"];
-
-const CNN: &[&str] = &[
-    "--model",
-    "cnn",
-    "--model-param",
-    "channels=[8,16]",
-    "--model-param",
-    "hidden=32",
-];
 
 /// mixlab-data's CIFAR-10 fixture folder: the first 20 records of the official data_batch_1 and test_batch.
 fn cifar_dir() -> PathBuf {

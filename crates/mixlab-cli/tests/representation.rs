@@ -1,7 +1,7 @@
 //! The training-level methods through `mixlab train`: each runs under its `--method` name and records its
 //! extra results, and bad hyper-parameters stop the run before any training with a one-line error.
 
-use crate::common::{TINY_DIGITS, fails, ok, read_json, s};
+use crate::common::{DIGITS_300, fails, ok, read_json, s, tiny_digits};
 
 fn airfoil(out: &std::path::Path, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = [
@@ -71,7 +71,7 @@ fn representation_methods_run_from_the_command_line() {
     ] {
         let out = tmp.path().join(name);
         let mut a = vec!["train", "--epochs", "1", "--out", s(&out)];
-        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(&tiny_digits());
         a.extend_from_slice(&extra);
         ok(&a);
         let r = read_json(&out.join("result.json"));
@@ -89,7 +89,7 @@ fn dense_and_pretraining_tasks_run_from_the_command_line() {
     // MaskMix patches on digits, a 2×2 grid: per-patch accuracy and calibration in result.json.
     let out = tmp.path().join("patchsource");
     let mut a = vec!["train", "--epochs", "1", "--out", s(&out)];
-    a.extend_from_slice(TINY_DIGITS);
+    a.extend_from_slice(&tiny_digits());
     a.extend_from_slice(&[
         "--method",
         "patchsource",
@@ -112,20 +112,8 @@ fn dense_and_pretraining_tasks_run_from_the_command_line() {
     );
     // MixedAE on digits with a 2-pixel-patch ViT: the probe's accuracy is the result.
     let mae = tmp.path().join("mixedae");
-    let mut a = vec![
-        "train",
-        "--epochs",
-        "1",
-        "--out",
-        s(&mae),
-        "--dataset",
-        "digits",
-        "--limit",
-        "300",
-        "--batch-size",
-        "32",
-        "--quiet",
-    ];
+    let mut a = vec!["train", "--epochs", "1", "--out", s(&mae)];
+    a.extend_from_slice(DIGITS_300);
     a.extend_from_slice(&[
         "--model",
         "vit-tiny",
@@ -149,7 +137,7 @@ fn dense_and_pretraining_tasks_run_from_the_command_line() {
     // A grid finer than the 8×8 digits is refused before training.
     let bad = tmp.path().join("bad");
     let mut a = vec!["train", "--epochs", "1", "--out", s(&bad)];
-    a.extend_from_slice(TINY_DIGITS);
+    a.extend_from_slice(&tiny_digits());
     a.extend_from_slice(&["--method", "patchsource", "--param", "grid=9"]);
     let e = fails(&a);
     assert!(e.contains("grid"), "{e}");
@@ -176,7 +164,7 @@ fn embedding_methods_run_from_the_command_line() {
     ] {
         let out = tmp.path().join(name);
         let mut a = vec!["train", "--epochs", "1", "--out", s(&out)];
-        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(&tiny_digits());
         a.extend_from_slice(&extra);
         let stdout = ok(&a);
         assert!(stdout.contains("r1 ") && stdout.contains("r8 "), "{stdout}");
@@ -325,7 +313,7 @@ fn bad_representation_hyper_parameters_fail_before_training() {
     assert!(e.contains("7, past the depth of mlp"), "{e}");
     let digits = |out: &std::path::Path, extra: &[&str]| {
         let mut a = vec!["train", "--epochs", "1", "--out", s(out)];
-        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(&tiny_digits());
         a.extend_from_slice(extra);
         fails(&a)
     };

@@ -1,7 +1,7 @@
 //! Killing `mixlab train` mid-run and resuming it: the result equals an uninterrupted run, a folder with
 //! a checkpoint is not silently restarted, and `result.json` only appears once the run is finished.
 
-use crate::common::{curve_metrics, fails, mixlab_std, ok, read_json, s, wait_for};
+use crate::common::{TINY_CNN, curve_metrics, fails, mixlab_std, ok, read_json, s, wait_for};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
@@ -10,16 +10,9 @@ use std::time::Duration;
 const EPOCHS: &str = "40";
 
 fn args<'a>(out: &'a Path, method: &'a str) -> Vec<&'a str> {
-    vec![
-        "train",
-        "--dataset",
-        "digits",
-        "--model",
-        "cnn",
-        "--model-param",
-        "channels=[8,16]",
-        "--model-param",
-        "hidden=32",
+    let mut a = vec!["train", "--dataset", "digits"];
+    a.extend_from_slice(TINY_CNN);
+    a.extend_from_slice(&[
         "--batch-size",
         "32",
         "--epochs",
@@ -29,7 +22,8 @@ fn args<'a>(out: &'a Path, method: &'a str) -> Vec<&'a str> {
         "--quiet",
         "--out",
         s(out),
-    ]
+    ]);
+    a
 }
 
 fn epochs_done(out: &Path) -> Option<u64> {

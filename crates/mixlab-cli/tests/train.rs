@@ -1,7 +1,7 @@
 //! `mixlab train`: the run folder's contents, determinism, regression metrics, and replay from the
 //! recorded config.
 
-use crate::common::{TINY_DIGITS, assert_png, curve_metrics, ok, read_json, s};
+use crate::common::{assert_png, curve_metrics, ok, read_json, s, tiny_digits};
 use serde_json::Value;
 use std::path::Path;
 
@@ -15,7 +15,7 @@ fn train_digits(out: &Path, extra: &[&str]) -> Value {
         "--method",
         "mixup",
     ];
-    args.extend_from_slice(TINY_DIGITS);
+    args.extend_from_slice(&tiny_digits());
     args.extend_from_slice(extra);
     let stdout = ok(&args);
     assert!(stdout.contains("acc"), "{stdout}");
@@ -142,7 +142,7 @@ fn train_regression_reports_errors_not_accuracy() {
 #[test]
 fn train_records_split_sizes_files_label_noise_and_the_data_seed() {
     let tmp = tempfile::tempdir().unwrap();
-    // TINY_DIGITS keeps 300 records per split; --train-limit cuts the training part further, not the test.
+    // tiny_digits() keeps 300 records per split; --train-limit cuts the training part further, not the test.
     let v = train_digits(&tmp.path().join("a"), &["--train-limit", "200"]);
     let d = &v["data"];
     assert_eq!(
@@ -305,7 +305,7 @@ fn teacher_paths_given_relative_are_recorded_absolute_and_replay_from_elsewhere(
         );
     };
     let mut a = vec!["train", "--epochs", "1", "--out", "t", "--method", "none"];
-    a.extend_from_slice(TINY_DIGITS);
+    a.extend_from_slice(&tiny_digits());
     run(&work, &a);
     for (out, extra) in [
         ("kd", vec!["--method", "mixup", "--teacher", "t/checkpoint"]),
@@ -315,7 +315,7 @@ fn teacher_paths_given_relative_are_recorded_absolute_and_replay_from_elsewhere(
         ),
     ] {
         let mut a = vec!["train", "--epochs", "1", "--out", out];
-        a.extend_from_slice(TINY_DIGITS);
+        a.extend_from_slice(&tiny_digits());
         a.extend_from_slice(&extra);
         run(&work, &a);
         let cfg = std::fs::read_to_string(work.join(out).join("config.toml")).unwrap();
