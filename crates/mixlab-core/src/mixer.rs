@@ -225,8 +225,15 @@ impl MixerConfig {
                 shape: &info.shape,
                 partner_data: info.data.map(|d| &d[j * len..(j + 1) * len]),
             };
-            let draw = config.draw(&ctx, rng)?;
-            for &i in &group {
+            // A batch shares λ (and, for most methods, everything else); a pair shares one draw, since
+            // its two samples take complementary parts of it.
+            let own = match self.granularity {
+                Granularity::Batch => group.len(),
+                Granularity::Pair | Granularity::Elem => 1,
+            };
+            let draws = config.draw_group(&ctx, own, rng)?;
+            for (k, &i) in group.iter().enumerate() {
+                let draw = draws.get(k).unwrap_or(&draws[0]);
                 plan.weights[i] = draw.weight.clone();
                 plan.lam_label[i] = draw.lam_label;
                 plan.method[i] = config.method();

@@ -2,8 +2,12 @@
 //! grid of square patches, a random subset of `⌈T·λ⌉` of the T patches keeps the sample and the rest
 //! show the partner; the label weight is the realised kept fraction.
 //!
-//! λ ~ Beta(α, α) as the reference. MixPro's progressive attention labelling needs a ViT's attention and
-//! lives outside this crate; its label smoothing is the mixer's `label_smoothing`.
+//! λ ~ Beta(α, α) as the reference. A batch shares λ (so every sample keeps the same number of patches)
+//! but each sample draws its own patches, as MixPro's `MaskMix` (one `ratio`, a permutation per sample);
+//! a pair (`granularity = pair`) shares one mask, a sample of its own (`elem`) draws its own λ. (Before
+//! 2026-12-07 a batch shared one mask; runs committed before then used that.) MixPro's progressive
+//! attention labelling needs a ViT's attention and lives outside this crate; its label smoothing is the
+//! mixer's `label_smoothing`.
 //!
 //! Patch size: OpenMixup uses 64-pixel patches on 224² inputs, a grid of ⌈224/64⌉ = 4 patches per side.
 //! Fixed 64-pixel patches would be a single patch on a 32² image, so the default (`mask_patch_size:
@@ -120,21 +124,40 @@ impl MixMethod for MaskmixConfig {
     }
 
     fn draw<R: Rng + ?Sized>(&self, ctx: &DrawCtx<'_>, rng: &mut R) -> Result<Draw> {
-        let shape = ctx.shape;
+        let mut one = self.draw_batch(ctx.shape, 1, rng)?;
+        one.pop()
+            .ok_or_else(|| Error::Incompatible("maskmix drew no mask".into()))
+    }
+}
+
+impl MaskmixConfig {
+    /// The draws of `n` samples that share one λ: the kept count `⌈T·λ⌉` is common, the kept patches are
+    /// drawn anew for every sample, as MixPro's `MaskMix` (one `ratio` per batch, one permutation per
+    /// sample). With `n = 1` this is [`MixMethod::draw`].
+    pub fn draw_batch<R: Rng + ?Sized>(
+        &self,
+        shape: &SampleShape,
+        n: usize,
+        rng: &mut R,
+    ) -> Result<Vec<Draw>> {
         let lam = sample_beta(self.alpha, self.alpha, rng)?;
         let patch = self.patch_size(shape);
         let tokens: usize = patch_grid(shape, patch).iter().product();
         let count = kept_count(tokens, lam);
-        let mut kept = vec![false; tokens];
-        for t in rand::seq::index::sample(rng, tokens, count) {
-            kept[t] = true;
-        }
-        let mask = patch_mask(shape, patch, &kept)?;
-        let mean = crate::weight::mask_mean(&mask);
-        Ok(Draw {
-            weight: SampleWeight::Mask { mask: mask.into() },
-            lam_label: mean as f32,
-        })
+        (0..n)
+            .map(|_| {
+                let mut kept = vec![false; tokens];
+                for t in rand::seq::index::sample(rng, tokens, count) {
+                    kept[t] = true;
+                }
+                let mask = patch_mask(shape, patch, &kept)?;
+                let mean = crate::weight::mask_mean(&mask);
+                Ok(Draw {
+                    weight: SampleWeight::Mask { mask: mask.into() },
+                    lam_label: mean as f32,
+                })
+            })
+            .collect()
     }
 }
 
@@ -204,6 +227,57 @@ mod tests {
             let avg = total / 300.0;
             assert!((0.45..0.7).contains(&avg), "{spatial:?} {avg}");
         }
+    }
+
+    #[test]
+    fn a_batch_shares_the_kept_count_but_not_the_patches() {
+        let shape = SampleShape::d2(3, 32, 32).unwrap();
+        let ctx = DrawCtx {
+            shape: &shape,
+            partner_data: None,
+        };
+        let cfg = MaskmixConfig::default();
+        let mut mixed = 0;
+        for seed in 0..20 {
+            // One sample is exactly a single draw: element-wise runs see the same stream as before.
+            let single = cfg.draw(&ctx, &mut stream(seed, Purpose::Mix, 0, 0)).unwrap();
+            let batch = cfg
+                .draw_batch(&shape, 8, &mut stream(seed, Purpose::Mix, 0, 0))
+                .unwrap();
+            assert_eq!(batch.len(), 8);
+            assert_eq!(batch[0], single);
+            // 16 patches of 8×8 pixels: every sample keeps the same number of them.
+            assert!(batch.iter().all(|d| d.lam_label == single.lam_label));
+            if (0.0..1.0).contains(&single.lam_label) && single.lam_label > 0.0 {
+                mixed += 1;
+                assert!(
+                    batch.iter().any(|d| d.weight != single.weight),
+                    "seed {seed}: eight samples drew the same patches"
+                );
+            }
+        }
+        assert!(mixed >= 10, "{mixed}");
+        // Through the mixer: a batch draws each sample's patches, a pair shares its one draw.
+        use crate::mixer::{BatchInfo, Granularity, MixerConfig, Pairing};
+        use crate::methods::MethodConfig;
+        let info = BatchInfo {
+            batch: 8,
+            shape,
+            epoch: 0,
+            data: None,
+        };
+        let mixer = MixerConfig::single(MethodConfig::Maskmix(cfg)).with_pairing(Pairing::Flip);
+        let (mut batch_differs, mut pairs_share) = (false, true);
+        for seed in 0..10 {
+            let mut rng = stream(seed, Purpose::Mix, 0, 0);
+            let plan = mixer.sample(&info, &mut rng).unwrap();
+            batch_differs |= plan.weights.windows(2).any(|w| w[0] != w[1]);
+            let mut rng = stream(seed, Purpose::Mix, 0, 0);
+            let pairs = mixer.clone().with_granularity(Granularity::Pair);
+            let plan = pairs.sample(&info, &mut rng).unwrap();
+            pairs_share &= (0..8).all(|i| plan.weights[i] == plan.weights[7 - i]);
+        }
+        assert!(batch_differs && pairs_share);
     }
 
     #[test]

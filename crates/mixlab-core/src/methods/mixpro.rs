@@ -19,7 +19,8 @@
 //! recipe switches per batch between MaskMix (p = 0.5) and timm's MixUp/CutMix; mixlab's `mixpro` is the
 //! MaskMix branch on its own (one model-in-the-loop method per run). Where a token straddles mask patches
 //! (a mask patch that is no multiple of the model's patch), its `m` is the kept fraction of its pixels; the
-//! reference requires the multiple. The mask grid follows `maskmix` (4 patches along the shortest side by
+//! reference requires the multiple. The mask follows `maskmix`: one kept fraction per batch, each sample's
+//! own patches (the official `MaskMix`), on a grid of 4 patches along the shortest side by
 //! default, so a 32-px image is mixed; OpenMixup's default 64-px patches leave a 32-px image whole).
 
 use super::{Draw, DrawCtx, MixMethod};
@@ -53,7 +54,8 @@ impl Default for MixproConfig {
 }
 
 impl MixproConfig {
-    fn maskmix(&self) -> MaskmixConfig {
+    /// The MaskMix that draws this method's inputs.
+    pub fn maskmix(&self) -> MaskmixConfig {
         MaskmixConfig {
             alpha: self.alpha,
             mask_patch_size: self.mask_patch_size,

@@ -610,6 +610,24 @@ impl MethodConfig {
         }
     }
 
+    /// The draws of `n` samples that share one draw (a batch): one draw cloned `n` times, except where the
+    /// reference shares only λ: MaskMix (and MixPro's, and PatchSource's over it) draws every sample's kept
+    /// patches anew. Returns `n` draws (at least one).
+    pub fn draw_group<R: Rng + ?Sized>(
+        &self,
+        ctx: &DrawCtx<'_>,
+        n: usize,
+        rng: &mut R,
+    ) -> Result<Vec<Draw>> {
+        let n = n.max(1);
+        match self {
+            MethodConfig::Maskmix(c) => c.draw_batch(ctx.shape, n, rng),
+            MethodConfig::Mixpro(c) => c.maskmix().draw_batch(ctx.shape, n, rng),
+            MethodConfig::Patchsource(c) => c.base.draw_group(ctx, n, rng),
+            _ => Ok(vec![self.draw(ctx, rng)?; n]),
+        }
+    }
+
     /// Draws one mix.
     pub fn draw<R: Rng + ?Sized>(&self, ctx: &DrawCtx<'_>, rng: &mut R) -> Result<Draw> {
         match self {
