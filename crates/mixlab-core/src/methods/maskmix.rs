@@ -87,6 +87,16 @@ pub fn kept_count(tokens: usize, lam: f64) -> usize {
 
 /// The self-weight mask for a given set of kept patches (`kept[t]` for patch t in row-major order).
 pub fn patch_mask(shape: &SampleShape, patch: usize, kept: &[bool]) -> Result<Vec<f32>> {
+    patch_mask_counted(shape, patch, kept).map(|(mask, _)| mask)
+}
+
+/// [`patch_mask`] and how many of its positions are 1. A row of positions is built once per row of
+/// patches and copied to the rows below it (a draw builds one mask per sample).
+fn patch_mask_counted(
+    shape: &SampleShape,
+    patch: usize,
+    kept: &[bool],
+) -> Result<(Vec<f32>, usize)> {
     if patch == 0 {
         return Err(Error::param("maskmix mask_patch_size", ">= 1", 0));
     }
@@ -103,13 +113,23 @@ pub fn patch_mask(shape: &SampleShape, patch: usize, kept: &[bool]) -> Result<Ve
     // An inactive axis has extent 1, so its cell index is always 0 whatever the patch size.
     let cell = |x: usize| x / patch;
     let mut mask = Vec::with_capacity(d * h * w);
+    let mut row = vec![0.0f32; w];
+    let (mut row_base, mut row_ones, mut ones) = (usize::MAX, 0, 0);
     for z in 0..d {
         for y in 0..h {
             let base = (cell(z) * g[1] + cell(y)) * g[2];
-            mask.extend((0..w).map(|x| if kept[base + cell(x)] { 1.0 } else { 0.0 }));
+            if base != row_base {
+                for (x, v) in row.iter_mut().enumerate() {
+                    *v = if kept[base + cell(x)] { 1.0 } else { 0.0 };
+                }
+                row_ones = row.iter().filter(|&&v| v == 1.0).count();
+                row_base = base;
+            }
+            mask.extend_from_slice(&row);
+            ones += row_ones;
         }
     }
-    Ok(mask)
+    Ok((mask, ones))
 }
 
 impl MixMethod for MaskmixConfig {
@@ -150,8 +170,14 @@ impl MaskmixConfig {
                 for t in rand::seq::index::sample(rng, tokens, count) {
                     kept[t] = true;
                 }
-                let mask = patch_mask(shape, patch, &kept)?;
-                let mean = crate::weight::mask_mean(&mask);
+                let (mask, ones) = patch_mask_counted(shape, patch, &kept)?;
+                // The mask is 0/1, so its mean is the count of ones over its length, exactly
+                // `weight::mask_mean` of it.
+                let mean = if mask.is_empty() {
+                    0.0
+                } else {
+                    ones as f64 / mask.len() as f64
+                };
                 Ok(Draw {
                     weight: SampleWeight::Mask { mask: mask.into() },
                     lam_label: mean as f32,
@@ -213,6 +239,7 @@ mod tests {
                 };
                 let mean = mask.iter().sum::<f32>() / mask.len() as f32;
                 assert!((mean - d.lam_label).abs() < 1e-6);
+                assert_eq!(d.lam_label, crate::weight::mask_mean(mask) as f32);
                 // Every patch is all-kept or all-partner.
                 let [_, h, w] = shape.dims;
                 for (i, &v) in mask.iter().enumerate() {
