@@ -12,6 +12,11 @@ fn run(cmd: &str, args: &[&str]) -> Option<String> {
 fn main() {
     println!("cargo:rerun-if-changed=../../.git/HEAD");
     println!("cargo:rerun-if-changed=../../.git/refs/heads");
+    // An edit to any source makes the tree dirty without moving HEAD: watch the sources too (Cargo scans
+    // a directory for changed files), or a build from an edited tree records a clean commit.
+    for dir in ["../../crates", "../../suites", "../../Cargo.lock"] {
+        println!("cargo:rerun-if-changed={dir}");
+    }
     let rev = run("git", &["rev-parse", "--short=12", "HEAD"]).unwrap_or_default();
     let dirty = run("git", &["status", "--porcelain", "--untracked-files=no"])
         .is_some_and(|s| !s.is_empty());
