@@ -267,7 +267,9 @@ mod tests {
         let mut mixed = 0;
         for seed in 0..20 {
             // One sample is exactly a single draw: element-wise runs see the same stream as before.
-            let single = cfg.draw(&ctx, &mut stream(seed, Purpose::Mix, 0, 0)).unwrap();
+            let single = cfg
+                .draw(&ctx, &mut stream(seed, Purpose::Mix, 0, 0))
+                .unwrap();
             let batch = cfg
                 .draw_batch(&shape, 8, &mut stream(seed, Purpose::Mix, 0, 0))
                 .unwrap();
@@ -285,8 +287,8 @@ mod tests {
         }
         assert!(mixed >= 10, "{mixed}");
         // Through the mixer: a batch draws each sample's patches, a pair shares its one draw.
-        use crate::mixer::{BatchInfo, Granularity, MixerConfig, Pairing};
         use crate::methods::MethodConfig;
+        use crate::mixer::{BatchInfo, Granularity, MixerConfig, Pairing};
         let info = BatchInfo {
             batch: 8,
             shape,
