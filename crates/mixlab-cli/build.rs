@@ -14,7 +14,12 @@ fn main() {
     println!("cargo:rerun-if-changed=../../.git/refs/heads");
     // An edit to any source makes the tree dirty without moving HEAD: watch the sources too (Cargo scans
     // a directory for changed files), or a build from an edited tree records a clean commit.
-    for dir in ["../../crates", "../../suites", "../../Cargo.lock"] {
+    for dir in [
+        "../../crates",
+        "../../suites",
+        "../../Cargo.toml",
+        "../../Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={dir}");
     }
     let rev = run("git", &["rev-parse", "--short=12", "HEAD"]).unwrap_or_default();

@@ -2,7 +2,9 @@
 //!
 //! `MixerConfig::sample` turns a batch description into a [`MixPlan`]: it draws the pairing, splits the
 //! batch into groups that share one draw (the whole batch, each pair, or each element), flips the
-//! `prob` coin and picks a method by weight per group, then asks the method for its draw.
+//! `prob` coin and picks a method by weight per group, then asks the method for its draw. Where the
+//! reference shares only λ across a batch (MaskMix: each sample its own patches), the method gives each
+//! sample of a batch group its own draw ([`MethodConfig::draw_group`]).
 
 use crate::error::{Error, Result};
 use crate::methods::{DrawCtx, Method, MethodConfig};
@@ -26,7 +28,7 @@ pub enum Pairing {
     Roll,
 }
 
-/// Which samples share one draw (λ, box, mask, method).
+/// Which samples share one draw (λ, box, mask, method; a batch of MaskMix shares only λ and the method).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
@@ -232,8 +234,15 @@ impl MixerConfig {
                 Granularity::Pair | Granularity::Elem => 1,
             };
             let draws = config.draw_group(&ctx, own, rng)?;
+            if draws.len() != own {
+                return Err(Error::SizeMismatch {
+                    what: "draws of a group",
+                    expected: own,
+                    got: draws.len(),
+                });
+            }
             for (k, &i) in group.iter().enumerate() {
-                let draw = draws.get(k).unwrap_or(&draws[0]);
+                let draw = &draws[if own == 1 { 0 } else { k }];
                 plan.weights[i] = draw.weight.clone();
                 plan.lam_label[i] = draw.lam_label;
                 plan.method[i] = config.method();

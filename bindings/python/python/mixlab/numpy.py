@@ -39,7 +39,8 @@ class Mixer(Streamed):
         x_mixed, targets = mixer(x, labels)             # x: (B, C, *spatial) float32 or uint8
         mixer = Mixer([("mixup", 0.5), ("cutmix", 0.5)], num_classes=10)
 
-    `mode` picks which samples share one draw (`batch`, `pair`, `elem`), `pairing` how partners are
+    `mode` picks which samples share one draw (`batch`, `pair`, `elem`; a `maskmix` batch shares only λ,
+    each sample draws its own patches), `pairing` how partners are
     chosen (`flip`: j = B-1-i as timm; `roll`; `permute`: a random permutation), `prob` the chance a group
     is mixed at all; `seed`, `epoch` and `step` place the stream. Extra keyword arguments are the single method's hyper-parameters
     (`mixlab.method_defaults(name)` lists them).

@@ -21,7 +21,7 @@
 //! (a mask patch that is no multiple of the model's patch), its `m` is the kept fraction of its pixels; the
 //! reference requires the multiple. The mask follows `maskmix`: one kept fraction per batch, each sample's
 //! own patches (the official `MaskMix`), on a grid of 4 patches along the shortest side by
-//! default, so a 32-px image is mixed; OpenMixup's default 64-px patches leave a 32-px image whole).
+//! default, so a 32-px image is mixed (OpenMixup's default 64-px patches leave a 32-px image whole).
 
 use super::{Draw, DrawCtx, MixMethod};
 use crate::error::{Error, Result};

@@ -611,7 +611,7 @@ impl MethodConfig {
     }
 
     /// The draws of `n` samples that share one draw (a batch): one draw cloned `n` times, except where the
-    /// reference shares only λ: MaskMix (and MixPro's, and PatchSource's over it) draws every sample's kept
+    /// reference shares only λ: MaskMix (and MixPro's, and PatchSource's and DecoupleMix's over it) draws every sample's kept
     /// patches anew. Returns `n` draws (at least one).
     pub fn draw_group<R: Rng + ?Sized>(
         &self,
@@ -624,6 +624,7 @@ impl MethodConfig {
             MethodConfig::Maskmix(c) => c.draw_batch(ctx.shape, n, rng),
             MethodConfig::Mixpro(c) => c.maskmix().draw_batch(ctx.shape, n, rng),
             MethodConfig::Patchsource(c) => c.base.draw_group(ctx, n, rng),
+            MethodConfig::Decouplemix(c) => c.base.draw_group(ctx, n, rng),
             _ => Ok(vec![self.draw(ctx, rng)?; n]),
         }
     }

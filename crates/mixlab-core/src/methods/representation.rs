@@ -355,5 +355,24 @@ mod tests {
                 .unwrap();
             assert_eq!(a, b);
         }
+        // A batch of DecoupleMix over MaskMix draws as MaskMix does: each sample its own patches.
+        let mask = MethodConfig::Maskmix(Default::default());
+        let over = MethodConfig::Decouplemix(DecouplemixConfig {
+            eta: 0.1,
+            base: Box::new(mask.clone()),
+        });
+        let ctx = DrawCtx {
+            shape: &s,
+            partner_data: None,
+        };
+        let draw = |m: &MethodConfig| {
+            m.draw_group(
+                &ctx,
+                6,
+                &mut crate::rng::stream(3, crate::rng::Purpose::Mix, 0, 0),
+            )
+            .unwrap()
+        };
+        assert_eq!(draw(&over), draw(&mask));
     }
 }
