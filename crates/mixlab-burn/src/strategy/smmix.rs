@@ -10,8 +10,11 @@
 //!
 //! The mixup draws of the method's switch are mixed and scored as plain mixup. Both extra losses are
 //! summed over the SMMix samples and divided by the batch, the reference's means when, as with the
-//! default `batch` granularity, every sample of the batch takes the same branch. The extra losses use
-//! cross-entropy whatever the run's class loss (the reference's criterion is soft-target CE throughout).
+//! default `batch` granularity, every sample of the batch takes the same branch. A sample the pairing
+//! leaves with itself is kept whole (the mixer's rule) and adds nothing to the sums, so under a random
+//! permutation (one such sample per batch on average) they sit about 1/B below the reference's. The
+//! extra losses use cross-entropy whatever the run's class loss (the reference's criterion is soft-target
+//! CE throughout).
 
 use super::{StepInput, Strategy, batch_labels, majority_hits, to_i64};
 use crate::config::TrainConfig;
