@@ -51,9 +51,8 @@ def paired(a, b):
     n = len(diffs)
     mean = statistics.fmean(diffs)
     if n < 2:
-        return mean, None, n
-    half = stats.t.ppf(0.975, n - 1) * statistics.stdev(diffs) / math.sqrt(n)
-    return mean, half, n
+        return mean, None
+    return mean, stats.t.ppf(0.975, n - 1) * statistics.stdev(diffs) / math.sqrt(n)
 
 
 def main():
@@ -80,7 +79,7 @@ def main():
         row = []
         for k in keys:
             scale = 100.0 if METRICS[k][1] else 1.0
-            mean, half, _ = paired([value(a[s], k) * scale for s in seeds], [value(b[s], k) * scale for s in seeds])
+            mean, half = paired([value(a[s], k) * scale for s in seeds], [value(b[s], k) * scale for s in seeds])
             fmt = "{:+.2f}" if METRICS[k][1] else "{:+.4f}"
             if half is None:
                 row.append(fmt.format(mean))
